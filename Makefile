@@ -1,0 +1,108 @@
+# onmitsu — build, test, install. `make help` lists the targets.
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    := build
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
+VERSION  := $(shell cat VERSION)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -DONMITSU_VERSION='"$(VERSION)"' \
+            -Iinclude -Isrc -I$(BUILD)
+LDLIBS   := -lbpf -lelf -lz -lzstd -lpcap -lcrypto -lpthread
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Everything but the loader and main builds and is tested without libbpf or root.
+LIB_SRCS := $(sort $(filter-out src/main.c src/record/loader.c,$(shell find src -name '*.c')))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+APP_OBJS := $(BUILD)/src/main.o $(BUILD)/src/record/loader.o
+TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
+ASAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/%.o) $(TEST_SRCS:%.c=$(BUILD)/asan/%.o)
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+BPF_OBJS := $(BPF_SRCS:bpf/%.c=$(BUILD)/bpf/%.o)
+E2E_PROGS := $(patsubst tests/e2e/progs/%.c,$(BUILD)/e2e/%,$(wildcard tests/e2e/progs/*.c))
+BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
+.PHONY: all test test-unit test-asan test-e2e bench install clean help format
+all: $(BUILD)/onmitsu $(E2E_PROGS) $(BENCH_PROGS)
+
+help:
+	@echo "make            build build/onmitsu (needs clang, bpftool, libbpf-dev; see README)"
+	@echo "make test       all tests: unit, unit under ASan/UBSan, end-to-end (root)"
+	@echo "make test-unit  unit tests only (no root)"
+	@echo "make bench      benchmarks (root), see bench/README.md"
+	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) and the systemd unit"
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/onmitsu/event.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-Iinclude -Ibpf -I$(BUILD) -c $< -o $@
+
+$(BUILD)/onmitsu.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/onmitsu.skel.h: $(BUILD)/onmitsu.bpf.o
+	$(BPFTOOL) gen skeleton $< name onmitsu_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/record/loader.o: $(BUILD)/onmitsu.skel.h
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/onmitsu: $(APP_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(TEST_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/unit-tests: $(ASAN_OBJS)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/e2e/%: tests/e2e/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+test-unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+test-asan: $(BUILD)/asan/unit-tests
+	$(BUILD)/asan/unit-tests
+
+test: all $(BUILD)/unit-tests $(BUILD)/asan/unit-tests
+	tests/run
+
+bench: all
+	bench/run
+
+install: $(BUILD)/onmitsu
+	install -D -m 0755 $(BUILD)/onmitsu $(DESTDIR)$(PREFIX)/bin/onmitsu
+	install -D -m 0644 docs/onmitsu.8 $(DESTDIR)$(PREFIX)/share/man/man8/onmitsu.8
+	install -D -m 0644 docs/FORMAT.md $(DESTDIR)$(PREFIX)/share/doc/onmitsu/FORMAT.md
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/onmitsu/README.md
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/onmitsu.service.in > $(BUILD)/onmitsu.service
+	install -D -m 0644 $(BUILD)/onmitsu.service $(DESTDIR)/etc/systemd/system/onmitsu.service
+
+format:
+	clang-format -i $(shell find src include bpf tests bench -name '*.[ch]')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

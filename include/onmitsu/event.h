@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The one header both compilers see: the records the BPF programs hand to
+ * user space through the ring buffer, their limits and kinds.
+ *
+ * Every record starts with struct om_hdr. Fixed-width fields, explicit
+ * padding, and static assertions on sizes and offsets, so that a layout
+ * change cannot pass silently. Variable-length text (paths, argv) follows
+ * the fixed part; its lengths are in the fixed part and user space checks
+ * every length against the sample's size before it trusts it.
+ */
+#ifndef ONMITSU_EVENT_H
+#define ONMITSU_EVENT_H
+
+#ifdef __bpf__
+/* vmlinux.h provides __u8 .. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+/*
+ * Limits. Documented in docs/FORMAT.md ("Limits"); the runtime settings
+ * (record --cmdline-max) may lower but never raise them.
+ */
+#define OM_PATH_MAX 4096          /* bytes of a resolved path, without NUL */
+#define OM_PATH_DEPTH 64          /* directory levels walked for one path */
+#define OM_CMDLINE_MAX 32768      /* bytes of argv (NUL-separated) read at exec */
+#define OM_CMDLINE_DEFAULT 32768  /* default runtime cmdline limit */
+#define OM_NAME_MAX 255           /* bytes of one path component */
+#define OM_USER_HZ 100            /* /proc clock ticks per second (USER_HZ) */
+
+/* Power-of-two masks used to bound sizes for the verifier. */
+#define OM_PATH_MASK (OM_PATH_MAX - 1)
+#define OM_CMDLINE_MASK (OM_CMDLINE_MAX - 1)
+_Static_assert((OM_PATH_MAX & OM_PATH_MASK) == 0, "OM_PATH_MAX must be a power of two");
+_Static_assert((OM_CMDLINE_MAX & OM_CMDLINE_MASK) == 0, "OM_CMDLINE_MAX must be a power of two");
+
+enum om_kind {
+	OM_K_FORK = 1,
+	OM_K_EXEC = 2,
+	OM_K_EXIT = 3,
+	OM_K_MODLOAD = 4,
+	OM_K_NET = 5,
+	OM_K_MAX
+};
+
+/* Counters kept per CPU in the kernel (map "counters"), indexed by: */
+enum om_counter {
+	OM_C_EVENTS = 0,       /* records handed to the ring buffer */
+	OM_C_LOST_FORK,        /* ring buffer full: records of that kind lost */
+	OM_C_LOST_EXEC,
+	OM_C_LOST_EXIT,
+	OM_C_LOST_MODLOAD,
+	OM_C_LOST_NET,
+	OM_C_TRUNC_ARGS,       /* argv cut at the cmdline limit */
+	OM_C_TRUNC_PATH,       /* a path cut at OM_PATH_MAX or OM_PATH_DEPTH */
+	OM_C_READ_FAIL,        /* a kernel or user memory read failed */
+	OM_C_MAX
+};
+
+/* flags in om_hdr.flags */
+#define OM_F_ARGS_TRUNC (1u << 0)  /* argv cut at the limit */
+#define OM_F_PATH_TRUNC (1u << 1)  /* path cut at the limit */
+#define OM_F_DELETED (1u << 2)     /* the file had no links (deleted) */
+#define OM_F_MEMFD (1u << 3)       /* the file is a memfd */
+#define OM_F_ARGS_FAULT (1u << 4)  /* argv could not be read */
+#define OM_F_SETUID (1u << 5)      /* euid differs from uid at exec */
+
+struct om_hdr {
+	__u32 kind;      /* enum om_kind */
+	__u32 size;      /* bytes of the whole record */
+	__u64 ts_ns;     /* CLOCK_BOOTTIME of the event */
+	__u32 pid;       /* process (tgid) */
+	__u32 tid;       /* thread that did it */
+	__u64 start_ns;  /* process start, boot-time ns (task->group_leader->start_boottime) */
+	__u32 flags;     /* OM_F_* */
+	__u32 uid;
+};
+_Static_assert(sizeof(struct om_hdr) == 40, "om_hdr layout");
+
+/* FORK, EXEC, EXIT */
+struct om_ev_proc {
+	struct om_hdr h;
+	__u32 ppid;            /* real parent's tgid now */
+	__u32 euid;
+	__u64 parent_start_ns; /* real parent's start, boot-time ns */
+	__u32 exit_code;       /* EXIT: wait status (code << 8 | signal) */
+	__u16 exe_len;         /* EXEC: bytes of exe that follow */
+	__u16 _pad0;
+	__u32 args_len;        /* EXEC: bytes of argv (NUL-separated) after exe */
+	__u32 _pad1;
+	/* then: char exe[exe_len]; char args[args_len]; */
+};
+_Static_assert(sizeof(struct om_ev_proc) == 72, "om_ev_proc layout");
+_Static_assert(__builtin_offsetof(struct om_ev_proc, exit_code) == 56, "om_ev_proc layout");
+
+/* MODLOAD */
+struct om_ev_mod {
+	struct om_hdr h;
+	__u64 ino;
+	__u32 dev;
+	__u16 path_len;
+	__u16 _pad0;
+	/* then: char path[path_len]; */
+};
+_Static_assert(sizeof(struct om_ev_mod) == 56, "om_ev_mod layout");
+
+/* NET direction */
+#define OM_DIR_OUT 0
+#define OM_DIR_IN 1
+
+/* NET result: >= 0 is an errno of a failed TCP connect (0: established),
+ * or one of these. */
+#define OM_RES_ESTABLISHED 0
+#define OM_RES_SENT 100000
+#define OM_RES_RECEIVED 100001
+#define OM_RES_ACCEPTED 100002
+
+struct om_ev_net {
+	struct om_hdr h;
+	__u8 family;    /* AF_INET (2) or AF_INET6 (10) */
+	__u8 proto;     /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 */
+	__u8 direction; /* OM_DIR_* */
+	__u8 _pad0;
+	__u32 result;   /* OM_RES_* or errno */
+	__u8 saddr[16]; /* initiator; IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u16 sport;    /* host order; ICMP: type */
+	__u16 dport;    /* host order; ICMP: code */
+	__u32 _pad1;
+	__u64 sock_cookie;
+};
+_Static_assert(sizeof(struct om_ev_net) == 96, "om_ev_net layout");
+_Static_assert(__builtin_offsetof(struct om_ev_net, saddr) == 48, "om_ev_net layout");
+
+/* The largest record: EXEC with a full path and full argv. */
+#define OM_REC_MAX (sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX)
+
+/* Settings user space writes into .rodata before load. */
+struct om_config {
+	__u32 cmdline_max; /* <= OM_CMDLINE_MAX */
+	__u32 self_tgid;   /* the recorder itself: its own actions are not recorded */
+	__u32 wakeup_every; /* force a wakeup after this many records (0: never) */
+	__u32 _pad;
+};
+
+#endif /* ONMITSU_EVENT_H */

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "log/record.h"
+
+#include <string.h>
+
+static const char *const event_names[OM_EVENT_COUNT] = {
+	[OM_EVENT_START] = "START",     [OM_EVENT_STOP] = "STOP",   [OM_EVENT_EXISTING] = "EXISTING",
+	[OM_EVENT_FORK] = "FORK",       [OM_EVENT_EXEC] = "EXEC",   [OM_EVENT_EXIT] = "EXIT",
+	[OM_EVENT_MODLOAD] = "MODLOAD", [OM_EVENT_NET] = "NET",     [OM_EVENT_LOST] = "LOST",
+};
+
+const char *om_event_name(enum om_event e)
+{
+	if ((unsigned)e >= OM_EVENT_COUNT)
+		return NULL;
+	return event_names[e];
+}
+
+int om_event_from_name(const char *name)
+{
+	for (int i = 0; i < OM_EVENT_COUNT; i++)
+		if (strcmp(event_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+void om_record_init(struct om_record *r, enum om_event e)
+{
+	memset(r, 0, sizeof(*r));
+	r->event = e;
+	r->pid = r->ppid = r->uid = OM_NONE;
+	r->src_port = r->dst_port = OM_NONE;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Reading processes that already run, from /proc (the start-up snapshot that
+ * becomes EXISTING and MODLOAD records). proc_root is "/proc" in the recorder
+ * and a fixture directory in tests.
+ */
+#ifndef ONMITSU_PROCFS_H
+#define ONMITSU_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/strbuf.h"
+
+struct proc_stat {
+	uint32_t pid;
+	uint32_t ppid;
+	uint64_t start_ticks; /* field 22, clock ticks since boot */
+	char state;
+	int is_kernel_thread; /* PF_KTHREAD in field 9 */
+};
+
+/* Parse the text of /proc/PID/stat. The comm field may hold spaces and
+ * parentheses: the last ')' ends it. Returns 0 or -1 when malformed. */
+int procfs_parse_stat(const char *text, size_t len, struct proc_stat *out);
+
+/* Parse the "Uid:" line of /proc/PID/status text: real and effective uid.
+ * Returns 0 or -1. */
+int procfs_parse_status_uid(const char *text, size_t len, uint32_t *uid, uint32_t *euid);
+
+struct proc_info {
+	struct proc_stat stat;
+	uint32_t uid, euid;
+	struct strbuf exe;  /* readlink of exe, without the " (deleted)" suffix */
+	bool exe_deleted;
+	bool exe_memfd;     /* "/memfd:NAME (deleted)" */
+	struct strbuf args; /* /proc/PID/cmdline: NUL-terminated arguments */
+	bool args_truncated;
+};
+
+void proc_info_init(struct proc_info *pi);
+void proc_info_free(struct proc_info *pi);
+
+/* Read one process; args at most args_max bytes (then args_truncated).
+ * Returns 0, or -1 with errno set (ENOENT: it exited meanwhile). Kernel
+ * threads succeed with an empty exe and args. */
+int procfs_read(const char *proc_root, uint32_t pid, size_t args_max, struct proc_info *out);
+
+/* All numeric entries of proc_root, ascending. Caller frees *pids. 0 or -1. */
+int procfs_list_pids(const char *proc_root, uint32_t **pids, size_t *n);
+
+/* One executable, file-backed mapping of /proc/PID/maps. */
+struct proc_map {
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	const char *path; /* points into the parsed line */
+	size_t path_len;
+	bool deleted; /* " (deleted)" suffix stripped */
+};
+
+/* Parse one line of /proc/PID/maps (without "\n"). Returns 1 when it is an
+ * executable mapping of a file (perms has 'x', inode != 0, absolute path),
+ * 0 for any other valid line, -1 when malformed. line is modified. */
+int procfs_parse_maps_line(char *line, struct proc_map *out);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int log_verbosity = LOG_WARN;
+
+static void vlog(int level, int with_errno, const char *fmt, va_list ap)
+{
+	int saved = errno;
+	if (level > log_verbosity)
+		return;
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (with_errno)
+		fprintf(stderr, "onmitsu: %s: %s\n", msg, strerror(saved));
+	else
+		fprintf(stderr, "onmitsu: %s\n", msg);
+	errno = saved;
+}
+
+#define DEFINE_LOG(name, level, with_errno)                                                   \
+	void name(const char *fmt, ...)                                                       \
+	{                                                                                     \
+		va_list ap;                                                                   \
+		va_start(ap, fmt);                                                            \
+		vlog(level, with_errno, fmt, ap);                                             \
+		va_end(ap);                                                                   \
+	}
+
+DEFINE_LOG(log_warn, LOG_WARN, 1)
+DEFINE_LOG(log_warnx, LOG_WARN, 0)
+DEFINE_LOG(log_info, LOG_INFO, 0)
+DEFINE_LOG(log_debug, LOG_DEBUG, 0)
+
+void fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_ERROR, 1, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(LOG_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
