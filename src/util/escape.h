@@ -3,11 +3,24 @@
  * DESIGN.md's text escaping. Every byte below 0x20, 0x7f, the backslash and
  * every byte that is not part of valid UTF-8 becomes "\xHH" (lowercase hex);
  * everything else is copied. So "\x" always starts an escape and an escaped
- * value never holds a newline.
+ * value never holds a newline. Valid UTF-8 is Unicode's well-formed UTF-8:
+ * overlong forms, surrogates (U+D800..U+DFFF), code points above U+10FFFF and
+ * cut-short sequences are invalid, and each of their bytes is escaped on its
+ * own (E0 80 80 is "\xe0\x80\x80"), so unescaping gives the bytes back.
  *
  * cmdline: each argument escaped as above; an argument that is empty or holds
  * a space or a double quote is wrapped in double quotes, each double quote
  * inside it written \x22; arguments joined by single spaces.
+ *   - The '"' byte of an argument is always written \x22, so the only literal
+ *     '"' in a cmdline are the pairs around quoted arguments, and the only
+ *     literal spaces are separators or inside such a pair. (An argument with
+ *     a '"' is quoted as well, as DESIGN.md says, though it need not be.)
+ *   - An empty argv (len 0) encodes to the empty string, one empty argument
+ *     ("\0") to a pair of double quotes; they decode to 0 and 1 arguments.
+ *   - A final argument cut short (no NUL) is encoded like any other; it
+ *     decodes with a NUL, as all arguments do. DESIGN.md has the recorder
+ *     mark the cut in the record's detail (truncated=1).
+ *   printf 'a b\n'  ->  printf "a b\x0a"
  */
 #ifndef ONMITSU_ESCAPE_H
 #define ONMITSU_ESCAPE_H
@@ -20,7 +33,9 @@
 void escape_text(struct strbuf *out, const void *p, size_t n);
 
 /* Undo escape_text: append the raw bytes to out. Returns 0, or -1 when s
- * holds a malformed escape (a "\" not followed by "x" and two hex digits). */
+ * holds a malformed escape (a "\" not followed by "x" and two hex digits);
+ * then out is left as it was. Uppercase hex is accepted, never written.
+ * Other bytes are copied as they are, even those escape_text would escape. */
 int unescape_text(struct strbuf *out, const char *s, size_t n);
 
 /* args: arguments, each terminated by NUL (as in /proc/PID/cmdline and the
@@ -29,7 +44,11 @@ int unescape_text(struct strbuf *out, const char *s, size_t n);
 void cmdline_encode(struct strbuf *out, const char *args, size_t len);
 
 /* Undo cmdline_encode: append the arguments, each NUL-terminated, to out.
- * Returns the number of arguments, or -1 when s is malformed. */
+ * Returns the number of arguments, or -1 when s is malformed (then out is left
+ * as it was): an unterminated quote, a '"' inside an unquoted argument, text
+ * right after a closing quote, a leading, trailing or doubled space, a bad
+ * escape, or a NUL (raw or \x00), which no argument can hold. A quoted
+ * argument that needed no quotes ("ab") is accepted. */
 int cmdline_decode(struct strbuf *out, const char *s, size_t n);
 
 #endif

@@ -9,7 +9,8 @@
 
 int log_verbosity = LOG_WARN;
 
-static void vlog(int level, int with_errno, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(int level, int with_errno, const char *fmt,
+						   va_list ap)
 {
 	int saved = errno;
 	if (level > log_verbosity)

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Network flows. Nothing here ever decides a packet's fate: every cgroup
+ * program returns 1 (allow), whatever happens inside it.
+ *
+ * TCP out: the owner is taken at TCP_SYN_SENT (process context, connect());
+ *   the record is emitted when the handshake ends (ESTABLISHED or CLOSE, in
+ *   softirq context), when the source port and the outcome are known.
+ * TCP in: at accept() (syscall.bpf.c).
+ * UDP, ICMP: the first datagram of each flow each way, seen by cgroup skb
+ *   programs; the owner comes from the socket's storage, set in process
+ *   context by the cgroup sock hooks (create, connect, sendmsg, recvmsg).
+ */
+#include "net.bpf.h"
+
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_CLOSE 7
+#define ECONNABORTED 103
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+
+static __always_inline void tcp_emit(const struct sock *sk, struct sk_owner *o, __u32 result)
+{
+	struct om_ev_net e = {};
+	net_hdr_from_owner(&e, o);
+	e.proto = IPPROTO_TCP;
+	e.direction = OM_DIR_OUT;
+	e.result = result;
+	sk_tuple(sk, e.saddr, e.daddr, &e.sport, &e.dport, &e.family);
+	e.sock_cookie = bpf_get_socket_cookie((void *)sk);
+	emit(&e, sizeof(e), OM_K_NET);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+
+	if (newstate == TCP_SYN_SENT) {
+		/* connect() in process context: remember who asked */
+		struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0,
+							BPF_SK_STORAGE_GET_F_CREATE);
+		if (!o)
+			return 0;
+		owner_set_current(o);
+		o->flags &= ~SKO_REPORTED;
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
+		if (pc)
+			pc->syn_seen = 1;
+		return 0;
+	}
+	if (oldstate != TCP_SYN_SENT)
+		return 0;
+
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
+	if (o && (o->flags & SKO_REPORTED))
+		return 0;
+	__u32 result;
+	if (newstate == TCP_ESTABLISHED) {
+		result = OM_RES_ESTABLISHED;
+	} else if (newstate == TCP_CLOSE) {
+		result = sk->sk_err;
+		if (result == 0) {
+			if (sk->sk_shutdown != 3 /* SHUTDOWN_MASK: closed by its process */) {
+				/* connect() itself failed (in process context):
+				 * syscall.bpf.c reports it with the syscall's error */
+				__u32 tid = (__u32)bpf_get_current_pid_tgid();
+				struct pending_connect *pc =
+					bpf_map_lookup_elem(&pending_connects, &tid);
+				if (pc)
+					pc->needs_report = 1;
+				return 0;
+			}
+			result = ECONNABORTED;
+		}
+	} else {
+		return 0;
+	}
+	if (o)
+		o->flags |= SKO_REPORTED;
+	tcp_emit(sk, o, result);
+	return 0;
+}
+
+/* --- cgroup socket hooks: ownership, in process context --- */
+
+static __always_inline void own(struct bpf_sock *bsk)
+{
+	if (!bsk)
+		return;
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (o)
+		owner_set_current(o);
+}
+
+SEC("cgroup/sock_create")
+int om_sock_create(struct bpf_sock *ctx)
+{
+	/* TCP sockets get their owner at connect; the others now */
+	if (ctx->protocol != IPPROTO_TCP)
+		own(ctx);
+	return 1;
+}
+
+static __always_inline void own_connect(struct bpf_sock_addr *ctx, int v6)
+{
+	own(ctx->sk);
+	if (ctx->protocol != IPPROTO_TCP)
+		return;
+	struct pending_connect pc = {};
+	pc.dport = bpf_ntohs(ctx->user_port);
+	if (v6) {
+		__u32 *d = (__u32 *)pc.daddr;
+		d[0] = ctx->user_ip6[0];
+		d[1] = ctx->user_ip6[1];
+		d[2] = ctx->user_ip6[2];
+		d[3] = ctx->user_ip6[3];
+		pc.family = AF_INET6;
+	} else {
+		*(__u32 *)pc.daddr = ctx->user_ip4;
+		pc.family = AF_INET;
+	}
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&pending_connects, &tid, &pc, BPF_ANY);
+}
+
+SEC("cgroup/connect4")
+int om_connect4(struct bpf_sock_addr *ctx)
+{
+	own_connect(ctx, 0);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int om_connect6(struct bpf_sock_addr *ctx)
+{
+	own_connect(ctx, 1);
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int om_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	own(ctx->sk);
+	return 1;
+}
+
+SEC("cgroup/sendmsg6")
+int om_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	own(ctx->sk);
+	return 1;
+}
+
+SEC("cgroup/recvmsg4")
+int om_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	own(ctx->sk);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int om_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	own(ctx->sk);
+	return 1;
+}
+
+/* --- datagram flows: cgroup skb programs --- */
+
+struct flow_key {
+	__u64 cookie;  /* the socket */
+	__u8 raddr[16];
+	__u16 rport;   /* ICMP: echo id */
+	__u8 proto;
+	__u8 _pad[5];
+};
+
+#define FLOW_SENT (1u << 0)
+#define FLOW_RECEIVED (1u << 1)
+#define FLOW_REMOTE_INITIATED (1u << 2)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, __u32);
+} flows SEC(".maps");
+
+struct pkt {
+	__u8 family, proto;
+	__u8 saddr[16], daddr[16];
+	__u16 sport, dport; /* ICMP: type, code */
+	__u16 icmp_id;
+};
+
+static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	void *l4;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data;
+		if ((void *)(ip + 1) > end)
+			return -1;
+		if (ip->frag_off & bpf_htons(0x1fff))
+			return -1; /* a later fragment: no ports */
+		p->family = AF_INET;
+		p->proto = ip->protocol;
+		*(__u32 *)p->saddr = ip->saddr;
+		*(__u32 *)p->daddr = ip->daddr;
+		l4 = data + ip->ihl * 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data;
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		p->family = AF_INET6;
+		p->proto = ip6->nexthdr;
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		l4 = ip6 + 1;
+	} else {
+		return -1;
+	}
+	if (p->proto == IPPROTO_UDP) {
+		struct udphdr *u = l4;
+		if ((void *)(u + 1) > end)
+			return -1;
+		p->sport = bpf_ntohs(u->source);
+		p->dport = bpf_ntohs(u->dest);
+		return 0;
+	}
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
+		__u8 *ic = l4;
+		if ((void *)(ic + 8) > end)
+			return -1;
+		p->sport = ic[0];
+		p->dport = ic[1];
+		p->icmp_id = *(__u16 *)(ic + 4);
+		/* echo requests only (ping); replies and errors are not flows */
+		if (p->proto == IPPROTO_ICMP && p->sport != 8)
+			return -1;
+		if (p->proto == IPPROTO_ICMPV6 && p->sport != 128)
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+static __always_inline void datagram(struct __sk_buff *skb, int egress)
+{
+	struct bpf_sock *bsk = skb->sk;
+	if (!bsk)
+		return;
+	bsk = bpf_sk_fullsock(bsk);
+	if (!bsk || bsk->protocol == IPPROTO_TCP)
+		return;
+
+	struct pkt p = {};
+	if (parse_pkt(skb, &p) < 0)
+		return;
+	if (!egress && p.proto != IPPROTO_UDP)
+		return;
+
+	struct flow_key k = {};
+	k.cookie = bpf_get_socket_cookie(skb);
+	k.proto = p.proto;
+	if (egress) {
+		__builtin_memcpy(k.raddr, p.daddr, 16);
+		k.rport = p.proto == IPPROTO_UDP ? p.dport : p.icmp_id;
+	} else {
+		__builtin_memcpy(k.raddr, p.saddr, 16);
+		k.rport = p.sport;
+	}
+	__u32 *st = bpf_map_lookup_elem(&flows, &k);
+	__u32 flags = st ? *st : 0;
+	__u32 bit = egress ? FLOW_SENT : FLOW_RECEIVED;
+	if (flags & bit)
+		return;
+	if (!flags && !egress)
+		flags |= FLOW_REMOTE_INITIATED;
+	flags |= bit;
+	bpf_map_update_elem(&flows, &k, &flags, BPF_ANY);
+
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);
+	struct om_ev_net e = {};
+	net_hdr_from_owner(&e, o);
+	e.family = p.family;
+	e.proto = p.proto;
+	e.result = egress ? OM_RES_SENT : OM_RES_RECEIVED;
+	e.sock_cookie = k.cookie;
+	/* src is the initiator: the packet's source unless it answers the other side */
+	int swap = (flags & FLOW_REMOTE_INITIATED) ? egress : !egress;
+	e.direction = (flags & FLOW_REMOTE_INITIATED) ? OM_DIR_IN : OM_DIR_OUT;
+	if (swap) {
+		__builtin_memcpy(e.saddr, p.daddr, 16);
+		__builtin_memcpy(e.daddr, p.saddr, 16);
+		e.sport = p.dport;
+		e.dport = p.sport;
+	} else {
+		__builtin_memcpy(e.saddr, p.saddr, 16);
+		__builtin_memcpy(e.daddr, p.daddr, 16);
+		e.sport = p.sport;
+		e.dport = p.dport;
+	}
+	emit(&e, sizeof(e), OM_K_NET);
+}
+
+SEC("cgroup_skb/egress")
+int om_egress(struct __sk_buff *skb)
+{
+	datagram(skb, 1);
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int om_ingress(struct __sk_buff *skb)
+{
+	datagram(skb, 0);
+	return 1;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Socket ownership and flow records, shared by net.bpf.c and syscall.bpf.c. */
+#ifndef ONMITSU_NET_BPF_H
+#define ONMITSU_NET_BPF_H
+
+#include "onmitsu.bpf.h"
+
+#define IPPROTO_ICMP 1
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define IPPROTO_ICMPV6 58
+
+/* sk_owner.flags */
+#define SKO_REPORTED (1u << 0) /* the TCP attempt's NET record was emitted */
+
+/*
+ * Who owns a socket: the process that last created, connected, sent or
+ * received through it, taken in process context. Records emitted later in
+ * softirq context (TCP handshake outcome, received datagrams) use it, so a
+ * flow is attributed right even after its process exited and its pid was
+ * reused.
+ */
+struct sk_owner {
+	__u32 tgid;
+	__u32 uid;
+	__u64 start_ns;
+	__u32 flags;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sk_owner);
+} sk_owners SEC(".maps") __weak;
+
+/*
+ * A TCP connect() in progress, by thread: set by the cgroup connect hook,
+ * marked by the state hook, read and removed at the syscall's exit. The
+ * thread is the key because connect() is synchronous for it.
+ */
+struct pending_connect {
+	__u8 daddr[16];
+	__u16 dport;
+	__u8 family;
+	__u8 syn_seen;     /* reached SYN_SENT: the state hook reports the outcome */
+	__u8 needs_report; /* failed inside connect() with no error on the socket */
+	__u8 _pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending_connect);
+} pending_connects SEC(".maps") __weak;
+
+static __always_inline void owner_set_current(struct sk_owner *o)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	o->tgid = id >> 32;
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	o->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+}
+
+static __always_inline void net_hdr_from_owner(struct om_ev_net *e, const struct sk_owner *o)
+{
+	e->h.kind = OM_K_NET;
+	e->h.size = sizeof(*e);
+	e->h.ts_ns = bpf_ktime_get_boot_ns();
+	if (o) {
+		e->h.pid = o->tgid;
+		e->h.tid = o->tgid;
+		e->h.start_ns = o->start_ns;
+		e->h.uid = o->uid;
+	} else {
+		e->h.uid = (__u32)-1; /* owner unknown: socket older than the recorder */
+	}
+}
+
+/* Fill the 4-tuple from a socket: local -> remote (caller orients it). */
+static __always_inline void sk_tuple(const struct sock *sk, __u8 *laddr, __u8 *raddr, __u16 *lport,
+				     __u16 *rport, __u8 *family)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	*family = fam;
+	if (fam == AF_INET6) {
+		BPF_CORE_READ_INTO((struct in6_addr *)laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)raddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)raddr, sk, __sk_common.skc_daddr);
+	}
+	*lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (*lport == 0) {
+		/* TCP_CLOSE releases the port (skc_num = 0) before the state
+		 * tracepoint fires; inet_sport still holds it */
+		const struct inet_sock *inet = (const struct inet_sock *)sk;
+		*lport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+	}
+	*rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
+#endif

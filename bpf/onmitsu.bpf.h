@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * BPF-only helpers and the maps every program shares. The programs are
+ * compiled one file per area (process, module, net) and linked into one
+ * object by `bpftool gen object`; the shared maps are defined __weak here so
+ * that each file can see them and the linker keeps one of each.
+ */
+#ifndef ONMITSU_BPF_H
+#define ONMITSU_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+#include "onmitsu/event.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* Settings written by the loader before load (see struct om_config). */
+extern const volatile __u32 cfg_cmdline_max;
+extern const volatile __u32 cfg_wakeup_bytes;
+
+/* Sized by the loader (--ring-size). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps") __weak;
+
+/* Per-CPU counters, indexed by enum om_counter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OM_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps") __weak;
+
+/*
+ * Scratch space for the big records (EXEC with argv, paths), one slot per
+ * CPU: too big for the stack and for a per-CPU array value. Tracepoint
+ * programs run with preemption disabled, and the users of this space all
+ * run in process context, so a slot is never used by two programs at once.
+ * max_entries is set to the number of possible CPUs by the loader.
+ */
+struct om_scratch {
+	__u8 rec[sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX];
+	__u8 path[2 * OM_PATH_MAX]; /* path assembly, back to front */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct om_scratch);
+} scratch SEC(".maps") __weak;
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	if (c)
+		(*c)++;
+}
+
+static __always_inline struct om_scratch *get_scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+/*
+ * Wake user space in batches: the consumer polls every few ms, so most
+ * records go without a wakeup; a wakeup is forced only when the ring holds
+ * more than cfg_wakeup_bytes, so a burst cannot fill it between polls.
+ */
+static __always_inline __u64 ring_flags(void)
+{
+	if (cfg_wakeup_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > cfg_wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline __u32 lost_counter(__u32 kind)
+{
+	switch (kind) {
+	case OM_K_FORK: return OM_C_LOST_FORK;
+	case OM_K_EXEC: return OM_C_LOST_EXEC;
+	case OM_K_EXIT: return OM_C_LOST_EXIT;
+	case OM_K_MODLOAD: return OM_C_LOST_MODLOAD;
+	default: return OM_C_LOST_NET;
+	}
+}
+
+/* Hand a finished record to user space; count it, or count it lost. */
+static __always_inline void emit(void *rec, __u64 size, __u32 kind)
+{
+	if (bpf_ringbuf_output(&events, rec, size, ring_flags()) == 0)
+		count(OM_C_EVENTS);
+	else
+		count(lost_counter(kind));
+}
+
+static __always_inline void fill_hdr(struct om_hdr *h, __u32 kind, __u32 size,
+				     struct task_struct *task)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	h->kind = kind;
+	h->size = size;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	h->flags = 0;
+	h->uid = (__u32)bpf_get_current_uid_gid();
+}
+
+/*
+ * Resolve a struct path to an absolute path by walking dentries and mounts
+ * (what d_path does; bpf_d_path is not allowed in tracepoint programs).
+ * The path is assembled back to front in the scratch slot's path buffer,
+ * ending at OM_PATH_MAX (no NUL). The walk runs under bpf_loop so that the
+ * verifier checks one step, not every iteration.
+ */
+struct path_walk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	__u32 pos;
+	__u32 done;
+	__u32 components;
+};
+
+static long path_step(__u32 i, void *data)
+{
+	struct path_walk *w = data;
+	struct om_scratch *s = get_scratch();
+	if (!s)
+		return 1;
+	/* locals: CO-RE relocations apply to kernel types, not to *w */
+	struct dentry *dentry = w->dentry;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt;
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+	if (dentry == mnt_root || dentry == parent) {
+		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (dentry != mnt_root || mnt == mnt_parent) {
+			/* the root of the namespace (or of a disconnected tree) */
+			w->done = 1;
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mnt_parent;
+		w->vfsmnt = &mnt_parent->mnt;
+		return 0;
+	}
+	if (w->components >= OM_PATH_DEPTH)
+		return 1;
+	struct qstr name = BPF_CORE_READ(dentry, d_name);
+	__u32 len = name.len;
+	if (len > OM_NAME_MAX)
+		len = OM_NAME_MAX;
+	__u32 pos = w->pos;
+	if (pos > OM_PATH_MAX || len + 1 > pos)
+		return 1; /* no room: truncated */
+	pos -= len;
+	bpf_probe_read_kernel(&s->path[pos & OM_PATH_MASK], len & OM_NAME_MAX, name.name);
+	pos -= 1;
+	s->path[pos & OM_PATH_MASK] = '/';
+	w->pos = pos;
+	w->components++;
+	w->dentry = parent;
+	return 0;
+}
+
+/* Returns the offset in s->path where the path starts. */
+static __always_inline __u32 resolve_path(const struct path *p, __u32 *flags)
+{
+	struct path_walk w = {};
+	struct vfsmount *vfsmnt = BPF_CORE_READ(p, mnt);
+	w.dentry = BPF_CORE_READ(p, dentry);
+	w.vfsmnt = vfsmnt;
+	w.mnt = container_of(vfsmnt, struct mount, mnt);
+	w.pos = OM_PATH_MAX;
+	/* each component or mount crossing is one step */
+	bpf_loop(OM_PATH_DEPTH * 2, path_step, &w, 0);
+	if (!w.done) {
+		*flags |= OM_F_PATH_TRUNC;
+		count(OM_C_TRUNC_PATH);
+	}
+	struct om_scratch *s = get_scratch();
+	__u32 pos = w.pos;
+	if (pos > OM_PATH_MAX)
+		pos = OM_PATH_MAX;
+	if (pos == OM_PATH_MAX && s) {
+		pos -= 1;
+		s->path[pos & OM_PATH_MASK] = '/';
+	}
+	return pos;
+}
+
+#define TMPFS_MAGIC 0x01021994
+
+/* deleted / memfd flags of the file behind a path */
+static __always_inline __u32 file_flags(const struct path *p)
+{
+	__u32 f = 0;
+	struct dentry *d = BPF_CORE_READ(p, dentry);
+	if (BPF_CORE_READ(d, d_inode, i_nlink) == 0)
+		f |= OM_F_DELETED;
+	if (BPF_CORE_READ(d, d_sb, s_magic) == TMPFS_MAGIC) {
+		char pfx[6] = {};
+		const unsigned char *n = BPF_CORE_READ(d, d_name.name);
+		bpf_probe_read_kernel(pfx, sizeof(pfx), n);
+		if (pfx[0] == 'm' && pfx[1] == 'e' && pfx[2] == 'm' && pfx[3] == 'f' &&
+		    pfx[4] == 'd' && pfx[5] == ':')
+			f |= OM_F_MEMFD;
+	}
+	return f;
+}
+
+#endif /* ONMITSU_BPF_H */

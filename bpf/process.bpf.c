@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Process life: FORK, EXEC, EXIT, from the sched tracepoints. */
+#include "onmitsu.bpf.h"
+
+const volatile __u32 cfg_cmdline_max = OM_CMDLINE_DEFAULT;
+const volatile __u32 cfg_wakeup_bytes = 1 << 20;
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline void fill_parent(struct om_ev_proc *e, struct task_struct *task)
+{
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	e->ppid = BPF_CORE_READ(parent, tgid);
+	e->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(om_fork, struct task_struct *parent, struct task_struct *child)
+{
+	/* threads are part of their process: only a new thread group counts */
+	if (child->pid != child->tgid)
+		return 0;
+
+	struct om_ev_proc e = {};
+	e.h.kind = OM_K_FORK;
+	e.h.size = sizeof(e);
+	e.h.ts_ns = bpf_ktime_get_boot_ns();
+	e.h.pid = child->tgid;
+	e.h.tid = child->pid;
+	e.h.start_ns = child->start_boottime;
+	e.h.uid = (__u32)bpf_get_current_uid_gid();
+	/* the real parent, which differs from the caller with CLONE_PARENT */
+	fill_parent(&e, child);
+	emit(&e, sizeof(e), OM_K_FORK);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct om_scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	struct om_ev_proc *e = (struct om_ev_proc *)s->rec;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->h, OM_K_EXEC, 0, task);
+	fill_parent(e, task);
+	e->euid = BPF_CORE_READ(task, cred, euid.val);
+	if (e->euid != e->h.uid)
+		e->h.flags |= OM_F_SETUID;
+
+	/* exe: the file actually executed, as the kernel resolved it */
+	struct file *file = bprm->file;
+	__u32 pos = resolve_path(&file->f_path, &e->h.flags);
+	e->h.flags |= file_flags(&file->f_path);
+	__u32 exe_len = OM_PATH_MAX - pos;
+	if (exe_len > OM_PATH_MAX)
+		exe_len = OM_PATH_MAX; /* for the verifier */
+	bpf_probe_read_kernel(s->rec + sizeof(*e), exe_len & (2 * OM_PATH_MAX - 1),
+			      &s->path[pos & OM_PATH_MASK]);
+	e->exe_len = exe_len;
+
+	/* argv as the kernel laid it out at exec, bounded by arg_end */
+	struct mm_struct *mm = task->mm;
+	__u64 arg_start = BPF_CORE_READ(mm, arg_start);
+	__u64 arg_end = BPF_CORE_READ(mm, arg_end);
+	__u64 args_len = arg_end > arg_start ? arg_end - arg_start : 0;
+	__u32 max = cfg_cmdline_max;
+	if (max > OM_CMDLINE_MAX)
+		max = OM_CMDLINE_MAX;
+	if (args_len > max) {
+		args_len = max;
+		e->h.flags |= OM_F_ARGS_TRUNC;
+		count(OM_C_TRUNC_ARGS);
+	}
+	if (args_len > OM_CMDLINE_MAX)
+		args_len = OM_CMDLINE_MAX; /* for the verifier */
+	__u32 off = sizeof(*e) + (exe_len & (2 * OM_PATH_MAX - 1));
+	if (off > sizeof(*e) + OM_PATH_MAX)
+		return 0; /* cannot happen; keeps the verifier's bounds */
+	if (args_len &&
+	    bpf_probe_read_user(s->rec + off, args_len, (const void *)arg_start) != 0) {
+		e->h.flags |= OM_F_ARGS_FAULT;
+		count(OM_C_READ_FAIL);
+		args_len = 0;
+	}
+	e->args_len = args_len;
+	__u64 size = off + args_len;
+	e->h.size = size;
+	if (size > sizeof(s->rec))
+		return 0;
+	emit(s->rec, size, OM_K_EXEC);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(om_exit, struct task_struct *task)
+{
+	/* signal->live reaches 0 when the last thread of the group exits,
+	 * whichever thread that is (the leader may go first) */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+
+	struct om_ev_proc e = {};
+	e.h.kind = OM_K_EXIT;
+	e.h.size = sizeof(e);
+	e.h.ts_ns = bpf_ktime_get_boot_ns();
+	e.h.pid = task->tgid;
+	e.h.tid = task->pid;
+	e.h.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	e.h.uid = (__u32)bpf_get_current_uid_gid();
+	fill_parent(&e, task);
+	__u32 code = task->exit_code;
+	if (BPF_CORE_READ(task, signal, flags) & 0x00000004 /* SIGNAL_GROUP_EXIT */)
+		code = BPF_CORE_READ(task, signal, group_exit_code);
+	e.exit_code = code;
+	emit(&e, sizeof(e), OM_K_EXIT);
+	return 0;
+}

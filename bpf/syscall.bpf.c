@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * What needs a system call's result: executable mappings (MODLOAD), accepted
+ * connections (NET in) and connects that failed before the handshake began.
+ * One program on the raw sys_exit tracepoint, which, unlike the per-syscall
+ * tracepoints, also fires for 32-bit system calls of 64-bit processes
+ * (int $0x80): malware must not hide a mapping or a connection that way.
+ */
+#include "net.bpf.h"
+
+#define PROT_EXEC 0x4
+#define MAP_ANONYMOUS 0x20
+#define TS_COMPAT 0x0002
+#define EINPROGRESS 115
+
+/* x86-64 and i386 (compat) system call numbers */
+#define NR_MMAP 9
+#define NR_MPROTECT 10
+#define NR_CONNECT 42
+#define NR_ACCEPT 43
+#define NR_ACCEPT4 288
+#define NR32_MMAP2 192
+#define NR32_MPROTECT 125
+#define NR32_CONNECT 362
+#define NR32_ACCEPT4 364
+
+/* One MODLOAD per process image and file. */
+struct mod_key {
+	__u32 tgid;
+	__u32 dev;
+	__u64 ino;
+	__u64 gen; /* the image: boot ns of its exec, 0 before the recorder started */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct mod_key);
+	__type(value, __u8);
+} mods_seen SEC(".maps");
+
+/* tgid -> boot ns of its latest exec */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_gen SEC(".maps");
+
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = NULL;
+	if (fd < 0 || fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __noinline void modload(struct task_struct *task, struct file *file)
+{
+	if (!file)
+		return;
+	struct mod_key k = {};
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	k.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(file, f_inode, i_ino);
+	__u64 *gen = bpf_map_lookup_elem(&proc_gen, &k.tgid);
+	k.gen = gen ? *gen : 0;
+	__u8 one = 1;
+	if (bpf_map_lookup_elem(&mods_seen, &k))
+		return;
+	bpf_map_update_elem(&mods_seen, &k, &one, BPF_ANY);
+
+	struct om_scratch *s = get_scratch();
+	if (!s)
+		return;
+	struct om_ev_mod *e = (struct om_ev_mod *)s->rec;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->h, OM_K_MODLOAD, 0, task);
+	e->ino = k.ino;
+	e->dev = k.dev;
+	struct path fp;
+	bpf_probe_read_kernel(&fp, sizeof(fp), &file->f_path);
+	__u32 pos = resolve_path(&fp, &e->h.flags);
+	e->h.flags |= file_flags(&fp);
+	__u32 len = OM_PATH_MAX - pos;
+	if (len > OM_PATH_MAX)
+		len = OM_PATH_MAX;
+	bpf_probe_read_kernel(s->rec + sizeof(*e), len & (2 * OM_PATH_MAX - 1),
+			      &s->path[pos & OM_PATH_MASK]);
+	e->path_len = len;
+	e->h.size = sizeof(*e) + len;
+	emit(s->rec, (sizeof(*e) + len) & (2 * OM_PATH_MAX - 1), OM_K_MODLOAD);
+}
+
+struct vma_ctx {
+	struct file *file;
+	__u64 flags;
+};
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_ctx *c = data;
+	c->file = vma->vm_file;
+	c->flags = vma->vm_flags;
+	return 0;
+}
+
+#define VM_EXEC 0x4
+
+static __noinline void modload_at(struct task_struct *task, __u64 addr)
+{
+	struct vma_ctx c = {};
+	if (bpf_find_vma(task, addr, vma_cb, &c, 0) != 0)
+		return;
+	if (c.file && (c.flags & VM_EXEC))
+		modload(task, c.file);
+}
+
+/* TCP in: the connection a process took with accept() */
+static __noinline void accepted(struct task_struct *task, long fd)
+{
+	struct file *f = fd_file(task, fd);
+	if (!f)
+		return;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return;
+	struct om_ev_net e = {};
+	fill_hdr(&e.h, OM_K_NET, sizeof(e), task);
+	e.proto = IPPROTO_TCP;
+	e.direction = OM_DIR_IN;
+	e.result = OM_RES_ESTABLISHED;
+	/* the remote peer initiated: it is the source */
+	sk_tuple(sk, e.daddr, e.saddr, &e.dport, &e.sport, &e.family);
+	emit(&e, sizeof(e), OM_K_NET);
+}
+
+/* TCP out that failed inside connect() before the handshake could report it */
+static __noinline void connect_done(struct task_struct *task, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
+	if (!pc)
+		return;
+	int report = ret < 0 && ret != -EINPROGRESS && (!pc->syn_seen || pc->needs_report);
+	if (report) {
+		struct om_ev_net e = {};
+		fill_hdr(&e.h, OM_K_NET, sizeof(e), task);
+		e.proto = IPPROTO_TCP;
+		e.direction = OM_DIR_OUT;
+		e.result = -ret;
+		e.family = pc->family;
+		/* no source yet: the kernel gave up before choosing one */
+		__builtin_memcpy(e.daddr, pc->daddr, 16);
+		e.dport = pc->dport;
+		emit(&e, sizeof(e), OM_K_NET);
+	}
+	bpf_map_delete_elem(&pending_connects, &tid);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr = regs->orig_ax;
+	struct task_struct *task = bpf_get_current_task_btf();
+	int compat = task->thread_info.status & TS_COMPAT;
+
+	if (!compat) {
+		switch (nr) {
+		case NR_MMAP:
+			if (ret < 0 && ret > -4096)
+				return 0;
+			if ((regs->dx & PROT_EXEC) && !(regs->r10 & MAP_ANONYMOUS))
+				modload(task, fd_file(task, (int)regs->r8));
+			return 0;
+		case NR_MPROTECT:
+			if (ret == 0 && (regs->dx & PROT_EXEC))
+				modload_at(task, regs->di);
+			return 0;
+		case NR_ACCEPT:
+		case NR_ACCEPT4:
+			if (ret >= 0)
+				accepted(task, ret);
+			return 0;
+		case NR_CONNECT:
+			connect_done(task, ret);
+			return 0;
+		}
+		return 0;
+	}
+	/* i386 ABI: arguments in bx, cx, dx, si, di, bp */
+	switch (nr) {
+	case NR32_MMAP2:
+		if (ret < 0 && ret > -4096)
+			return 0;
+		if ((regs->dx & PROT_EXEC) && !(regs->si & MAP_ANONYMOUS))
+			modload(task, fd_file(task, (int)regs->di));
+		return 0;
+	case NR32_MPROTECT:
+		if (ret == 0 && (regs->dx & PROT_EXEC))
+			modload_at(task, (__u32)regs->bx);
+		return 0;
+	case NR32_ACCEPT4:
+		if (ret >= 0)
+			accepted(task, ret);
+		return 0;
+	case NR32_CONNECT:
+		connect_done(task, ret);
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * At exec the kernel maps the program's interpreter (the dynamic loader)
+ * itself, without a system call: find it through AT_BASE in the auxiliary
+ * vector. A new image also starts a new generation of MODLOAD records.
+ */
+#define AT_BASE 7
+#define AUXV_PAIRS 24
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(om_exec_modules, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = task->tgid;
+	__u64 gen = bpf_ktime_get_boot_ns();
+	bpf_map_update_elem(&proc_gen, &tgid, &gen, BPF_ANY);
+
+	struct mm_struct *mm = task->mm;
+	unsigned long *auxv = mm->saved_auxv;
+	__u64 base = 0;
+	for (int i = 0; i < AUXV_PAIRS; i++) {
+		unsigned long pair[2];
+		if (bpf_probe_read_kernel(pair, sizeof(pair), &auxv[2 * i]) != 0 || pair[0] == 0)
+			break;
+		if (pair[0] == AT_BASE) {
+			base = pair[1];
+			break;
+		}
+	}
+	if (base)
+		modload_at(task, base);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(om_exit_modules, struct task_struct *task)
+{
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	__u32 tgid = task->tgid;
+	bpf_map_delete_elem(&proc_gen, &tgid);
+	return 0;
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "record/consumer.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "record/guid.h"
+#include "util/community_id.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+void consumer_init(struct consumer *c, const uint8_t boot_id[16], consumer_out_fn out, void *ctx)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->boot_id, boot_id, 16);
+	c->out = out;
+	c->out_ctx = ctx;
+	proctable_init(&c->procs);
+	consumer_sync_clock(c);
+}
+
+void consumer_free(struct consumer *c)
+{
+	proctable_free(&c->procs);
+}
+
+static int64_t ts_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void consumer_sync_clock(struct consumer *c)
+{
+	/* bracket the realtime read by two boottime reads to halve the error */
+	int64_t b1 = ts_ns(CLOCK_BOOTTIME);
+	int64_t r = ts_ns(CLOCK_REALTIME);
+	int64_t b2 = ts_ns(CLOCK_BOOTTIME);
+	c->boot_to_unix_ns = r - (b1 + (b2 - b1) / 2);
+}
+
+void exit_result(char *buf, size_t size, uint32_t status)
+{
+	uint32_t sig = status & 0x7f;
+	if (sig == 0) {
+		snprintf(buf, size, "exit:%u", (status >> 8) & 0xff);
+		return;
+	}
+	const char *name = sigabbrev_np((int)sig);
+	if (name)
+		snprintf(buf, size, "signal:SIG%s", name);
+	else
+		snprintf(buf, size, "signal:%u", sig);
+}
+
+void connect_result(char *buf, size_t size, uint32_t err)
+{
+	const char *r = NULL;
+	switch (err) {
+	case 0: r = "established"; break;
+	case ECONNREFUSED: r = "refused"; break;
+	case ETIMEDOUT: r = "timeout"; break;
+	case EHOSTUNREACH:
+	case ENETUNREACH: r = "unreachable"; break;
+	case ECONNRESET: r = "reset"; break;
+	}
+	if (r) {
+		snprintf(buf, size, "%s", r);
+		return;
+	}
+	const char *name = strerrorname_np((int)err);
+	if (name)
+		snprintf(buf, size, "error:%s", name);
+	else
+		snprintf(buf, size, "error:%u", err);
+}
+
+static void make_guid(struct consumer *c, char out[GUID_STR_LEN], uint32_t pid, uint64_t start_ns)
+{
+	guid_format(out, c->boot_id, pid, guid_ticks_from_ns(start_ns));
+}
+
+static void flags_detail(struct strbuf *d, uint32_t flags)
+{
+	if (flags & OM_F_ARGS_TRUNC)
+		sb_adds(d, " truncated=1");
+	if (flags & OM_F_ARGS_FAULT)
+		sb_adds(d, " args_unreadable=1");
+	if (flags & OM_F_PATH_TRUNC)
+		sb_adds(d, " path_truncated=1");
+	if (flags & OM_F_DELETED)
+		sb_adds(d, " deleted=1");
+	if (flags & OM_F_MEMFD)
+		sb_adds(d, " memfd=1");
+}
+
+static const char *detail_str(struct strbuf *d)
+{
+	/* drop the leading space of " k=v k=v" */
+	return d->len ? d->data + 1 : NULL;
+}
+
+static void base_record(struct consumer *c, struct om_record *r, enum om_event ev,
+			const struct om_hdr *h, char guid[GUID_STR_LEN])
+{
+	om_record_init(r, ev);
+	r->time_ns = (uint64_t)((int64_t)h->ts_ns + c->boot_to_unix_ns);
+	r->pid = h->pid;
+	r->uid = h->uid;
+	make_guid(c, guid, h->pid, h->start_ns);
+	r->guid = guid;
+}
+
+static int on_proc(struct consumer *c, const struct om_ev_proc *e, size_t size)
+{
+	if (size < sizeof(*e))
+		return -1;
+	if (e->h.kind == OM_K_EXEC) {
+		if (e->exe_len > OM_PATH_MAX || e->args_len > OM_CMDLINE_MAX ||
+		    sizeof(*e) + e->exe_len + e->args_len != size)
+			return -1;
+	} else if (size != sizeof(*e)) {
+		return -1;
+	}
+	const char *exe = (const char *)(e + 1);
+	const char *args = exe + e->exe_len;
+	uint64_t ticks = guid_ticks_from_ns(e->h.start_ns);
+	char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
+	struct om_record r;
+	struct strbuf d = STRBUF_INIT;
+
+	switch (e->h.kind) {
+	case OM_K_FORK: {
+		base_record(c, &r, OM_EVENT_FORK, &e->h, guid);
+		make_guid(c, pguid, e->ppid, e->parent_start_ns);
+		struct proc_entry *p = proctable_lookup(&c->procs, e->ppid);
+		if (p && strcmp(p->guid, pguid) != 0)
+			p = NULL; /* a stale entry for a reused pid */
+		struct proc_entry *ch = proctable_put(&c->procs, e->h.pid);
+		ch->ppid = e->ppid;
+		ch->start_ticks = ticks;
+		memcpy(ch->guid, guid, GUID_STR_LEN);
+		memcpy(ch->parent_guid, pguid, GUID_STR_LEN);
+		if (p) {
+			proc_entry_set_image(ch, p->exe, p->exe_len, p->args, p->args_len,
+					     p->args_truncated);
+			r.exe = ch->exe;
+			r.exe_len = ch->exe_len;
+			r.args = ch->args;
+			r.args_len = ch->args_len;
+			r.has_cmdline = true;
+			if (ch->args_truncated)
+				sb_adds(&d, " truncated=1");
+		}
+		r.ppid = e->ppid;
+		r.parent_guid = pguid;
+		r.detail = detail_str(&d);
+		c->out(c->out_ctx, &r);
+		break;
+	}
+	case OM_K_EXEC: {
+		base_record(c, &r, OM_EVENT_EXEC, &e->h, guid);
+		struct proc_entry *p = proctable_lookup(&c->procs, e->h.pid);
+		if (!p || p->start_ticks != ticks) {
+			/* not seen before (its FORK was before the recorder started) */
+			p = proctable_put(&c->procs, e->h.pid);
+			p->start_ticks = ticks;
+			memcpy(p->guid, guid, GUID_STR_LEN);
+			p->ppid = e->ppid;
+			make_guid(c, p->parent_guid, e->ppid, e->parent_start_ns);
+		}
+		proc_entry_set_image(p, exe, e->exe_len, args, e->args_len,
+				     (e->h.flags & OM_F_ARGS_TRUNC) != 0);
+		r.ppid = p->ppid;
+		r.parent_guid = p->parent_guid;
+		r.exe = exe;
+		r.exe_len = e->exe_len;
+		r.args = args;
+		r.args_len = e->args_len;
+		r.has_cmdline = true;
+		flags_detail(&d, e->h.flags);
+		if (e->h.flags & OM_F_SETUID)
+			sb_addf(&d, " euid=%u", e->euid);
+		r.detail = detail_str(&d);
+		c->out(c->out_ctx, &r);
+		break;
+	}
+	case OM_K_EXIT: {
+		base_record(c, &r, OM_EVENT_EXIT, &e->h, guid);
+		struct proc_entry *p = proctable_lookup(&c->procs, e->h.pid);
+		if (p && p->start_ticks == ticks) {
+			r.ppid = p->ppid;
+			r.parent_guid = p->parent_guid[0] ? p->parent_guid : NULL;
+		} else {
+			r.ppid = e->ppid;
+			make_guid(c, pguid, e->ppid, e->parent_start_ns);
+			r.parent_guid = pguid;
+		}
+		char res[48];
+		exit_result(res, sizeof(res), e->exit_code);
+		r.result = res;
+		if (e->exit_code & 0x80 && (e->exit_code & 0x7f))
+			sb_adds(&d, " core=1");
+		r.detail = detail_str(&d);
+		c->out(c->out_ctx, &r);
+		if (p && p->start_ticks == ticks)
+			proctable_remove(&c->procs, e->h.pid);
+		break;
+	}
+	default:
+		sb_free(&d);
+		return -1;
+	}
+	sb_free(&d);
+	return 0;
+}
+
+static int on_mod(struct consumer *c, const struct om_ev_mod *e, size_t size)
+{
+	if (size < sizeof(*e) || e->path_len > OM_PATH_MAX || sizeof(*e) + e->path_len != size)
+		return -1;
+	char guid[GUID_STR_LEN];
+	struct om_record r;
+	struct strbuf d = STRBUF_INIT;
+	base_record(c, &r, OM_EVENT_MODLOAD, &e->h, guid);
+	r.path = (const char *)(e + 1);
+	r.path_len = e->path_len;
+	flags_detail(&d, e->h.flags);
+	r.detail = detail_str(&d);
+	c->out(c->out_ctx, &r);
+	sb_free(&d);
+	return 0;
+}
+
+static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+static void set_ip(struct om_ip *ip, int family, const uint8_t *a)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (family == AF_INET6 && memcmp(a, v4mapped_prefix, 12) == 0) {
+		/* an IPv4 peer of an IPv6 socket: write it as IPv4 */
+		ip->family = AF_INET;
+		memcpy(ip->addr, a + 12, 4);
+	} else if (family == AF_INET6) {
+		ip->family = AF_INET6;
+		memcpy(ip->addr, a, 16);
+	} else {
+		ip->family = AF_INET;
+		memcpy(ip->addr, a, 4);
+	}
+}
+
+static int on_net(struct consumer *c, const struct om_ev_net *e, size_t size)
+{
+	if (size != sizeof(*e))
+		return -1;
+	if (e->family != AF_INET && e->family != AF_INET6)
+		return -1;
+	char guid[GUID_STR_LEN];
+	struct om_record r;
+	base_record(c, &r, OM_EVENT_NET, &e->h, guid);
+	if (e->h.uid == (uint32_t)-1) {
+		/* a socket older than the recorder: its owner is unknown */
+		r.pid = r.uid = OM_NONE;
+		r.guid = NULL;
+		r.detail = "owner=unknown";
+	}
+	switch (e->proto) {
+	case IPPROTO_TCP: r.proto = "tcp"; break;
+	case IPPROTO_UDP: r.proto = "udp"; break;
+	case IPPROTO_ICMP: r.proto = "icmp"; break;
+	case IPPROTO_ICMPV6: r.proto = "icmpv6"; break;
+	default: return -1;
+	}
+	set_ip(&r.src, e->family, e->saddr);
+	set_ip(&r.dst, e->family, e->daddr);
+	r.src_port = e->sport;
+	r.dst_port = e->dport;
+	r.direction = e->direction == OM_DIR_IN ? "in" : "out";
+	char res[48];
+	if (e->result == OM_RES_SENT)
+		r.result = "sent";
+	else if (e->result == OM_RES_RECEIVED)
+		r.result = "received";
+	else {
+		connect_result(res, sizeof(res), e->result);
+		r.result = res;
+	}
+	char cid[COMMUNITY_ID_LEN];
+	if (r.src.family == r.dst.family &&
+	    community_id_v1(cid, 0, e->proto, r.src.family, r.src.addr, r.dst.addr, e->sport,
+			    e->dport, true, true) == 0)
+		r.community_id = cid;
+	c->out(c->out_ctx, &r);
+	return 0;
+}
+
+int consumer_sample(struct consumer *c, const void *data, size_t size)
+{
+	const struct om_hdr *h = data;
+	int rc = -1;
+	if (size >= sizeof(*h) && h->size == size && h->kind > 0 && h->kind < OM_K_MAX) {
+		switch (h->kind) {
+		case OM_K_FORK:
+		case OM_K_EXEC:
+		case OM_K_EXIT: rc = on_proc(c, data, size); break;
+		case OM_K_MODLOAD: rc = on_mod(c, data, size); break;
+		case OM_K_NET: rc = on_net(c, data, size); break;
+		}
+	}
+	if (rc != 0) {
+		if (c->bad_samples++ == 0)
+			log_warnx("a malformed record came from the kernel side (%zu bytes); "
+				  "it is counted in STOP as bad_samples",
+				  size);
+		return -1;
+	}
+	c->by_kind[h->kind]++;
+	return 0;
+}

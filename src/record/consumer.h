@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Turns ring-buffer samples into log records: checks every sample's size
+ * against what it claims before trusting it, derives guids, keeps the
+ * process table, resolves times, names results and computes Community IDs.
+ */
+#ifndef ONMITSU_CONSUMER_H
+#define ONMITSU_CONSUMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log/record.h"
+#include "onmitsu/event.h"
+#include "record/proctable.h"
+
+typedef void (*consumer_out_fn)(void *ctx, struct om_record *r);
+
+struct consumer {
+	uint8_t boot_id[16];
+	int64_t boot_to_unix_ns; /* Unix time = CLOCK_BOOTTIME + this */
+	struct proctable procs;
+	consumer_out_fn out;
+	void *out_ctx;
+	uint64_t bad_samples; /* samples rejected as malformed */
+	uint64_t by_kind[OM_K_MAX];
+};
+
+void consumer_init(struct consumer *c, const uint8_t boot_id[16], consumer_out_fn out, void *ctx);
+void consumer_free(struct consumer *c);
+/* Measure the offset between CLOCK_BOOTTIME and CLOCK_REALTIME now. */
+void consumer_sync_clock(struct consumer *c);
+/* One sample. 0, or -1 when it was malformed (counted, nothing written). */
+int consumer_sample(struct consumer *c, const void *data, size_t size);
+
+/* "exit:N" or "signal:SIGNAME" for a wait status; buf >= 32 bytes. */
+void exit_result(char *buf, size_t size, uint32_t status);
+/* "established", "refused", ... or "error:ENAME" for a connect outcome. */
+void connect_result(char *buf, size_t size, uint32_t err);
+
+#endif

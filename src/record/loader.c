@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "record/loader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mntent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "onmitsu.skel.h"
+#include "util/log.h"
+
+struct loader {
+	struct onmitsu_bpf *skel;
+	struct ring_buffer *rb;
+	int cgroup_fd;
+	struct bpf_link *links[32];
+	int nlinks;
+};
+
+/* libbpf's own messages go through our log, by verbosity */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	int ours = level == LIBBPF_WARN ? LOG_WARN : level == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
+	if (ours > log_verbosity)
+		return 0;
+	/* not through a fixed buffer: the verifier's log can be long */
+	fputs("onmitsu: libbpf: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+/* The cgroup v2 hierarchy's root, wherever it is mounted. */
+static int find_cgroup2(char *path, size_t size)
+{
+	FILE *f = setmntent("/proc/self/mounts", "r");
+	if (!f)
+		return -1;
+	struct mntent *m;
+	int found = -1;
+	while ((m = getmntent(f))) {
+		if (strcmp(m->mnt_type, "cgroup2") == 0) {
+			snprintf(path, size, "%s", m->mnt_dir);
+			found = 0;
+			break;
+		}
+	}
+	endmntent(f);
+	return found;
+}
+
+struct hook {
+	const char *name; /* as in the START record and in errors */
+	int cgroup;       /* attached to the cgroup v2 root */
+};
+
+void loader_stop(struct loader *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	for (int i = 0; i < l->nlinks; i++)
+		bpf_link__destroy(l->links[i]);
+	onmitsu_bpf__destroy(l->skel);
+	if (l->cgroup_fd >= 0)
+		close(l->cgroup_fd);
+	free(l);
+}
+
+static int attach_one(struct loader *l, struct bpf_program *prog, const char *hook, int cgroup,
+		      struct strbuf *hooks)
+{
+	struct bpf_link *link;
+	if (cgroup)
+		link = bpf_program__attach_cgroup(prog, l->cgroup_fd);
+	else
+		link = bpf_program__attach(prog);
+	if (!link) {
+		int err = errno;
+		log_warnx("cannot attach the %s hook (program %s): %s%s", hook, bpf_program__name(prog),
+			  strerror(err),
+			  err == EPERM || err == EACCES ? " (run as root with CAP_BPF and CAP_PERFMON)" : "");
+		return -1;
+	}
+	if ((size_t)l->nlinks >= sizeof(l->links) / sizeof(l->links[0]))
+		fatalx("internal: too many BPF links");
+	l->links[l->nlinks++] = link;
+	/* list each hook once (two programs share some tracepoints) */
+	size_t n = strlen(hook);
+	const char *h = sb_str(hooks);
+	for (const char *p = strstr(h, hook); p; p = strstr(p + 1, hook))
+		if ((p == h || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 0;
+	if (hooks->len)
+		sb_addc(hooks, ',');
+	sb_adds(hooks, hook);
+	return 0;
+}
+
+struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn, void *ctx,
+			    struct strbuf *hooks)
+{
+	libbpf_set_print(libbpf_print);
+
+	struct loader *l = calloc(1, sizeof(*l));
+	if (!l)
+		fatal("out of memory");
+	l->cgroup_fd = -1;
+
+	/* open */
+	l->skel = onmitsu_bpf__open();
+	if (!l->skel) {
+		log_warn("cannot open the BPF object");
+		goto fail;
+	}
+
+	/* configure */
+	l->skel->rodata->cfg_cmdline_max = opts->cmdline_max;
+	l->skel->rodata->cfg_wakeup_bytes = opts->wakeup_bytes;
+	int ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0) {
+		log_warnx("cannot count the possible CPUs: %s", strerror(-ncpus));
+		goto fail;
+	}
+	if (bpf_map__set_max_entries(l->skel->maps.scratch, (uint32_t)ncpus) ||
+	    bpf_map__set_max_entries(l->skel->maps.events, opts->ring_bytes)) {
+		log_warn("cannot size the BPF maps");
+		goto fail;
+	}
+
+	/* load */
+	int err = onmitsu_bpf__load(l->skel);
+	if (err) {
+		log_warnx("the kernel refused the BPF programs: %s (run with -v for the verifier's log; "
+			  "onmitsu needs BTF at /sys/kernel/btf/vmlinux, root, and tracepoint and "
+			  "cgroup BPF support)",
+			  strerror(-err));
+		goto fail;
+	}
+
+	/* attach: tracepoints first, then the cgroup hooks */
+	struct {
+		struct bpf_program *prog;
+		const char *hook;
+		int cgroup;
+	} progs[] = {
+		{l->skel->progs.om_fork, "sched_process_fork", 0},
+		{l->skel->progs.om_exec, "sched_process_exec", 0},
+		{l->skel->progs.om_exec_modules, "sched_process_exec", 0},
+		{l->skel->progs.om_exit, "sched_process_exit", 0},
+		{l->skel->progs.om_exit_modules, "sched_process_exit", 0},
+		{l->skel->progs.om_sys_exit, "sys_exit", 0},
+		{l->skel->progs.om_inet_state, "inet_sock_set_state", 0},
+		{l->skel->progs.om_sock_create, "cgroup/sock_create", 1},
+		{l->skel->progs.om_connect4, "cgroup/connect4", 1},
+		{l->skel->progs.om_connect6, "cgroup/connect6", 1},
+		{l->skel->progs.om_sendmsg4, "cgroup/sendmsg4", 1},
+		{l->skel->progs.om_sendmsg6, "cgroup/sendmsg6", 1},
+		{l->skel->progs.om_recvmsg4, "cgroup/recvmsg4", 1},
+		{l->skel->progs.om_recvmsg6, "cgroup/recvmsg6", 1},
+		{l->skel->progs.om_egress, "cgroup_skb/egress", 1},
+		{l->skel->progs.om_ingress, "cgroup_skb/ingress", 1},
+	};
+	char cgpath[4096];
+	if (find_cgroup2(cgpath, sizeof(cgpath)) != 0) {
+		log_warnx("no cgroup v2 hierarchy is mounted: the network hooks need one "
+			  "(mount -t cgroup2 none /sys/fs/cgroup/unified)");
+		goto fail;
+	}
+	l->cgroup_fd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->cgroup_fd < 0) {
+		log_warn("cannot open the cgroup v2 root %s", cgpath);
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		if (attach_one(l, progs[i].prog, progs[i].hook, progs[i].cgroup, hooks) != 0)
+			goto fail;
+
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), fn, ctx, NULL);
+	if (!l->rb) {
+		log_warn("cannot map the ring buffer");
+		goto fail;
+	}
+	return l;
+fail:
+	loader_stop(l);
+	return NULL;
+}
+
+int loader_poll(struct loader *l, int timeout_ms)
+{
+	/* The programs submit without waking us (batching), so a timeout is
+	 * the normal way back here: consume whatever is there either way. */
+	int n = ring_buffer__poll(l->rb, timeout_ms);
+	if (n < 0 && n != -EINTR) {
+		errno = -n;
+		return -1;
+	}
+	int m = ring_buffer__consume(l->rb);
+	if (m < 0) {
+		errno = -m;
+		return -1;
+	}
+	return (n > 0 ? n : 0) + m;
+}
+
+int loader_counters(struct loader *l, uint64_t out[OM_C_MAX])
+{
+	int ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0)
+		return -1;
+	uint64_t *vals = calloc((size_t)ncpus, sizeof(uint64_t));
+	if (!vals)
+		return -1;
+	int fd = bpf_map__fd(l->skel->maps.counters);
+	for (uint32_t k = 0; k < OM_C_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals) != 0) {
+			free(vals);
+			return -1;
+		}
+		for (int c = 0; c < ncpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t ino)
+{
+	struct {
+		uint32_t tgid, dev;
+		uint64_t ino, gen;
+	} key = {tgid, dev, ino, 0};
+	uint8_t one = 1;
+	bpf_map_update_elem(bpf_map__fd(l->skel->maps.mods_seen), &key, &one, BPF_ANY);
+}

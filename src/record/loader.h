@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The only code that touches libbpf: open, configure, load and attach the
+ * BPF programs (one cleanup path), then hand ring-buffer samples to a
+ * callback and read the kernel-side counters.
+ */
+#ifndef ONMITSU_LOADER_H
+#define ONMITSU_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onmitsu/event.h"
+#include "util/strbuf.h"
+
+struct loader_opts {
+	uint32_t ring_bytes;   /* ring buffer size, a power of two >= 4096 */
+	uint32_t cmdline_max;  /* bytes of argv read at exec, <= OM_CMDLINE_MAX */
+	uint32_t wakeup_bytes; /* force a wakeup when this much is waiting */
+};
+
+struct loader;
+
+/* Returns the callback's value to stop polling (non-zero), 0 to go on. */
+typedef int (*loader_sample_fn)(void *ctx, void *data, size_t size);
+
+/*
+ * Load and attach everything. On failure prints what failed (the hook's
+ * name and the kernel's reason) and returns NULL. hooks receives the names
+ * of the attached hooks, comma-separated, for the START record.
+ */
+struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn, void *ctx,
+			    struct strbuf *hooks);
+
+/* Consume what the ring buffer holds, waiting up to timeout_ms for more.
+ * Returns the number of samples, or -1 on error. */
+int loader_poll(struct loader *l, int timeout_ms);
+
+/* Sum the per-CPU counters (enum om_counter). 0 or -1. */
+int loader_counters(struct loader *l, uint64_t out[OM_C_MAX]);
+
+/* Tell the kernel side that a module of a process that ran before the
+ * recorder started was already logged (from /proc/PID/maps). */
+void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t ino);
+
+void loader_stop(struct loader *l);
+
+#endif

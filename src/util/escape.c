@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "util/escape.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "util/log.h"
+
+/*
+ * Byte classes. A table lookup keeps the common case (a run of printable
+ * ASCII) to one load and one compare per byte. A table with too many entries
+ * does not compile; one with too few escapes the rest (C_ESC is 0), and
+ * tests/unit/test_escape.c checks every byte against the plain rule.
+ */
+enum {
+	C_ESC,	 /* always \xHH: controls, 0x7f, '\\', bytes that never start valid UTF-8 */
+	C_SAFE,	 /* printable ASCII, copied as it is */
+	C_QUOTE, /* '"': safe in text, \x22 inside a cmdline argument */
+	C_LEAD,	 /* may start a multibyte UTF-8 sequence; validated in place */
+};
+
+#define R4(x) x, x, x, x
+#define R8(x) R4(x), R4(x)
+#define R16(x) R8(x), R8(x)
+#define R32(x) R16(x), R16(x)
+#define R64(x) R32(x), R32(x)
+
+/* clang-format off */
+static const uint8_t byte_class[256] = {
+	/* 0x00-0x1f: controls */
+	R32(C_ESC),
+	/* 0x20-0x7f */
+	C_SAFE, C_SAFE, C_QUOTE, C_SAFE, R4(C_SAFE), R8(C_SAFE), R16(C_SAFE), /* 0x20-0x3f */
+	R16(C_SAFE), R8(C_SAFE), R4(C_SAFE),                                 /* 0x40-0x5b */
+	C_ESC, C_SAFE, C_SAFE, C_SAFE,                                       /* 0x5c-0x5f */
+	R16(C_SAFE), R8(C_SAFE), R4(C_SAFE), C_SAFE, C_SAFE, C_SAFE, C_ESC,  /* 0x60-0x7f */
+	/* 0x80-0xbf: continuation bytes, never valid on their own */
+	R64(C_ESC),
+	/* 0xc0-0xc1: would only encode overlong forms */
+	C_ESC, C_ESC,
+	/* 0xc2-0xf4: possible lead bytes */
+	R16(C_LEAD), R8(C_LEAD), R4(C_LEAD), C_LEAD, C_LEAD, /* 0xc2-0xdf */
+	R16(C_LEAD),                                         /* 0xe0-0xef */
+	C_LEAD, C_LEAD, C_LEAD, C_LEAD, C_LEAD,              /* 0xf0-0xf4 */
+	/* 0xf5-0xff: would encode above U+10FFFF, or are not UTF-8 at all */
+	C_ESC, C_ESC, C_ESC, C_ESC, C_ESC, C_ESC, C_ESC, C_ESC, C_ESC, C_ESC, C_ESC,
+};
+/* clang-format on */
+
+static const char hexdigits[] = "0123456789abcdef";
+
+/*
+ * Length of the well-formed UTF-8 sequence starting at p (whose first byte is
+ * a C_LEAD byte), or 0 when it is ill-formed. The ranges of the second byte
+ * are those of Unicode's table 3-7: they exclude overlong forms (E0, F0),
+ * surrogates (ED) and code points above U+10FFFF (F4).
+ */
+static size_t utf8_seq_len(const uint8_t *p, size_t avail)
+{
+	uint8_t c = p[0];
+	size_t len;
+	uint8_t lo = 0x80, hi = 0xbf;
+
+	if (c < 0xe0) {
+		len = 2;
+	} else if (c < 0xf0) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	}
+	if (avail < len)
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/*
+ * The common body of escape_text and of one cmdline argument. The output is
+ * at most 4 bytes per input byte, so the buffer is grown once and written
+ * directly: no call per byte, and safe runs are copied with memcpy.
+ */
+static void escape_bytes(struct strbuf *out, const uint8_t *p, size_t n, bool quote)
+{
+	if (n > (SIZE_MAX - out->len - 1) / 4)
+		fatalx("value of %zu bytes is too large to escape", n);
+	sb_reserve(out, 4 * n);
+
+	char *w = out->data + out->len;
+	size_t i = 0;
+	while (i < n) {
+		size_t run = i;
+		for (;;) {
+			while (run < n && byte_class[p[run]] == C_SAFE)
+				run++;
+			if (run < n && byte_class[p[run]] == C_LEAD) {
+				size_t l = utf8_seq_len(p + run, n - run);
+				if (l) {
+					run += l;
+					continue;
+				}
+			} else if (run < n && byte_class[p[run]] == C_QUOTE && !quote) {
+				run++;
+				continue;
+			}
+			break;
+		}
+		if (run > i) {
+			memcpy(w, p + i, run - i);
+			w += run - i;
+			i = run;
+		}
+		if (i < n) {
+			/* one offending byte; resynchronise on the next one */
+			w[0] = '\\';
+			w[1] = 'x';
+			w[2] = hexdigits[p[i] >> 4];
+			w[3] = hexdigits[p[i] & 0xf];
+			w += 4;
+			i++;
+		}
+	}
+	out->len = (size_t)(w - out->data);
+	out->data[out->len] = '\0';
+}
+
+void escape_text(struct strbuf *out, const void *p, size_t n)
+{
+	escape_bytes(out, p, n, false);
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Unescape s[0..n) onto out. On error out is left partly written; the public
+ * functions put its length back. */
+static int unescape_into(struct strbuf *out, const char *s, size_t n)
+{
+	const char *end = s + n;
+
+	sb_reserve(out, n);
+	while (s < end) {
+		const char *bs = memchr(s, '\\', (size_t)(end - s));
+		size_t run = bs ? (size_t)(bs - s) : (size_t)(end - s);
+
+		if (run) {
+			memcpy(out->data + out->len, s, run);
+			out->len += run;
+			s += run;
+		}
+		if (!bs)
+			break;
+		if (end - bs < 4 || bs[1] != 'x')
+			return -1;
+		int hi = hexval((unsigned char)bs[2]), lo = hexval((unsigned char)bs[3]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out->data[out->len++] = (char)(hi << 4 | lo);
+		s = bs + 4;
+	}
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+static void sb_truncate(struct strbuf *out, size_t len)
+{
+	out->len = len;
+	if (out->data)
+		out->data[len] = '\0';
+}
+
+int unescape_text(struct strbuf *out, const char *s, size_t n)
+{
+	size_t start = out->len;
+
+	if (unescape_into(out, s, n) < 0) {
+		sb_truncate(out, start);
+		return -1;
+	}
+	return 0;
+}
+
+void cmdline_encode(struct strbuf *out, const char *args, size_t len)
+{
+	const char *p = args, *end = args + len;
+	bool first = true;
+
+	while (p < end) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		size_t alen = nul ? (size_t)(nul - p) : (size_t)(end - p);
+		/* Quote what a space-splitting reader would otherwise get wrong:
+		 * an empty argument would vanish, a space would split it. '"'
+		 * also forces quotes, as DESIGN.md says, although it is always
+		 * escaped and could not confuse the reader either way. */
+		bool quoted = alen == 0 || memchr(p, ' ', alen) || memchr(p, '"', alen);
+
+		if (!first)
+			sb_addc(out, ' ');
+		first = false;
+		if (quoted)
+			sb_addc(out, '"');
+		escape_bytes(out, (const uint8_t *)p, alen, true);
+		if (quoted)
+			sb_addc(out, '"');
+		/* a final argument without its NUL (argv cut short) ends here */
+		p += alen + (nul ? 1 : 0);
+	}
+}
+
+/* Unescape one argument and append it with its NUL. An argument cannot hold
+ * a NUL (it would end the argument), so one in the input is malformed. */
+static int decode_arg(struct strbuf *out, const char *s, size_t n)
+{
+	size_t start = out->len;
+
+	if (memchr(s, '\0', n))
+		return -1;
+	if (unescape_into(out, s, n) < 0)
+		return -1;
+	if (memchr(out->data + start, '\0', out->len - start))
+		return -1;
+	sb_addc(out, '\0');
+	return 0;
+}
+
+int cmdline_decode(struct strbuf *out, const char *s, size_t n)
+{
+	size_t start = out->len, i = 0;
+	int count = 0;
+
+	if (n == 0)
+		return 0;
+	for (;;) {
+		if (count == INT_MAX)
+			goto bad;
+		if (s[i] == '"') {
+			const char *close = memchr(s + i + 1, '"', n - i - 1);
+			if (!close)
+				goto bad;
+			size_t j = (size_t)(close - s);
+			if (decode_arg(out, s + i + 1, j - i - 1) < 0)
+				goto bad;
+			i = j + 1;
+		} else {
+			/* an unquoted argument is never empty: a space here is a
+			 * leading or doubled separator */
+			if (s[i] == ' ')
+				goto bad;
+			size_t j = i;
+			while (j < n && s[j] != ' ' && s[j] != '"')
+				j++;
+			if (j < n && s[j] == '"')
+				goto bad;
+			if (decode_arg(out, s + i, j - i) < 0)
+				goto bad;
+			i = j;
+		}
+		count++;
+		if (i == n)
+			return count;
+		/* exactly one space between arguments, none at the end */
+		if (s[i] != ' ' || i + 1 == n)
+			goto bad;
+		i++;
+	}
+bad:
+	sb_truncate(out, start);
+	return -1;
+}
