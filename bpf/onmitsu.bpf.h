@@ -144,7 +144,11 @@ static long path_step(__u32 i, void *data)
 	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 
-	if (dentry == mnt_root || dentry == parent) {
+	if (dentry == parent && dentry != mnt_root) {
+		/* a pseudo file (memfd, anonymous inode): a root of its own,
+		 * named like d_path names it: "/" + its name; fall through once */
+		w->done = 1;
+	} else if (dentry == mnt_root || dentry == parent) {
 		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 		if (dentry != mnt_root || mnt == mnt_parent) {
 			/* the root of the namespace (or of a disconnected tree) */
@@ -172,7 +176,7 @@ static long path_step(__u32 i, void *data)
 	w->pos = pos;
 	w->components++;
 	w->dentry = parent;
-	return 0;
+	return w->done ? 1 : 0;
 }
 
 /* Returns the offset in s->path where the path starts. */

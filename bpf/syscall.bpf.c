@@ -110,12 +110,14 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *d
 
 #define VM_EXEC 0x4
 
-static __noinline void modload_at(struct task_struct *task, __u64 addr)
+/* need_exec: only when the mapping at addr is executable (mprotect); the
+ * interpreter's first segment, at AT_BASE, is its read-only ELF header */
+static __noinline void modload_at(struct task_struct *task, __u64 addr, int need_exec)
 {
 	struct vma_ctx c = {};
 	if (bpf_find_vma(task, addr, vma_cb, &c, 0) != 0)
 		return;
-	if (c.file && (c.flags & VM_EXEC))
+	if (c.file && (!need_exec || (c.flags & VM_EXEC)))
 		modload(task, c.file);
 }
 
@@ -179,7 +181,7 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 			return 0;
 		case NR_MPROTECT:
 			if (ret == 0 && (regs->dx & PROT_EXEC))
-				modload_at(task, regs->di);
+				modload_at(task, regs->di, 1);
 			return 0;
 		case NR_ACCEPT:
 		case NR_ACCEPT4:
@@ -202,7 +204,7 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	case NR32_MPROTECT:
 		if (ret == 0 && (regs->dx & PROT_EXEC))
-			modload_at(task, (__u32)regs->bx);
+			modload_at(task, (__u32)regs->bx, 1);
 		return 0;
 	case NR32_ACCEPT4:
 		if (ret >= 0)
@@ -243,7 +245,7 @@ int BPF_PROG(om_exec_modules, struct task_struct *task, pid_t old_pid, struct li
 		}
 	}
 	if (base)
-		modload_at(task, base);
+		modload_at(task, base, 0);
 	return 0;
 }
 

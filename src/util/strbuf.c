@@ -18,6 +18,8 @@ void sb_reserve(struct strbuf *sb, size_t extra)
 	char *p = realloc(sb->data, cap);
 	if (!p)
 		fatal("out of memory growing a buffer to %zu bytes", cap);
+	if (!sb->data)
+		p[0] = '\0'; /* a fresh buffer holds the empty string */
 	sb->data = p;
 	sb->cap = cap;
 }

@@ -1,0 +1,817 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""
+End-to-end tests of `onmitsu record`: load the real BPF programs, do things
+whose pids, ports and argv this test knows, stop the recorder, and check
+every field of the records they must have produced.
+
+Remote hosts are a network namespace made here, reached over a veth pair
+with TEST-NET addresses (198.51.100.0/24, 2001:db8:1::/64); a blackholed
+203.0.113.0/24 gives connect timeouts. No traffic leaves the machine.
+
+Needs root. Outside CI a non-root run skips with a message; with CI=true a
+test that cannot run is a failure. Ends with "N passed, N failed".
+Usage: tests/e2e/run.py [NAME-SUBSTRING]
+"""
+import base64
+import csv
+import hashlib
+import io
+import ipaddress
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ONMITSU = os.path.join(ROOT, "build", "onmitsu")
+PROBE = os.path.join(ROOT, "build", "e2e", "netprobe")
+IN_CI = os.environ.get("CI") == "true"
+
+NS = "onm-e2e-%d" % os.getpid()
+VETH_H, VETH_N = "onmh%d" % (os.getpid() % 100000), "onmn%d" % (os.getpid() % 100000)
+HOST4, PEER4 = "198.51.100.1", "198.51.100.2"
+HOST6, PEER6 = "2001:db8:1::1", "2001:db8:1::2"
+NOHOST4 = "198.51.100.99"        # on the link, answers nothing: unreachable
+BLACKHOLE4 = "203.0.113.5"       # routed into the namespace, dropped: timeout
+TCP_PORT, CLOSED_PORT, UDP_PORT, ACCEPT_PORT = 8080, 9, 5353, 8443
+
+COLUMNS = ("time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"
+           "dst_ip,dst_port,direction,result,path,community_id,detail").split(",")
+
+
+# ---------------------------------------------------------------- helpers
+
+def sh(*cmd, check=True, **kw):
+    return subprocess.run(list(cmd), check=check, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=60, **kw)
+
+
+def unescape(s):
+    """Undo DESIGN.md's text escaping: \\xHH -> byte."""
+    out = bytearray()
+    i = 0
+    b = s.encode("utf-8")
+    while i < len(b):
+        if b[i:i + 2] == b"\\x":
+            out.append(int(b[i + 2:i + 4], 16))
+            i += 4
+        else:
+            out.append(b[i])
+            i += 1
+    return bytes(out)
+
+
+def decode_cmdline(s):
+    """cmdline column -> list of argv byte strings."""
+    args, cur, quoted, started = [], [], False, False
+    for ch in s:
+        if ch == '"':
+            quoted = not quoted
+            started = True
+        elif ch == " " and not quoted:
+            args.append("".join(cur))
+            cur, started = [], False
+        else:
+            cur.append(ch)
+            started = True
+    if started or cur or s.endswith(" "):
+        args.append("".join(cur))
+    return [unescape(a) for a in args] if s != "" else []
+
+
+def community_id(proto, saddr, daddr, sport, dport):
+    """Community ID v1, written independently of the C code."""
+    sa, da = ipaddress.ip_address(saddr).packed, ipaddress.ip_address(daddr).packed
+    pnum = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}[proto]
+    if proto in ("icmp", "icmpv6"):
+        pairs = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10} \
+            if proto == "icmp" else {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135,
+                                     130: 131, 131: 130, 144: 145, 145: 144}
+        t, c = sport, dport
+        if t in pairs:
+            sport, dport = t, pairs[t]
+            if (sa, sport) > (da, dport):
+                sa, da, sport, dport = da, sa, dport, sport
+        else:
+            sport, dport = t, c
+    elif (sa, sport) > (da, dport):
+        sa, da, sport, dport = da, sa, dport, sport
+    data = struct.pack("!H", 0) + sa + da + struct.pack("!BBHH", pnum, 0, sport, dport)
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()
+
+
+def boot_id():
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        return bytes.fromhex(f.read().strip().replace("-", ""))
+
+
+def expected_guid(pid, start_ticks):
+    h = hashlib.sha256(b"onmitsu-process-guid-v1" + boot_id() + struct.pack(">I", pid) +
+                       struct.pack(">Q", start_ticks)).digest()
+    b = bytearray(h[:16])
+    b[6] = (b[6] & 0x0F) | 0x80
+    b[8] = (b[8] & 0x3F) | 0x80
+    x = b.hex()
+    return "%s-%s-%s-%s-%s" % (x[:8], x[8:12], x[12:16], x[16:20], x[20:])
+
+
+def start_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        s = f.read()
+    return int(s[s.rindex(")") + 2:].split()[19])
+
+
+def parse_probe(out):
+    """'pid=P tid=T sport=S errno=E' lines -> list of dicts"""
+    res = []
+    for line in out.splitlines():
+        if line.startswith("pid="):
+            res.append({k: int(v) for k, v in (kv.split("=") for kv in line.split())})
+    return res
+
+
+class Log:
+    def __init__(self, path):
+        with open(path, newline="", encoding="utf-8") as f:
+            self.text = f.read()
+        rows = list(csv.reader(io.StringIO(self.text, newline="")))
+        self.header = rows[0]
+        self.records = [dict(zip(self.header, r)) for r in rows[1:]]
+        self.raw_lines = self.text.split("\n")
+
+    def find(self, **kw):
+        return [r for r in self.records if all(r.get(k) == str(v) for k, v in kw.items())]
+
+
+class Recorder:
+    """Runs `onmitsu record` in the foreground, like systemd would."""
+
+    def __init__(self, log_dir, *extra):
+        self.log_dir = log_dir
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([ONMITSU, "record", "--log-dir", log_dir, *extra],
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
+        path = os.path.join(log_dir, "onmitsu.csv")
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("recorder exited with %d: %s" % (self.proc.returncode,
+                                                                        self.err()))
+            if os.path.exists(path):
+                with open(path) as f:
+                    if ",START," in f.read():
+                        # the snapshot follows START; give it a moment to be written
+                        time.sleep(0.3)
+                        return
+            time.sleep(0.05)
+        self.proc.kill()
+        raise AssertionError("no START within 20 s: " + self.err())
+
+    def err(self):
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError("recorder did not stop within 30 s of SIGTERM")
+        if rc != 0:
+            raise AssertionError("recorder exited with %d: %s" % (rc, self.err()))
+        return Log(os.path.join(self.log_dir, "onmitsu.csv"))
+
+
+def check_eq(what, got, want):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what, got, want))
+
+
+def one(records, what):
+    if len(records) != 1:
+        raise AssertionError("%s: want exactly one record, found %d: %r" %
+                             (what, len(records), records[:3]))
+    return records[0]
+
+
+# ---------------------------------------------------------------- the network
+
+def netns_up():
+    sh("ip", "netns", "add", NS)
+    sh("ip", "link", "add", VETH_H, "type", "veth", "peer", "name", VETH_N, "netns", NS)
+    sh("ip", "addr", "add", HOST4 + "/24", "dev", VETH_H)
+    sh("ip", "-6", "addr", "add", HOST6 + "/64", "dev", VETH_H, "nodad")
+    sh("ip", "link", "set", VETH_H, "up")
+    n = ["ip", "netns", "exec", NS]
+    sh(*n, "ip", "link", "set", "lo", "up")
+    sh(*n, "ip", "addr", "add", PEER4 + "/24", "dev", VETH_N)
+    sh(*n, "ip", "-6", "addr", "add", PEER6 + "/64", "dev", VETH_N, "nodad")
+    sh(*n, "ip", "link", "set", VETH_N, "up")
+    sh("ip", "route", "add", "203.0.113.0/24", "via", PEER4)
+    # wait for the link (bounded)
+    for _ in range(100):
+        if sh("ping", "-c1", "-W1", PEER4, check=False).returncode == 0:
+            break
+        time.sleep(0.05)
+
+
+def netns_down():
+    sh("ip", "route", "del", "203.0.113.0/24", check=False)
+    sh("ip", "link", "del", VETH_H, check=False)
+    sh("ip", "netns", "del", NS, check=False)
+
+
+SERVER = r"""
+import socket, sys, time, threading
+def tcp(fam, addr):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, %d)); s.listen(1024); s.settimeout(1)
+    end = time.time() + 600
+    while time.time() < end:
+        try:
+            c, _ = s.accept(); c.close()
+        except socket.timeout:
+            pass
+def udp(fam, addr):
+    s = socket.socket(fam, socket.SOCK_DGRAM); s.bind((addr, %d)); s.settimeout(1)
+    end = time.time() + 600
+    while time.time() < end:
+        try:
+            d, a = s.recvfrom(100); s.sendto(d, a)
+        except socket.timeout:
+            pass
+for f in (lambda: tcp(socket.AF_INET, "%s"), lambda: tcp(socket.AF_INET6, "%s"),
+          lambda: udp(socket.AF_INET, "%s"), lambda: udp(socket.AF_INET6, "%s")):
+    threading.Thread(target=f, daemon=True).start()
+print("ready", flush=True)
+time.sleep(600)
+""" % (TCP_PORT, UDP_PORT, PEER4, PEER6, PEER4, PEER6)
+
+
+# ---------------------------------------------------------------- scenarios
+# Each scenario runs while one recorder records; its check runs on the log
+# afterwards. Scenarios return what they need to check.
+
+def probe(*args, ns=False, env=None):
+    cmd = ([ "ip", "netns", "exec", NS] if ns else []) + [PROBE, *map(str, args)]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=30, env=env)
+    return parse_probe(p.stdout), p
+
+
+def check_tcp_out(log, info, dst, dport, result, what):
+    r = one(log.find(event="NET", pid=info["pid"], proto="tcp", direction="out"), what)
+    check_eq(what + " dst_ip", r["dst_ip"], dst)
+    check_eq(what + " dst_port", r["dst_port"], str(dport))
+    check_eq(what + " result", r["result"], result)
+    if info["sport"]:
+        check_eq(what + " src_port", r["src_port"], str(info["sport"]))
+        src = HOST6 if ":" in dst else HOST4
+        check_eq(what + " src_ip", r["src_ip"], src)
+        check_eq(what + " community_id", r["community_id"],
+                 community_id("tcp", src, dst, info["sport"], dport))
+    check_eq(what + " uid", r["uid"], "0")
+    ex = one(log.find(event="EXEC", pid=info["pid"], exe=PROBE), what + " EXEC")
+    check_eq(what + " guid", r["guid"], ex["guid"])
+    return r
+
+
+TESTS = []
+
+
+def scenario(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@scenario
+def tcp_established_v4():
+    infos, _ = probe("tcp", PEER4, TCP_PORT)
+    return lambda log: check_tcp_out(log, infos[0], PEER4, TCP_PORT, "established", "tcp v4")
+
+
+@scenario
+def tcp_established_v6():
+    infos, _ = probe("tcp", PEER6, TCP_PORT)
+    return lambda log: check_tcp_out(log, infos[0], PEER6, TCP_PORT, "established", "tcp v6")
+
+
+@scenario
+def tcp_refused():
+    infos, _ = probe("tcp", PEER4, CLOSED_PORT)
+    def check(log):
+        check_eq("errno", infos[0]["errno"], 111)
+        check_tcp_out(log, infos[0], PEER4, CLOSED_PORT, "refused", "refused")
+    return check
+
+
+@scenario
+def tcp_nonblocking():
+    infos, _ = probe("tcp-nb", PEER4, TCP_PORT)
+    return lambda log: check_tcp_out(log, infos[0], PEER4, TCP_PORT, "established", "non-blocking")
+
+
+@scenario
+def tcp_timeout():
+    infos, _ = probe("tcp", BLACKHOLE4, 80, 1)
+    def check(log):
+        check_eq("errno", infos[0]["errno"], 110)
+        check_tcp_out(log, infos[0], BLACKHOLE4, 80, "timeout", "timeout")
+    return check
+
+
+@scenario
+def tcp_unreachable():
+    infos, _ = probe("tcp", NOHOST4, 80)
+    def check(log):
+        check_eq("errno", infos[0]["errno"], 113)
+        check_tcp_out(log, infos[0], NOHOST4, 80, "unreachable", "unreachable")
+    return check
+
+
+@scenario
+def tcp_from_thread():
+    infos, _ = probe("tcp-thread", PEER4, TCP_PORT)
+    def check(log):
+        i = infos[0]
+        if i["tid"] == i["pid"]:
+            raise AssertionError("the probe's thread has the process's id")
+        check_tcp_out(log, i, PEER4, TCP_PORT, "established", "thread")
+    return check
+
+
+@scenario
+def tcp_accepted():
+    srv = subprocess.Popen(["ip", "netns", "exec", NS, PROBE, "tcp-accept", str(ACCEPT_PORT)],
+                           stdout=subprocess.PIPE, text=True)
+    line = srv.stdout.readline()
+    sinfo = parse_probe(line)[0]
+    cinfos, _ = probe("tcp", PEER4, ACCEPT_PORT)
+    srv.wait(timeout=15)
+    def check(log):
+        c = cinfos[0]
+        r = one(log.find(event="NET", pid=sinfo["pid"], proto="tcp", direction="in"), "accepted")
+        check_eq("accepted src_ip", r["src_ip"], HOST4)
+        check_eq("accepted src_port", r["src_port"], str(c["sport"]))
+        check_eq("accepted dst_ip", r["dst_ip"], PEER4)
+        check_eq("accepted dst_port", r["dst_port"], str(ACCEPT_PORT))
+        check_eq("accepted result", r["result"], "established")
+        out = check_tcp_out(log, c, PEER4, ACCEPT_PORT, "established", "client of accept")
+        check_eq("both ends share the community id", r["community_id"], out["community_id"])
+    return check
+
+
+@scenario
+def udp_unbound_and_reply():
+    infos, _ = probe("udp", PEER4, UDP_PORT)
+    def check(log):
+        i = infos[0]
+        recs = log.find(event="NET", pid=i["pid"], proto="udp")
+        check_eq("udp records (sent + reply received)", sorted(r["result"] for r in recs),
+                 ["received", "sent"])
+        cid = community_id("udp", HOST4, PEER4, i["sport"], UDP_PORT)
+        for r in recs:
+            check_eq("udp direction", r["direction"], "out")
+            check_eq("udp src", (r["src_ip"], r["src_port"]), (HOST4, str(i["sport"])))
+            check_eq("udp dst", (r["dst_ip"], r["dst_port"]), (PEER4, str(UDP_PORT)))
+            check_eq("udp community_id", r["community_id"], cid)
+    return check
+
+
+@scenario
+def udp_connected_v6():
+    infos, _ = probe("udp-connected", PEER6, UDP_PORT)
+    def check(log):
+        i = infos[0]
+        r = one(log.find(event="NET", pid=i["pid"], proto="udp", result="sent"), "udp6 sent")
+        check_eq("udp6 src", (r["src_ip"], r["src_port"]), (HOST6, str(i["sport"])))
+        check_eq("udp6 dst", (r["dst_ip"], r["dst_port"]), (PEER6, str(UDP_PORT)))
+        check_eq("udp6 community_id", r["community_id"],
+                 community_id("udp", HOST6, PEER6, i["sport"], UDP_PORT))
+    return check
+
+
+@scenario
+def udp_server_in():
+    srv = subprocess.Popen(["ip", "netns", "exec", NS, PROBE, "udp-reply", "5454"],
+                           stdout=subprocess.PIPE, text=True)
+    sinfo = parse_probe(srv.stdout.readline())[0]
+    cinfos, _ = probe("udp", PEER4, 5454)
+    srv.wait(timeout=15)
+    def check(log):
+        c = cinfos[0]
+        recs = log.find(event="NET", pid=sinfo["pid"], proto="udp")
+        check_eq("udp server records", sorted(r["result"] for r in recs), ["received", "sent"])
+        for r in recs:
+            check_eq("udp server direction", r["direction"], "in")
+            check_eq("udp server src (the client)", (r["src_ip"], r["src_port"]),
+                     (HOST4, str(c["sport"])))
+            check_eq("udp server dst", (r["dst_ip"], r["dst_port"]), (PEER4, "5454"))
+    return check
+
+
+@scenario
+def icmp_ping():
+    p = subprocess.Popen(["ping", "-c", "1", "-W", "2", PEER4], stdout=subprocess.DEVNULL)
+    p.wait(timeout=10)
+    def check(log):
+        r = one(log.find(event="NET", pid=p.pid, proto="icmp"), "ping")
+        check_eq("ping dst", r["dst_ip"], PEER4)
+        check_eq("ping src", r["src_ip"], HOST4)
+        check_eq("ping type/code", (r["src_port"], r["dst_port"]), ("8", "0"))
+        check_eq("ping result", r["result"], "sent")
+        check_eq("ping community_id", r["community_id"], community_id("icmp", HOST4, PEER4, 8, 0))
+    return check
+
+
+@scenario
+def icmp_raw_socket():
+    code = ("import socket,struct,os\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP)\n"
+            "h=struct.pack('!BBHHH',8,0,0,os.getpid()&0xffff,1)\n"
+            "c=0\n"
+            "for i in range(0,len(h),2): c+=(h[i]<<8)+h[i+1]\n"
+            "c=(c>>16)+(c&0xffff); c=~c&0xffff\n"
+            "s.sendto(struct.pack('!BBHHH',8,0,c,os.getpid()&0xffff,1),('%s',0))\n" % PEER4)
+    p = subprocess.Popen(["/usr/bin/python3", "-c", code])
+    p.wait(timeout=10)
+    def check(log):
+        r = one(log.find(event="NET", pid=p.pid, proto="icmp"), "raw icmp")
+        check_eq("raw icmp dst", r["dst_ip"], PEER4)
+    return check
+
+
+@scenario
+def fork_without_exec():
+    infos, p = probe("fork-connect", PEER4, TCP_PORT)
+    def check(log):
+        child = infos[0]["pid"]
+        f = one(log.find(event="FORK", pid=child), "FORK of child")
+        parent_exec = one(log.find(event="EXEC", exe=PROBE, pid=f["ppid"]), "parent EXEC")
+        check_eq("fork parent_guid", f["parent_guid"], parent_exec["guid"])
+        check_eq("fork inherits exe", f["exe"], PROBE)
+        check_eq("fork inherits cmdline", f["cmdline"], parent_exec["cmdline"])
+        r = one(log.find(event="NET", pid=child, proto="tcp"), "NET of forked child")
+        check_eq("forked child's flow guid", r["guid"], f["guid"])
+        if log.find(event="EXEC", pid=child):
+            raise AssertionError("the forked child never exec'd, yet has an EXEC")
+    return check
+
+
+@scenario
+def reparented_grandchild():
+    infos, p = probe("orphan-connect", PEER4, TCP_PORT)
+    gpid = int(re.search(r"grandchild=(\d+)", p.stdout).group(1))
+    def check(log):
+        g = one(log.find(event="FORK", pid=gpid), "FORK of grandchild")
+        mid = one(log.find(event="FORK", guid=g["parent_guid"]), "FORK of the middle child")
+        check_eq("grandchild ppid at fork time", g["ppid"], mid["pid"])
+        r = one(log.find(event="NET", pid=gpid, proto="tcp"), "grandchild's flow")
+        check_eq("grandchild flow guid", r["guid"], g["guid"])
+        e = one(log.find(event="EXIT", pid=gpid), "grandchild EXIT")
+        # after reparenting the kernel's parent is another process; the log keeps the real one
+        check_eq("EXIT ppid stays the fork-time parent", e["ppid"], mid["pid"])
+        check_eq("EXIT parent_guid stays", e["parent_guid"], mid["guid"])
+    return check
+
+
+@scenario
+def storm_short_lived():
+    """hundreds of processes that connect and exit at once: every flow attributed"""
+    n = 300
+    procs = []
+    results = []
+    for i in range(0, n, 30):
+        batch = [subprocess.Popen([PROBE, "tcp", PEER4, str(TCP_PORT)], stdout=subprocess.PIPE,
+                                  text=True) for _ in range(30)]
+        for b in batch:
+            out, _ = b.communicate(timeout=30)
+            results.extend(parse_probe(out))
+    def check(log):
+        check_eq("storm processes that reported", len(results), n)
+        missing = []
+        for i in results:
+            recs = log.find(event="NET", pid=i["pid"], src_port=i["sport"], result="established")
+            if len(recs) != 1:
+                missing.append(i)
+        if missing:
+            raise AssertionError("%d of %d storm flows not attributed, e.g. %r" %
+                                 (len(missing), n, missing[:3]))
+    return check
+
+
+HOSTILE = [
+    b"comma,separated", b'quote"inside', b"new\nline", b"", b"back\\slash", b"\\x41 literal",
+    b"2026-11-25T00:00:00.000000Z,1,EXEC,1,0,,,0,/bin/evil,evil,,,,,,,,,,", b"\xff\xfe invalid utf8",
+    b"tab\there", "ünïcødé ✓".encode(), b" leading space", b"trailing space ", b"\r\n",
+]
+
+
+@scenario
+def hostile_cmdline():
+    argv = [b"/bin/true"] + HOSTILE
+    p = subprocess.Popen(argv)
+    p.wait(timeout=10)
+    def check(log):
+        r = one(log.find(event="EXEC", pid=p.pid), "hostile EXEC")
+        check_eq("hostile argv round trip", decode_cmdline(r["cmdline"]), argv)
+        check_eq("hostile exe", r["exe"], os.path.realpath("/bin/true"))
+        check_eq("no truncation flag", "truncated=1" in r["detail"], False)
+        check_eq("records with the forged exe", log.find(exe="/bin/evil"), [])
+        check_eq("one physical line per record", len(log.raw_lines), len(log.records) + 2)
+    return check
+
+
+@scenario
+def huge_argument():
+    big = b"A" * 100000
+    p = subprocess.Popen([b"/bin/true", b"first", big, b"last"])
+    p.wait(timeout=10)
+    def check(log):
+        r = one(log.find(event="EXEC", pid=p.pid), "huge EXEC")
+        if "truncated=1" not in r["detail"].split():
+            raise AssertionError("a cut argv is not marked truncated=1: %r" % r["detail"])
+        args = decode_cmdline(r["cmdline"])
+        check_eq("huge: first args kept", args[:2], [b"/bin/true", b"first"])
+        if not big.startswith(args[2]) or len(b"\0".join(args)) > 32768:
+            raise AssertionError("huge argument not a prefix within the limit")
+    return check
+
+
+@scenario
+def renamed_and_overwritten():
+    infos, _ = probe("rename", PEER4, TCP_PORT)
+    def check(log):
+        i = infos[0]
+        r = one(log.find(event="EXEC", pid=i["pid"]), "rename EXEC")
+        check_eq("argv as at exec", decode_cmdline(r["cmdline"]),
+                 [PROBE.encode(), b"rename", PEER4.encode(), str(TCP_PORT).encode()])
+        check_tcp_out(log, i, PEER4, TCP_PORT, "established", "renamed")
+    return check
+
+
+@scenario
+def deleted_executable():
+    d = tempfile.mkdtemp(prefix="onm-del-")
+    copy = os.path.join(d, "dropper")
+    shutil.copy(PROBE, copy)
+    p = subprocess.run([copy, "selfdelete", PEER4, str(TCP_PORT)], stdout=subprocess.PIPE,
+                       text=True, timeout=20)
+    info = parse_probe(p.stdout)[0]
+    shutil.rmtree(d)
+    def check(log):
+        e = one(log.find(event="EXEC", pid=info["pid"]), "dropper EXEC")
+        check_eq("deleted exe path", e["exe"], copy)
+        r = one(log.find(event="NET", pid=info["pid"], proto="tcp"), "dropper flow")
+        check_eq("dropper flow guid", r["guid"], e["guid"])
+        check_eq("dropper flow sport", r["src_port"], str(info["sport"]))
+    return check
+
+
+@scenario
+def memfd_exec():
+    code = ("import os\n"
+            "fd=os.memfd_create('payload',0)\n"
+            "os.write(fd,open('%s','rb').read())\n"
+            "os.execve('/proc/self/fd/%%d'%%fd,['payload','sleep','1'],{})\n" % PROBE)
+    p = subprocess.Popen(["/usr/bin/python3", "-c", code], stdout=subprocess.DEVNULL)
+    p.wait(timeout=20)
+    def check(log):
+        e = [r for r in log.find(event="EXEC", pid=p.pid) if r["exe"].startswith("/memfd:")]
+        r = one(e, "memfd EXEC")
+        check_eq("memfd exe", r["exe"], "/memfd:payload")
+        if "memfd=1" not in r["detail"].split():
+            raise AssertionError("memfd EXEC not marked memfd=1: %r" % r["detail"])
+    return check
+
+
+@scenario
+def exec_via_proc_self_exe_and_symlink():
+    p = subprocess.Popen(["/bin/sh", "-c", "exec /proc/self/exe -c 'exit 3'"])
+    p.wait(timeout=10)
+    def check(log):
+        execs = log.find(event="EXEC", pid=p.pid)
+        check_eq("exec count", len(execs), 2)
+        real = os.path.realpath("/bin/sh")
+        check_eq("symlink /bin/sh logged as the real file", execs[0]["exe"], real)
+        check_eq("/proc/self/exe logged as the real file", execs[1]["exe"], real)
+        e = one(log.find(event="EXIT", pid=p.pid), "EXIT")
+        check_eq("exit code", e["result"], "exit:3")
+    return check
+
+
+@scenario
+def killed_by_signal():
+    p = subprocess.Popen([PROBE, "sleep", "20000"], stdout=subprocess.PIPE)
+    p.stdout.readline()
+    ticks = start_ticks(p.pid)
+    p.kill()
+    p.wait(timeout=10)
+    def check(log):
+        e = one(log.find(event="EXIT", pid=p.pid), "EXIT")
+        check_eq("signal exit", e["result"], "signal:SIGKILL")
+        check_eq("guid from (boot id, pid, start ticks)", e["guid"], expected_guid(p.pid, ticks))
+    return check
+
+
+@scenario
+def modules_once_each():
+    code = "import ctypes; ctypes.CDLL('libz.so.1'); ctypes.CDLL('libz.so.1')"
+    p = subprocess.Popen(["/usr/bin/python3", "-c", code])
+    p.wait(timeout=10)
+    def check(log):
+        mods = [r["path"] for r in log.find(event="MODLOAD", pid=p.pid)]
+        libz = [m for m in mods if "/libz.so" in m]
+        check_eq("dlopen'd libz logged once", len(libz), 1)
+        check_eq("libz path resolved", libz[0], os.path.realpath("/lib/x86_64-linux-gnu/libz.so.1")
+                 if os.path.exists("/lib/x86_64-linux-gnu/libz.so.1") else libz[0])
+        libc = [m for m in mods if re.search(r"/libc\.so\.6$", m)]
+        check_eq("libc logged once", len(libc), 1)
+        ld = [m for m in mods if "ld-linux" in m]
+        check_eq("the loader (mapped by the kernel) logged once", len(ld), 1)
+        dup = {m for m in mods if mods.count(m) > 1}
+        check_eq("modules logged more than once", dup, set())
+    return check
+
+
+# ---------------------------------------------------------------- driver
+
+def run_main_session(selected):
+    """One recorder, every scenario, then the checks."""
+    results = []
+    tmp = tempfile.mkdtemp(prefix="onm-e2e-")
+    server = None
+    # a process that runs before the recorder starts: it must be EXISTING
+    early = subprocess.Popen([PROBE, "sleep", "60000"], stdout=subprocess.PIPE, text=True)
+    early.stdout.readline()
+    early_ticks = start_ticks(early.pid)
+    try:
+        netns_up()
+        server = subprocess.Popen(["ip", "netns", "exec", NS, "/usr/bin/python3", "-c", SERVER],
+                                  stdout=subprocess.PIPE, text=True)
+        if server.stdout.readline().strip() != "ready":
+            raise AssertionError("test server did not start")
+        rec = Recorder(os.path.join(tmp, "log"))
+        checks = []
+        for t in selected:
+            try:
+                checks.append((t.__name__, t()))
+            except Exception:
+                checks.append((t.__name__, traceback.format_exc()))
+        early.kill()
+        early.wait()
+        time.sleep(1.5)
+        log = rec.stop()
+        # session-wide checks
+        checks.insert(0, ("existing_snapshot", lambda lg: check_existing(lg, early, early_ticks)))
+        checks.insert(1, ("log_structure", check_structure))
+        for name, c in checks:
+            if isinstance(c, str):
+                results.append((name, c))
+                continue
+            try:
+                c(log)
+                results.append((name, None))
+            except Exception:
+                results.append((name, traceback.format_exc()))
+        if any(r[1] for r in results):
+            keep = os.path.join(ROOT, "build", "e2e-failed-log.csv")
+            shutil.copy(os.path.join(tmp, "log", "onmitsu.csv"), keep)
+            print("  (the log of the failed run is kept in %s)" % keep)
+    finally:
+        if early.poll() is None:
+            early.kill()
+        if server:
+            server.kill()
+        netns_down()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def check_existing(log, early, ticks):
+    r = one(log.find(event="EXISTING", pid=early.pid), "EXISTING of a process older than START")
+    check_eq("EXISTING guid equals the live derivation", r["guid"], expected_guid(early.pid, ticks))
+    check_eq("EXISTING exe", r["exe"], PROBE)
+    check_eq("EXISTING cmdline", decode_cmdline(r["cmdline"]),
+             [PROBE.encode(), b"sleep", b"60000"])
+    check_eq("EXISTING ppid", r["ppid"], str(os.getpid()))
+    mods = [m["path"] for m in log.find(event="MODLOAD", pid=early.pid)]
+    if not any(re.search(r"/libc\.so\.6$", m) for m in mods):
+        raise AssertionError("no MODLOAD of libc for the EXISTING process: %r" % mods)
+    e = one(log.find(event="EXIT", pid=early.pid), "EXIT of the EXISTING process")
+    check_eq("EXIT guid of EXISTING", e["guid"], r["guid"])
+
+
+def check_structure(log):
+    check_eq("header", log.header, COLUMNS)
+    check_eq("first record", log.records[0]["event"], "START")
+    check_eq("last record", log.records[-1]["event"], "STOP")
+    seqs = [int(r["seq"]) for r in log.records]
+    check_eq("seq gap-free from 0", seqs, list(range(len(seqs))))
+    for r in log.records:
+        if len(r) != len(COLUMNS):
+            raise AssertionError("record with %d fields: %r" % (len(r), r))
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", r["time"]):
+            raise AssertionError("bad time %r" % r["time"])
+    lost = log.find(event="LOST")
+    if lost:
+        raise AssertionError("LOST records at test rates: %r" % lost)
+    stop = log.records[-1]["detail"]
+    if "lost=0 " not in stop + " ":
+        raise AssertionError("STOP counts losses: %r" % stop)
+    hooks = re.search(r"hooks=(\S+)", log.records[0]["detail"]).group(1).split(",")
+    for h in ("sched_process_fork", "sched_process_exec", "sched_process_exit", "sys_exit",
+              "inet_sock_set_state", "cgroup/connect4", "cgroup_skb/egress"):
+        if h not in hooks:
+            raise AssertionError("START does not list hook %s: %r" % (h, hooks))
+
+
+def test_bad_log_dir():
+    p = sh(ONMITSU, "record", "--log-dir", "/proc/onmitsu-cannot-be-here", check=False)
+    check_eq("exit status for an unusable log dir", p.returncode, 1)
+    if "/proc/onmitsu-cannot-be-here" not in p.stderr:
+        raise AssertionError("the error does not name the directory: %r" % p.stderr)
+
+
+def test_bad_options():
+    for args, word in ((["--ring-size", "3M"], "3M"), (["--cmdline-max", "0"], "0"),
+                       (["--bogus"], "bogus"), (["extra"], "extra")):
+        p = sh(ONMITSU, "record", *args, check=False)
+        check_eq("exit status for %r" % args, p.returncode, 2)
+        if word not in p.stderr:
+            raise AssertionError("the error for %r does not name %r: %r" % (args, word, p.stderr))
+
+
+def test_restart_continues_seq():
+    tmp = tempfile.mkdtemp(prefix="onm-e2e-")
+    try:
+        d = os.path.join(tmp, "log")
+        Recorder(d).stop()
+        log1 = Log(os.path.join(d, "onmitsu.csv"))
+        # a crash leaves a torn line: the next start cuts it
+        with open(os.path.join(d, "onmitsu.csv"), "a") as f:
+            f.write("2026-11-25T00:00:00.000000Z,99999,EXE")
+        log2 = Recorder(d).stop()
+        seqs = [int(r["seq"]) for r in log2.records]
+        check_eq("seq continues across a restart", seqs, list(range(len(seqs))))
+        starts = log2.find(event="START")
+        check_eq("two STARTs", len(starts), 2)
+        check_eq("second START follows the first run's STOP", int(starts[1]["seq"]),
+                 int(log1.records[-1]["seq"]) + 1)
+        if "recovered_torn_bytes=37" not in starts[1]["detail"]:
+            raise AssertionError("the torn line's cut is not recorded: %r" % starts[1]["detail"])
+        st = os.stat(os.path.join(d, "onmitsu.csv"))
+        check_eq("log mode", oct(st.st_mode & 0o777), "0o600")
+        check_eq("dir mode", oct(os.stat(d).st_mode & 0o777), "0o700")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
+    if os.geteuid() != 0:
+        msg = "end-to-end tests need root (they load eBPF programs)"
+        if IN_CI:
+            print("FAIL e2e: " + msg)
+            print("0 passed, 1 failed")
+            return 1
+        print("SKIP e2e: " + msg + "; run as root, e.g. sudo make test")
+        print("0 passed, 0 failed, 1 skipped")
+        return 0
+    for tool in (ONMITSU, PROBE):
+        if not os.access(tool, os.X_OK):
+            print("FAIL e2e: %s is missing; run make first" % tool)
+            print("0 passed, 1 failed")
+            return 1
+    results = []
+    for t in (test_bad_log_dir, test_bad_options, test_restart_continues_seq):
+        if only in t.__name__:
+            try:
+                t()
+                results.append((t.__name__, None))
+            except Exception:
+                results.append((t.__name__, traceback.format_exc()))
+    selected = [t for t in TESTS if only in t.__name__]
+    if selected or only in "existing_snapshot log_structure":
+        results.extend(run_main_session(selected))
+    passed = sum(1 for _, e in results if not e)
+    failed = len(results) - passed
+    for name, err in results:
+        print(("ok   e2e %s" % name) if not err else ("FAIL e2e %s\n%s" % (name, err)))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
