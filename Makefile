@@ -15,10 +15,11 @@ CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -DONMITSU_VERSION='"$(VERSION)"' \
 LDLIBS   := -lbpf -lelf -lz -lzstd -lpcap -lcrypto -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+APP_SRCS := src/main.c src/record/loader.c src/record/recorder.c
 # Everything but the loader and main builds and is tested without libbpf or root.
-LIB_SRCS := $(sort $(filter-out src/main.c src/record/loader.c,$(shell find src -name '*.c')))
+LIB_SRCS := $(sort $(filter-out $(APP_SRCS),$(shell find src -name '*.c')))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-APP_OBJS := $(BUILD)/src/main.o $(BUILD)/src/record/loader.o
+APP_OBJS := $(APP_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(sort $(wildcard tests/unit/*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 ASAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/%.o) $(TEST_SRCS:%.c=$(BUILD)/asan/%.o)
@@ -27,11 +28,12 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.c=$(BUILD)/bpf/%.o)
 E2E_PROGS := $(patsubst tests/e2e/progs/%.c,$(BUILD)/e2e/%,$(wildcard tests/e2e/progs/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test test-unit test-asan test-e2e bench install clean help format
+.PHONY: all test test-unit test-asan test-e2e bench install clean help format setup record
 all: $(BUILD)/onmitsu $(E2E_PROGS) $(BENCH_PROGS)
 
 help:
 	@echo "make            build build/onmitsu (needs clang, bpftool, libbpf-dev; see README)"
+	@echo "make record     install what is missing, build, record (root; LOG_DIR=...)"
 	@echo "make test       all tests: unit, unit under ASan/UBSan, end-to-end (root)"
 	@echo "make test-unit  unit tests only (no root)"
 	@echo "make bench      benchmarks (root), see bench/README.md"
@@ -85,10 +87,20 @@ test-unit: $(BUILD)/unit-tests
 test-asan: $(BUILD)/asan/unit-tests
 	$(BUILD)/asan/unit-tests
 
-test: all $(BUILD)/unit-tests $(BUILD)/asan/unit-tests
+# The README's two commands: each installs what is missing first.
+setup:
+	scripts/setup
+
+test: setup
+	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/asan/unit-tests
 	tests/run
 
-bench: all
+record: setup
+	$(MAKE) all
+	$(BUILD)/onmitsu record --log-dir $(or $(LOG_DIR),/var/log/onmitsu)
+
+bench: setup
+	$(MAKE) all
 	bench/run
 
 install: $(BUILD)/onmitsu

@@ -27,6 +27,7 @@
 #include "record/loader.h"
 #include "record/procfs.h"
 #include "util/log.h"
+#include "util/notify.h"
 #include "util/parse.h"
 
 #define DEFAULT_LOG_DIR "/var/log/onmitsu"
@@ -373,6 +374,7 @@ int cmd_record(int argc, char **argv)
 	snapshot(rec, (uint32_t)cmdline_max);
 	log_writer_flush(&rec->w);
 	log_info("recording into %s/%s", dir, LOG_ACTIVE_NAME);
+	service_notify("READY=1");
 
 	struct timespec last;
 	clock_gettime(CLOCK_MONOTONIC, &last);
@@ -396,6 +398,7 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 
+	service_notify("STOPPING=1");
 	/* drain what the kernel still holds, then STOP */
 	for (int i = 0; i < 100 && loader_poll(rec->l, 0) > 0; i++)
 		;
