@@ -24,10 +24,27 @@ struct loader {
 	int nlinks;
 };
 
-/* libbpf's own messages go through our log, by verbosity */
+/* the program the kernel refused, caught from libbpf's messages */
+static char failed_prog[64];
+
+/*
+ * libbpf's own messages go through our log, by verbosity: its warnings
+ * (with the verifier's log) at -v, its debug output at -vv. By default the
+ * loader says in one line which hook failed and why.
+ */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	int ours = level == LIBBPF_WARN ? LOG_WARN : level == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
+	int ours = level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG;
+	if (level == LIBBPF_WARN && strstr(fmt, "prog '%s'") && !failed_prog[0]) {
+		va_list ap2;
+		va_copy(ap2, ap);
+		char line[256];
+		vsnprintf(line, sizeof(line), fmt, ap2);
+		va_end(ap2);
+		const char *p = strstr(line, "prog '");
+		if (p && (strstr(line, "failed to load") || strstr(line, "load failed")))
+			sscanf(p, "prog '%63[^']'", failed_prog);
+	}
 	if (ours > log_verbosity)
 		return 0;
 	/* not through a fixed buffer: the verifier's log can be long */
@@ -134,17 +151,7 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		goto fail;
 	}
 
-	/* load */
-	int err = onmitsu_bpf__load(l->skel);
-	if (err) {
-		log_warnx("the kernel refused the BPF programs: %s (run with -v for the verifier's log; "
-			  "onmitsu needs BTF at /sys/kernel/btf/vmlinux, root, and tracepoint and "
-			  "cgroup BPF support)",
-			  strerror(-err));
-		goto fail;
-	}
-
-	/* attach: tracepoints first, then the cgroup hooks */
+	/* the hooks, in attach order: tracepoints first, then the cgroup hooks */
 	struct {
 		struct bpf_program *prog;
 		const char *hook;
@@ -167,6 +174,26 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		{l->skel->progs.om_egress, "cgroup_skb/egress", 1},
 		{l->skel->progs.om_ingress, "cgroup_skb/ingress", 1},
 	};
+	/* load */
+	int err = onmitsu_bpf__load(l->skel);
+	if (err) {
+		const char *hook = NULL;
+		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+			if (failed_prog[0] && strcmp(bpf_program__name(progs[i].prog), failed_prog) == 0)
+				hook = progs[i].hook;
+		if (hook)
+			log_warnx("the kernel refused the program for the %s hook (%s): %s; this kernel "
+				  "lacks what the hook needs (run with -v for the verifier's log)",
+				  hook, failed_prog, strerror(-err));
+		else
+			log_warnx("the kernel refused the BPF programs: %s (run with -v for details; "
+				  "onmitsu needs root, BTF at /sys/kernel/btf/vmlinux, and tracepoint "
+				  "and cgroup BPF support)",
+				  strerror(-err));
+		goto fail;
+	}
+
+	/* attach */
 	char cgpath[4096];
 	if (find_cgroup2(cgpath, sizeof(cgpath)) != 0) {
 		log_warnx("no cgroup v2 hierarchy is mounted: the network hooks need one "

@@ -778,6 +778,57 @@ def test_restart_continues_seq():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_lost_counted_when_ring_overflows():
+    """a consumer that cannot keep up: losses are counted in LOST records, seq stays gap-free"""
+    tmp = tempfile.mkdtemp(prefix="onm-e2e-")
+    try:
+        d = os.path.join(tmp, "log")
+        rec = Recorder(d, "--ring-size", "64K")
+        rec.proc.send_signal(signal.SIGSTOP)  # the consumer stops reading
+        pids = []
+        try:
+            arg = "A" * 30000
+            for _ in range(20):
+                p = subprocess.Popen(["/bin/true", arg])
+                p.wait(timeout=10)
+                pids.append(p.pid)
+        finally:
+            rec.proc.send_signal(signal.SIGCONT)
+        time.sleep(1.5)  # LOST is reported once a second
+        log = rec.stop()
+        lost = [r for r in log.find(event="LOST")]
+        exec_lost = sum(int(re.search(r"lost=(\d+)", r["detail"]).group(1))
+                        for r in lost if "kind=exec" in r["detail"])
+        if exec_lost == 0:
+            raise AssertionError("no LOST kind=exec although the ring overflowed: %r" % lost)
+        seen = sum(1 for p in pids if log.find(event="EXEC", pid=p))
+        if seen + exec_lost < len(pids):
+            raise AssertionError("%d EXEC seen + %d counted lost < %d made" %
+                                 (seen, exec_lost, len(pids)))
+        total = sum(int(re.search(r"lost=(\d+)", r["detail"]).group(1)) for r in lost)
+        stop_lost = int(re.search(r"(?:^| )lost=(\d+)", log.records[-1]["detail"]).group(1))
+        check_eq("STOP lost= equals the LOST records' sum", stop_lost, total)
+        seqs = [int(r["seq"]) for r in log.records]
+        check_eq("seq gap-free despite losses", seqs, list(range(len(seqs))))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_missing_cgroup2_is_a_clear_error():
+    """a kernel/host without what a hook needs: exit 1 and a message naming it"""
+    tmp = tempfile.mkdtemp(prefix="onm-e2e-")
+    try:
+        script = ("for m in $(awk '$3==\"cgroup2\"{print $2}' /proc/self/mounts); do "
+                  "umount -l \"$m\" || exit 9; done; exec \"$0\" record --log-dir \"$1\"")
+        p = sh("unshare", "-m", "--propagation", "private", "sh", "-c", script, ONMITSU,
+               os.path.join(tmp, "log"), check=False)
+        check_eq("exit status without cgroup v2", p.returncode, 1)
+        if "cgroup v2" not in p.stderr:
+            raise AssertionError("the error does not say what is missing: %r" % p.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     only = sys.argv[1] if len(sys.argv) > 1 else ""
     if os.geteuid() != 0:
@@ -795,7 +846,8 @@ def main():
             print("0 passed, 1 failed")
             return 1
     results = []
-    for t in (test_bad_log_dir, test_bad_options, test_restart_continues_seq):
+    for t in (test_bad_log_dir, test_bad_options, test_restart_continues_seq,
+              test_lost_counted_when_ring_overflows, test_missing_cgroup2_is_a_clear_error):
         if only in t.__name__:
             try:
                 t()

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The consumer: ring-buffer samples in, records out; every sample is checked
+ * against what it claims before it is trusted. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/csv.h"
+#include "record/consumer.h"
+#include "record/guid.h"
+#include "test.h"
+#include "util/community_id.h"
+
+struct captured {
+	struct strbuf lines;
+	int n;
+};
+
+static void capture(void *ctx, struct om_record *r)
+{
+	struct captured *c = ctx;
+	csv_encode(&c->lines, r);
+	c->n++;
+}
+
+static const uint8_t boot[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+static void setup(struct consumer *c, struct captured *cap)
+{
+	memset(cap, 0, sizeof(*cap));
+	consumer_init(c, boot, capture, cap);
+	c->boot_to_unix_ns = 1764097997000000000ll; /* fixed clock for exact times */
+}
+
+static void teardown(struct consumer *c, struct captured *cap)
+{
+	consumer_free(c);
+	sb_free(&cap->lines);
+}
+
+/* the field'th column of the n'th line (0-based), as a new string */
+static char *field(struct captured *cap, int line, int col)
+{
+	char *copy = strdup(sb_str(&cap->lines));
+	char *p = copy;
+	for (int i = 0; i < line; i++)
+		p = strchr(p, '\n') + 1;
+	char *end = strchr(p, '\n');
+	char *fields[32];
+	int n = csv_split(p, (size_t)(end - p), fields, 32);
+	char *r = strdup(n > col ? fields[col] : "(none)");
+	free(copy);
+	return r;
+}
+
+#define CHECK_FIELD(cap, line, col, want)                                                   \
+	do {                                                                                \
+		char *f_ = field(cap, line, col);                                           \
+		int ok_ = strcmp(f_, want) == 0;                                            \
+		if (!ok_)                                                                   \
+			fprintf(stderr, "  line %d col %d: got \"%s\" want \"%s\"\n", line, \
+				col, f_, want);                                             \
+		free(f_);                                                                   \
+		CHECK(ok_);                                                                 \
+	} while (0)
+
+enum { C_TIME, C_SEQ, C_EVENT, C_PID, C_PPID, C_GUID, C_PGUID, C_UID, C_EXE, C_CMDLINE, C_PROTO,
+       C_SRC_IP, C_SRC_PORT, C_DST_IP, C_DST_PORT, C_DIR, C_RESULT, C_PATH, C_CID, C_DETAIL };
+
+static size_t make_exec(uint8_t *buf, uint32_t pid, uint64_t start_ns, const char *exe,
+			const char *args, size_t args_len, uint32_t flags)
+{
+	struct om_ev_proc *e = (struct om_ev_proc *)buf;
+	memset(e, 0, sizeof(*e));
+	size_t exe_len = strlen(exe);
+	e->h.kind = OM_K_EXEC;
+	e->h.ts_ns = 5000000000ull;
+	e->h.pid = e->h.tid = pid;
+	e->h.start_ns = start_ns;
+	e->h.flags = flags;
+	e->h.uid = 1000;
+	e->euid = 1000;
+	e->ppid = 1;
+	e->parent_start_ns = 10000000;
+	e->exe_len = (uint16_t)exe_len;
+	e->args_len = (uint32_t)args_len;
+	memcpy(buf + sizeof(*e), exe, exe_len);
+	memcpy(buf + sizeof(*e) + exe_len, args, args_len);
+	e->h.size = (uint32_t)(sizeof(*e) + exe_len + args_len);
+	return e->h.size;
+}
+
+TEST(consumer_exec_fields_exact)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	uint8_t buf[512];
+	static const char args[] = "sh\0-c\0echo a,b\0";
+	size_t n = make_exec(buf, 4242, 2500000000ull, "/usr/bin/dash", args, sizeof(args) - 1,
+			     OM_F_ARGS_TRUNC | OM_F_DELETED);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	CHECK_EQ_INT(cap.n, 1);
+	char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
+	guid_format(guid, boot, 4242, 250);
+	guid_format(pguid, boot, 1, 1);
+	CHECK_FIELD(&cap, 0, C_TIME, "2025-11-25T19:13:22.000000Z");
+	CHECK_FIELD(&cap, 0, C_EVENT, "EXEC");
+	CHECK_FIELD(&cap, 0, C_PID, "4242");
+	CHECK_FIELD(&cap, 0, C_PPID, "1");
+	CHECK_FIELD(&cap, 0, C_GUID, guid);
+	CHECK_FIELD(&cap, 0, C_PGUID, pguid);
+	CHECK_FIELD(&cap, 0, C_UID, "1000");
+	CHECK_FIELD(&cap, 0, C_EXE, "/usr/bin/dash");
+	CHECK_FIELD(&cap, 0, C_CMDLINE, "sh -c \"echo a,b\"");
+	CHECK_FIELD(&cap, 0, C_DETAIL, "truncated=1 deleted=1");
+	teardown(&c, &cap);
+}
+
+TEST(consumer_fork_inherits_and_keeps_fork_time_parent)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	uint8_t buf[512];
+	static const char args[] = "server\0--port\0" "80\0";
+	size_t n = make_exec(buf, 100, 1000000000ull, "/srv/server", args, sizeof(args) - 1, 0);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+
+	struct om_ev_proc f = {0};
+	f.h.kind = OM_K_FORK;
+	f.h.size = sizeof(f);
+	f.h.pid = f.h.tid = 200;
+	f.h.start_ns = 3000000000ull;
+	f.ppid = 100;
+	f.parent_start_ns = 1000000000ull;
+	CHECK_EQ_INT(consumer_sample(&c, &f, sizeof(f)), 0);
+	CHECK_FIELD(&cap, 1, C_EVENT, "FORK");
+	CHECK_FIELD(&cap, 1, C_EXE, "/srv/server");
+	CHECK_FIELD(&cap, 1, C_CMDLINE, "server --port 80");
+	CHECK_FIELD(&cap, 1, C_PPID, "100");
+
+	/* the parent exits; the child is reparented to 1 and exits later */
+	struct om_ev_proc x = {0};
+	x.h.kind = OM_K_EXIT;
+	x.h.size = sizeof(x);
+	x.h.pid = x.h.tid = 200;
+	x.h.start_ns = 3000000000ull;
+	x.ppid = 1; /* the kernel's view now */
+	x.parent_start_ns = 10000000;
+	x.exit_code = 9; /* killed by SIGKILL */
+	CHECK_EQ_INT(consumer_sample(&c, &x, sizeof(x)), 0);
+	char pguid[GUID_STR_LEN];
+	guid_format(pguid, boot, 100, 100);
+	CHECK_FIELD(&cap, 2, C_EVENT, "EXIT");
+	CHECK_FIELD(&cap, 2, C_PPID, "100");
+	CHECK_FIELD(&cap, 2, C_PGUID, pguid);
+	CHECK_FIELD(&cap, 2, C_RESULT, "signal:SIGKILL");
+	CHECK(proctable_lookup(&c.procs, 200) == NULL);
+	teardown(&c, &cap);
+}
+
+TEST(consumer_net_tcp_v4_mapped_and_community_id)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	struct om_ev_net e = {0};
+	e.h.kind = OM_K_NET;
+	e.h.size = sizeof(e);
+	e.h.pid = 7;
+	e.h.uid = 0;
+	e.family = AF_INET6;
+	e.proto = IPPROTO_TCP;
+	e.direction = OM_DIR_IN;
+	e.result = 0;
+	uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 1};
+	uint8_t mapped2[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 2};
+	memcpy(e.saddr, mapped, 16);
+	memcpy(e.daddr, mapped2, 16);
+	e.sport = 40000;
+	e.dport = 8443;
+	CHECK_EQ_INT(consumer_sample(&c, &e, sizeof(e)), 0);
+	CHECK_FIELD(&cap, 0, C_PROTO, "tcp");
+	CHECK_FIELD(&cap, 0, C_SRC_IP, "198.51.100.1");
+	CHECK_FIELD(&cap, 0, C_DST_IP, "198.51.100.2");
+	CHECK_FIELD(&cap, 0, C_SRC_PORT, "40000");
+	CHECK_FIELD(&cap, 0, C_DIR, "in");
+	CHECK_FIELD(&cap, 0, C_RESULT, "established");
+	char want[COMMUNITY_ID_LEN];
+	uint8_t a[4] = {198, 51, 100, 1}, b[4] = {198, 51, 100, 2};
+	community_id_v1(want, 0, 6, AF_INET, a, b, 40000, 8443, true, true);
+	CHECK_FIELD(&cap, 0, C_CID, want);
+	teardown(&c, &cap);
+}
+
+TEST(consumer_connect_results_named)
+{
+	char buf[48];
+	connect_result(buf, sizeof(buf), 0);
+	CHECK_EQ_STR(buf, "established");
+	connect_result(buf, sizeof(buf), ECONNREFUSED);
+	CHECK_EQ_STR(buf, "refused");
+	connect_result(buf, sizeof(buf), ETIMEDOUT);
+	CHECK_EQ_STR(buf, "timeout");
+	connect_result(buf, sizeof(buf), ENETUNREACH);
+	CHECK_EQ_STR(buf, "unreachable");
+	connect_result(buf, sizeof(buf), ECONNRESET);
+	CHECK_EQ_STR(buf, "reset");
+	connect_result(buf, sizeof(buf), EADDRNOTAVAIL);
+	CHECK_EQ_STR(buf, "error:EADDRNOTAVAIL");
+	exit_result(buf, sizeof(buf), 3 << 8);
+	CHECK_EQ_STR(buf, "exit:3");
+	exit_result(buf, sizeof(buf), 11 | 0x80);
+	CHECK_EQ_STR(buf, "signal:SIGSEGV");
+}
+
+TEST(consumer_rejects_malformed_samples)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	uint8_t buf[512];
+	static const char args[] = "a\0";
+	size_t n = make_exec(buf, 1, 1, "/x", args, 2, 0);
+	struct om_ev_proc *e = (struct om_ev_proc *)buf;
+
+	CHECK_EQ_INT(consumer_sample(&c, buf, 3), -1);       /* shorter than a header */
+	CHECK_EQ_INT(consumer_sample(&c, buf, n - 1), -1);   /* size disagrees with h.size */
+	e->exe_len = 400;                                      /* lengths beyond the sample */
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
+	e->exe_len = 2;
+	e->args_len = 0xffffffffu;                             /* overflow attempt */
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
+	e->args_len = 2;
+	e->h.kind = 99;                                        /* unknown kind */
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
+	e->h.kind = OM_K_EXEC;
+	struct om_ev_net net = {0};
+	net.h.kind = OM_K_NET;
+	net.h.size = sizeof(net);
+	net.family = 77;                                       /* bad family */
+	CHECK_EQ_INT(consumer_sample(&c, &net, sizeof(net)), -1);
+	net.family = AF_INET;
+	net.proto = 47;                                        /* not a protocol we emit */
+	CHECK_EQ_INT(consumer_sample(&c, &net, sizeof(net)), -1);
+	CHECK_EQ_INT(cap.n, 0);
+	CHECK_EQ_INT(c.bad_samples, 7);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0); /* the intact one still goes through */
+	CHECK_EQ_INT(cap.n, 1);
+	teardown(&c, &cap);
+}
+
+TEST(proctable_many_insert_remove)
+{
+	struct proctable t;
+	proctable_init(&t);
+	/* enough to grow, with removals that exercise backward-shift deletion */
+	for (uint32_t pid = 1; pid <= 5000; pid++) {
+		struct proc_entry *e = proctable_put(&t, pid * 7);
+		e->start_ticks = pid;
+	}
+	for (uint32_t pid = 1; pid <= 5000; pid += 2)
+		proctable_remove(&t, pid * 7);
+	for (uint32_t pid = 1; pid <= 5000; pid++) {
+		struct proc_entry *e = proctable_lookup(&t, pid * 7);
+		if (pid % 2) {
+			CHECK(e == NULL);
+		} else {
+			CHECK(e != NULL);
+			CHECK_EQ_INT(e->start_ticks, pid);
+		}
+	}
+	CHECK_EQ_INT(t.count, 2500);
+	proctable_free(&t);
+}
