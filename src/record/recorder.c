@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "util/notify.h"
 #include "util/parse.h"
+#include "util/privs.h"
 
 #define DEFAULT_LOG_DIR "/var/log/onmitsu"
 #define DEFAULT_RING_BYTES (8u << 20)
@@ -373,6 +374,10 @@ int cmd_record(int argc, char **argv)
 
 	snapshot(rec, (uint32_t)cmdline_max);
 	log_writer_flush(&rec->w);
+	/* privilege separation: root was needed to load, attach and read /proc;
+	 * consuming, formatting and writing need none */
+	if (drop_all_capabilities() != 0)
+		log_warn("cannot drop capabilities; recording goes on with them");
 	log_info("recording into %s/%s", dir, LOG_ACTIVE_NAME);
 	service_notify("READY=1");
 

@@ -626,6 +626,25 @@ def killed_by_signal():
 
 
 @scenario
+def compat_int80_mmap():
+    """a 32-bit system call (int $0x80) from a 64-bit process must not hide a mapping"""
+    d = tempfile.mkdtemp(prefix="onm-c32-")
+    lib = os.path.join(d, "hidden.so")
+    shutil.copy(PROBE, lib)
+    infos, p = probe("compat-mmap", lib)
+    shutil.rmtree(d)
+    def check(log):
+        if not infos:
+            raise AssertionError("compat-mmap did not run: %r" % p.stderr)
+        check_eq("int $0x80 mmap2 result", infos[0]["errno"], 0)
+        r = one([m for m in log.find(event="MODLOAD", pid=infos[0]["pid"]) if m["path"] == lib],
+                "MODLOAD of a file mapped by int $0x80 mmap2")
+        check_eq("compat MODLOAD guid", r["guid"],
+                 one(log.find(event="EXEC", pid=infos[0]["pid"]), "EXEC")["guid"])
+    return check
+
+
+@scenario
 def modules_once_each():
     code = "import ctypes; ctypes.CDLL('libz.so.1'); ctypes.CDLL('libz.so.1')"
     p = subprocess.Popen(["/usr/bin/python3", "-c", code])
@@ -663,7 +682,12 @@ def run_main_session(selected):
         if server.stdout.readline().strip() != "ready":
             raise AssertionError("test server did not start")
         rec = Recorder(os.path.join(tmp, "log"))
-        checks = []
+        with open("/proc/%d/status" % rec.proc.pid) as f:
+            caps = dict(l.split(":\t") for l in f.read().splitlines() if l.startswith("Cap"))
+        checks = [("privileges_dropped_after_start",
+                   lambda lg: check_eq("recorder capabilities after START",
+                                       (caps["CapEff"], caps["CapPrm"], caps["CapBnd"]),
+                                       ("0" * 16,) * 3))]
         for t in selected:
             try:
                 checks.append((t.__name__, t()))

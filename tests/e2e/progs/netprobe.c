@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -225,6 +226,23 @@ int main(int argc, char **argv)
 		for (int i = 0; i < argc; i++)
 			memset(argv[i], 'X', strlen(argv[i]));
 		tcp_connect(host, port, 0);
+	} else if (!strcmp(mode, "compat-mmap") && argc == 3) {
+		/* mmap2 through the i386 system call gate, as 32-bit code would */
+		int fd = open(argv[2], O_RDONLY);
+		if (fd < 0)
+			return 1;
+		long ret;
+		register long ebp __asm__("rbp");
+		(void)ebp;
+		__asm__ volatile("push %%rbp\n\t"
+				 "xor %%ebp, %%ebp\n\t"
+				 "int $0x80\n\t"
+				 "pop %%rbp"
+				 : "=a"(ret)
+				 : "a"(192), "b"(0), "c"(4096), "d"(PROT_READ | PROT_EXEC),
+				   "S"(MAP_PRIVATE), "D"(fd)
+				 : "memory", "r8", "r9", "r10", "r11");
+		report(0, ret < 0 && ret > -4096 ? (int)-ret : 0);
 	} else if (!strcmp(mode, "sleep") && argc == 3) {
 		report(0, 0);
 		struct timespec ts = {atoi(argv[2]) / 1000, (atoi(argv[2]) % 1000) * 1000000L};
