@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@
 #include "util/privs.h"
 
 #define DEFAULT_LOG_DIR "/var/log/onmitsu"
-#define DEFAULT_RING_BYTES (8u << 20)
+#define DEFAULT_RING_BYTES (4u << 20) /* mapped twice: 8 MiB of RSS */
 #define POLL_MS 10
 
 static volatile sig_atomic_t stop_requested;
@@ -248,7 +249,7 @@ static void usage(FILE *out)
 		"\n"
 		"  -d, --log-dir DIR       log directory (default " DEFAULT_LOG_DIR ")\n"
 		"      --ring-size BYTES   kernel ring buffer, power of two, 64K..1G; K/M/G\n"
-		"                          suffixes (default 8M)\n"
+		"                          suffixes (default 4M)\n"
 		"      --cmdline-max BYTES bytes of argv kept per exec, 64..%u (default %u)\n"
 		"  -v, --verbose           more diagnostics (twice: libbpf's debug output)\n"
 		"  -h, --help              this help\n"
@@ -378,6 +379,8 @@ int cmd_record(int argc, char **argv)
 	 * consuming, formatting and writing need none */
 	if (drop_all_capabilities() != 0)
 		log_warn("cannot drop capabilities; recording goes on with them");
+	/* loading parsed the kernel's BTF (megabytes): give that memory back */
+	malloc_trim(0);
 	log_info("recording into %s/%s", dir, LOG_ACTIVE_NAME);
 	service_notify("READY=1");
 
