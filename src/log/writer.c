@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -137,6 +138,16 @@ int log_writer_open(struct log_writer *w, const char *dir)
 	w->fd = openat(w->dirfd, LOG_ACTIVE_NAME, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		log_warn("cannot open the log %s", path);
+		return -1;
+	}
+	/* one recorder per log directory: a second one would interleave records */
+	if (flock(w->fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			log_warnx("another onmitsu is already recording into %s; stop it first or "
+				  "choose another --log-dir",
+				  dir);
+		else
+			log_warn("cannot lock the log %s", path);
 		return -1;
 	}
 	if (recover(w, path) != 0)

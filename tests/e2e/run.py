@@ -802,6 +802,25 @@ def test_restart_continues_seq():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_one_recorder_per_log_dir():
+    tmp = tempfile.mkdtemp(prefix="onm-e2e-")
+    try:
+        d = os.path.join(tmp, "log")
+        first = Recorder(d)
+        try:
+            p = sh(ONMITSU, "record", "--log-dir", d, check=False)
+            check_eq("exit status of a second recorder on the same log", p.returncode, 1)
+            if "already recording" not in p.stderr:
+                raise AssertionError("the error does not say why: %r" % p.stderr)
+        finally:
+            log = first.stop()
+        check_eq("the first recorder's log is intact", [r["event"] for r in log.records][-1],
+                 "STOP")
+        check_eq("only one START", len(log.find(event="START")), 1)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_lost_counted_when_ring_overflows():
     """a consumer that cannot keep up: losses are counted in LOST records, seq stays gap-free"""
     tmp = tempfile.mkdtemp(prefix="onm-e2e-")
@@ -871,6 +890,7 @@ def main():
             return 1
     results = []
     for t in (test_bad_log_dir, test_bad_options, test_restart_continues_seq,
+              test_one_recorder_per_log_dir,
               test_lost_counted_when_ring_overflows, test_missing_cgroup2_is_a_clear_error):
         if only in t.__name__:
             try:
