@@ -283,6 +283,13 @@ static int on_net(struct consumer *c, const struct om_ev_net *e, size_t size)
 	set_ip(&r.dst, e->family, e->daddr);
 	r.src_port = e->sport;
 	r.dst_port = e->dport;
+	static const uint8_t zero[16];
+	if (e->proto == IPPROTO_TCP && e->direction == OM_DIR_OUT && e->sport == 0 &&
+	    memcmp(e->saddr, zero, 16) == 0) {
+		/* the connect failed before the kernel chose a source: leave it empty */
+		r.src.family = 0;
+		r.src_port = OM_NONE;
+	}
 	r.direction = e->direction == OM_DIR_IN ? "in" : "out";
 	char res[48];
 	if (e->result == OM_RES_SENT)

@@ -341,6 +341,21 @@ def tcp_unreachable():
 
 
 @scenario
+def tcp_no_route():
+    """connect() fails at once (no route, inside the namespace): no SYN, still a NET record"""
+    infos, _ = probe("tcp", "203.0.113.9", 80, ns=True)
+    def check(log):
+        i = infos[0]
+        check_eq("errno", i["errno"], 101)
+        r = one(log.find(event="NET", pid=i["pid"], proto="tcp"), "no route")
+        check_eq("no-route result", r["result"], "unreachable")
+        check_eq("no-route dst", (r["dst_ip"], r["dst_port"]), ("203.0.113.9", "80"))
+        check_eq("no-route src is empty", (r["src_ip"], r["src_port"], r["community_id"]),
+                 ("", "", ""))
+    return check
+
+
+@scenario
 def tcp_from_thread():
     infos, _ = probe("tcp-thread", PEER4, TCP_PORT)
     def check(log):
