@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log/commands.h"
 #include "record/commands.h"
 
 struct subcommand {
@@ -21,6 +22,8 @@ static int cmd_version(int argc, char **argv)
 
 static const struct subcommand subcommands[] = {
 	{"record", cmd_record, "record processes, modules and flows into the log (root)"},
+	{"verify", cmd_verify, "check that the log was not altered (chain, seals, seq)"},
+	{"keygen", cmd_keygen, "make a sealing key; print the verification key"},
 	{"version", cmd_version, "print the version"},
 };
 

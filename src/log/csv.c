@@ -183,6 +183,19 @@ void csv_encode(struct strbuf *out, const struct om_record *r)
 	sb_addc(out, '\n');
 }
 
+void csv_encode_fields(struct strbuf *out, const char *const *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sb_addc(out, ',');
+		if (!fields[i] || !*fields[i])
+			continue;
+		size_t start = out->len;
+		sb_adds(out, fields[i]);
+		csv_quote_tail(out, start);
+	}
+}
+
 static char *put_digits(char *p, unsigned v, int width)
 {
 	for (int i = width - 1; i >= 0; i--) {

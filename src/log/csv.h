@@ -23,6 +23,10 @@ void csv_write_header(struct strbuf *out);
 /* Append one record line, with its "\n". */
 void csv_encode(struct strbuf *out, const struct om_record *r);
 
+/* Append fields[0..n) as one CSV line, quoting each as needed, without the
+ * "\n". The fields are display text (already escaped), as csv_split gives. */
+void csv_encode_fields(struct strbuf *out, const char *const *fields, size_t n);
+
 /* Format t (Unix ns) as 2026-11-25T19:13:17.123456Z into buf (>= 28 bytes). */
 void csv_format_time(char *buf, size_t size, uint64_t t_ns);
 /* Parse that form back; returns 0 or -1. */

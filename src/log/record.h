@@ -21,6 +21,7 @@ enum om_event {
 	OM_EVENT_MODLOAD,
 	OM_EVENT_NET,
 	OM_EVENT_LOST,
+	OM_EVENT_SEAL, /* a forward-secure seal of the hash chain (log/seal.h) */
 	OM_EVENT_COUNT
 };
 

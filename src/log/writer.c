@@ -7,12 +7,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log/csv.h"
 #include "util/log.h"
+
+#define TAIL_MAX (1u << 20) /* the longest last line recovery looks for */
+
+void log_writer_opts_default(struct log_writer_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->format = LOG_FORMAT_CSV;
+	o->rotate_size = LOG_DEFAULT_ROTATE_SIZE;
+	o->rotate_age = LOG_DEFAULT_ROTATE_AGE;
+	o->keep_size = LOG_DEFAULT_KEEP_SIZE;
+	o->keep_age = LOG_DEFAULT_KEEP_AGE;
+	o->compress_level = LOG_DEFAULT_COMPRESS_LEVEL;
+	o->seal_interval = LOG_DEFAULT_SEAL_INTERVAL;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -34,12 +60,93 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/*
- * Check the header, cut a torn last line, and find the last record's seq
- * and time so that numbering continues.
- */
-static int recover(struct log_writer *w, const char *path)
+static int write_all(int fd, const char *p, size_t n)
 {
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The header line of the current format ("" for JSON Lines). */
+static void write_header(struct strbuf *out, enum log_format f, bool with_chain)
+{
+	if (f == LOG_FORMAT_JSONL)
+		return;
+	csv_write_header(out);
+	if (with_chain) {
+		out->len--; /* the "\n" */
+		sb_adds(out, "," CHAIN_COLUMN "\n");
+	}
+}
+
+int log_line_tail(const char *line, size_t len, enum log_format f, struct log_tail *t)
+{
+	memset(t, 0, sizeof(*t));
+	struct strbuf copy = STRBUF_INIT;
+	const char *time_s, *seq_s, *event_s, *detail_s, *chain_s = "";
+	const char *jf[32];
+	char *cf[32];
+	int rc = -1;
+	if (f == LOG_FORMAT_JSONL) {
+		if (jsonl_decode(line, len, &copy, jf, NULL) != 0)
+			goto out;
+		time_s = jf[0];
+		seq_s = jf[1];
+		event_s = jf[2];
+		detail_s = jf[19];
+		chain_s = jf[20];
+	} else {
+		sb_add(&copy, line, len);
+		int nf = csv_split(copy.data, len, cf, 32);
+		if (nf < 20)
+			goto out;
+		time_s = cf[0];
+		seq_s = cf[1];
+		event_s = cf[2];
+		detail_s = cf[19];
+		if (nf > 20)
+			chain_s = cf[20];
+	}
+	char *e;
+	errno = 0;
+	t->seq = strtoull(seq_s, &e, 10);
+	if (errno || *e || e == seq_s || csv_parse_time(time_s, &t->time_ns) != 0)
+		goto out;
+	snprintf(t->event, sizeof(t->event), "%s", event_s);
+	if (strcmp(event_s, "SEAL") == 0)
+		detail_get(detail_s, "reason", t->reason, sizeof(t->reason));
+	if (*chain_s) {
+		size_t cl = strlen(chain_s);
+		if (!chain_field_valid(chain_s, cl))
+			goto out;
+		memcpy(t->chain, chain_s, cl + 1);
+		t->has_chain = true;
+		t->chain_full = cl == CHAIN_HEX_LEN;
+	}
+	t->found = true;
+	rc = 0;
+out:
+	sb_free(&copy);
+	return rc;
+}
+
+/* What open found in the active segment. */
+struct active_scan {
+	bool old_header; /* a log from before the chain column */
+	bool has_records;
+	struct log_tail first, last;
+};
+
+static int scan_active(struct log_writer *w, const char *path, struct active_scan *s)
+{
+	memset(s, 0, sizeof(*s));
 	struct stat st;
 	if (fstat(w->fd, &st) != 0) {
 		log_warn("cannot stat %s", path);
@@ -47,23 +154,53 @@ static int recover(struct log_writer *w, const char *path)
 	}
 	if (st.st_size == 0)
 		return 0;
-
-	struct strbuf want = STRBUF_INIT;
-	csv_write_header(&want);
-	char head[1024];
-	ssize_t n = pread(w->fd, head, want.len < sizeof(head) ? want.len : sizeof(head), 0);
-	if (n != (ssize_t)want.len || memcmp(head, want.data, want.len) != 0) {
-		log_warnx("%s exists but does not start with onmitsu's CSV header; "
-			  "move it away or choose another --log-dir",
-			  path);
-		sb_free(&want);
+	size_t head_len = st.st_size > TAIL_MAX ? TAIL_MAX : (size_t)st.st_size;
+	char *head = malloc(head_len + 1);
+	if (!head)
+		fatal("out of memory");
+	if (pread(w->fd, head, head_len, 0) != (ssize_t)head_len) {
+		log_warn("cannot read %s", path);
+		free(head);
 		return -1;
 	}
-	sb_free(&want);
+	head[head_len] = '\0';
+	size_t hdr = 0;
+	if (w->opts.format == LOG_FORMAT_CSV) {
+		struct strbuf want = STRBUF_INIT, old = STRBUF_INIT;
+		write_header(&want, LOG_FORMAT_CSV, true);
+		write_header(&old, LOG_FORMAT_CSV, false);
+		if (head_len >= want.len && memcmp(head, want.data, want.len) == 0) {
+			hdr = want.len;
+		} else if (head_len >= old.len && memcmp(head, old.data, old.len) == 0) {
+			hdr = old.len;
+			s->old_header = true;
+		} else {
+			log_warnx("%s exists but does not start with onmitsu's CSV header; "
+				  "move it away or choose another --log-dir",
+				  path);
+			sb_free(&want);
+			sb_free(&old);
+			free(head);
+			return -1;
+		}
+		sb_free(&want);
+		sb_free(&old);
+	} else if (head[0] != '{') {
+		log_warnx("%s exists but is not an onmitsu JSON Lines log; move it away or "
+			  "choose another --log-dir",
+			  path);
+		free(head);
+		return -1;
+	}
+	/* the first record, which names the segment when it is closed */
+	char *nl = memchr(head + hdr, '\n', head_len - hdr);
+	if (nl)
+		log_line_tail(head + hdr, (size_t)(nl - head - hdr), w->opts.format, &s->first);
+	free(head);
 
-	/* read the tail: the last complete line and anything after it */
+	/* the tail: the last complete line and anything after it */
 	off_t size = st.st_size;
-	size_t tail_len = size > 65536 ? 65536 : (size_t)size;
+	size_t tail_len = size > TAIL_MAX ? TAIL_MAX : (size_t)size;
 	char *tail = malloc(tail_len + 1);
 	if (!tail)
 		fatal("out of memory");
@@ -80,7 +217,8 @@ static int recover(struct log_writer *w, const char *path)
 		/* a torn line: the recorder died in the middle of a write */
 		w->torn_bytes = tail_len - end;
 		if (end == 0 && size > (off_t)tail_len) {
-			log_warnx("%s ends in a line longer than 64 KiB; not a log onmitsu wrote", path);
+			log_warnx("%s ends in a line longer than %u bytes; not a log onmitsu wrote",
+				  path, TAIL_MAX);
 			free(tail);
 			return -1;
 		}
@@ -90,77 +228,252 @@ static int recover(struct log_writer *w, const char *path)
 			return -1;
 		}
 		log_warnx("cut a torn last line of %" PRIu64 " bytes from %s", w->torn_bytes, path);
+		size -= (off_t)w->torn_bytes;
 	}
-	/* the last complete line */
-	if (end > 0) {
+	if (end > 0 && (uint64_t)size > hdr) {
 		size_t ls = end - 1;
 		while (ls > 0 && tail[ls - 1] != '\n')
 			ls--;
-		char *fields[4];
-		int nf = csv_split(tail + ls, end - 1 - ls, fields, 4);
-		if (nf >= 2 && strcmp(fields[0], "time") != 0) {
-			char *e;
-			errno = 0;
-			unsigned long long seq = strtoull(fields[1], &e, 10);
-			if (errno || *e || e == fields[1]) {
-				log_warnx("the last record of %s has a bad seq \"%s\"", path, fields[1]);
-				free(tail);
-				return -1;
-			}
-			w->next_seq = seq + 1;
-			uint64_t t;
-			if (csv_parse_time(fields[0], &t) == 0)
-				w->last_time_ns = t;
+		if (log_line_tail(tail + ls, end - 1 - ls, w->opts.format, &s->last) != 0) {
+			log_warnx("the last record of %s cannot be parsed; move the file away "
+				  "or choose another --log-dir",
+				  path);
+			free(tail);
+			return -1;
 		}
+		s->has_records = true;
 	}
 	free(tail);
+	if (s->has_records && !s->first.found)
+		s->first = s->last;
+	w->seg_bytes = (uint64_t)size;
 	return 0;
 }
 
-int log_writer_open(struct log_writer *w, const char *dir)
+/*
+ * Read a whole segment for its last record and the full chain value after it
+ * (records between checkpoints carry tags only, so it is recomputed from the
+ * last checkpoint). full[0] is '\0' when the segment has no chain.
+ */
+static int chain_state_of(struct log_writer *w, const char *name, enum log_format f,
+			  struct log_tail *last, char full[CHAIN_HEX_LEN + 1])
 {
-	memset(w, 0, sizeof(*w));
-	w->fd = w->dirfd = -1;
-	if (mkdir_p(dir, 0700) != 0) {
-		log_warn("cannot create the log directory %s", dir);
+	memset(last, 0, sizeof(*last));
+	full[0] = '\0';
+	struct seg_reader r;
+	if (seg_reader_open(&r, w->dirfd, name) != 0)
 		return -1;
-	}
-	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (w->dirfd < 0) {
-		log_warn("cannot open the log directory %s", dir);
-		return -1;
-	}
-	w->dir = strdup(dir);
-	if (!w->dir)
-		fatal("out of memory");
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, LOG_ACTIVE_NAME);
-	w->fd = openat(w->dirfd, LOG_ACTIVE_NAME, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
-		log_warn("cannot open the log %s", path);
-		return -1;
-	}
-	/* one recorder per log directory: a second one would interleave records */
-	if (flock(w->fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
-			log_warnx("another onmitsu is already recording into %s; stop it first or "
-				  "choose another --log-dir",
-				  dir);
-		else
-			log_warn("cannot lock the log %s", path);
-		return -1;
-	}
-	if (recover(w, path) != 0)
-		return -1;
-	struct stat st;
-	if (fstat(w->fd, &st) == 0 && st.st_size == 0) {
-		csv_write_header(&w->buf);
-		if (log_writer_flush(w) != 0) {
-			log_warn("cannot write to the log %s", path);
-			return -1;
+	char *line;
+	size_t len;
+	bool complete, warned = false;
+	int rc;
+	while ((rc = seg_reader_next(&r, &line, &len, &complete)) > 0) {
+		if (!complete || (f == LOG_FORMAT_CSV && r.line_no == 1))
+			continue;
+		size_t body_len, flen;
+		const char *field;
+		if (!chain_split_line(line, len, f == LOG_FORMAT_JSONL, &body_len, &field, &flen)) {
+			full[0] = '\0';
+		} else if (flen == CHAIN_HEX_LEN) {
+			memcpy(full, field, CHAIN_HEX_LEN);
+			full[CHAIN_HEX_LEN] = '\0';
+		} else if (full[0]) {
+			chain_compute(full, line, body_len, full);
+			if (!chain_field_matches(full, field, flen) && !warned) {
+				log_warnx("%s/%s:%" PRIu64 ": the hash chain breaks here; the log "
+					  "continues from it, and `onmitsu verify` will report it",
+					  w->dir, name, r.line_no);
+				warned = true;
+			}
 		}
+		struct log_tail t;
+		if (log_line_tail(line, len, f, &t) == 0)
+			*last = t;
 	}
+	if (rc < 0)
+		log_warnx("%s/%s: %s", w->dir, name, r.error);
+	seg_reader_close(&r);
 	return 0;
+}
+
+/* The last record of the newest closed segment (when the active one is new). */
+static void scan_closed(struct log_writer *w, struct log_tail *last, char *full)
+{
+	memset(last, 0, sizeof(*last));
+	struct segment_info *segs;
+	int n = segment_list(w->dirfd, &segs);
+	if (n < 0)
+		return;
+	for (int i = n - 1; i >= 0 && !last->found; i--)
+		if (!segs[i].active)
+			chain_state_of(w, segs[i].name, segs[i].format, last, full);
+	free(segs);
+}
+
+/* ---- the keeper thread (see writer.h) ---- */
+
+static void keep_only_linux_immutable(void)
+{
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	for (int cap = 0; cap <= 63; cap++)
+		if (cap != CAP_LINUX_IMMUTABLE)
+			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2] = {{0, 0, 0}, {0, 0, 0}};
+	_Static_assert(CAP_LINUX_IMMUTABLE < 32, "in the first capability word");
+	data[0].effective = data[0].permitted = 1u << CAP_LINUX_IMMUTABLE;
+	if (syscall(SYS_capset, &hdr, data) != 0) {
+		/* not root (tests): keep nothing */
+		memset(data, 0, sizeof(data));
+		syscall(SYS_capset, &hdr, data);
+	}
+}
+
+static void *keeper_main(void *arg)
+{
+	struct log_writer *w = arg;
+	keep_only_linux_immutable();
+	pthread_mutex_lock(&w->mu);
+	while (!w->keeper_stop) {
+		if (!w->kreq_pending) {
+			pthread_cond_wait(&w->kcond, &w->mu);
+			continue;
+		}
+		w->kreq_rc = file_set_append_only(w->kreq_fd, w->kreq_on);
+		w->kreq_errno = errno;
+		w->kreq_pending = false;
+		w->kreq_done = true;
+		pthread_cond_broadcast(&w->kcond);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Set or lift FS_APPEND_FL through the keeper (which keeps the capability). */
+static int append_flag(struct log_writer *w, int fd, bool on)
+{
+	if (!w->keeper_running)
+		return file_set_append_only(fd, on);
+	pthread_mutex_lock(&w->mu);
+	w->kreq_fd = fd;
+	w->kreq_on = on;
+	w->kreq_done = false;
+	w->kreq_pending = true;
+	pthread_cond_broadcast(&w->kcond);
+	while (!w->kreq_done)
+		pthread_cond_wait(&w->kcond, &w->mu);
+	int rc = w->kreq_rc;
+	errno = w->kreq_errno;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+static void set_append_only(struct log_writer *w)
+{
+	if (append_flag(w, w->fd, true) == 0) {
+		w->append_only = 1;
+		return;
+	}
+	if (w->append_only_errno != errno)
+		log_info("cannot make %s/%s append-only (%s); START says append_only=0", w->dir,
+			 w->active_name, strerror(errno));
+	w->append_only = 0;
+	w->append_only_errno = errno;
+}
+
+/* Create a new, empty active segment with its header. */
+static int open_new_active(struct log_writer *w)
+{
+	w->fd = openat(w->dirfd, w->active_name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		log_warn("cannot create the log %s/%s", w->dir, w->active_name);
+		return -1;
+	}
+	struct strbuf h = STRBUF_INIT;
+	write_header(&h, w->opts.format, true);
+	int rc = write_all(w->fd, h.data ? h.data : "", h.len);
+	w->seg_bytes = h.len;
+	w->bytes_written += h.len;
+	sb_free(&h);
+	if (rc != 0) {
+		log_warn("cannot write to the log %s/%s", w->dir, w->active_name);
+		return -1;
+	}
+	w->seg_records = 0;
+	set_append_only(w);
+	return 0;
+}
+
+/* Rename the active segment to its closed name and start a new one. */
+static int close_active_segment(struct log_writer *w, uint64_t first_time_ns, uint64_t first_seq)
+{
+	if (fsync(w->fd) != 0)
+		log_warn("cannot fsync %s/%s before rotating it", w->dir, w->active_name);
+	if (append_flag(w, w->fd, false) != 0 && w->append_only > 0)
+		log_warn("cannot lift append-only from %s/%s to rotate it", w->dir,
+			 w->active_name);
+	char name[SEGMENT_NAME_MAX];
+	segment_name(name, sizeof(name), first_time_ns, first_seq, w->opts.format);
+	if (renameat2(w->dirfd, w->active_name, w->dirfd, name, RENAME_NOREPLACE) != 0 &&
+	    (errno != EINVAL ||
+	     faccessat(w->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	     renameat(w->dirfd, w->active_name, w->dirfd, name) != 0)) {
+		log_warn("cannot rotate %s/%s to %s; writing on in it", w->dir, w->active_name,
+			 name);
+		if (w->append_only > 0)
+			append_flag(w, w->fd, true);
+		return -1;
+	}
+	fsync(w->dirfd);
+	close(w->fd);
+	w->fd = -1;
+	w->rotations++;
+	if (open_new_active(w) != 0)
+		return -1;
+	fsync(w->dirfd);
+	log_writer_maintain(w);
+	return 0;
+}
+
+static void rotate(struct log_writer *w, uint64_t t_ns)
+{
+	if (log_writer_flush(w) != 0)
+		return; /* the disk refuses writes: nothing would be gained */
+	if (close_active_segment(w, w->seg_first_time_ns, w->seg_first_seq) != 0)
+		return;
+	/* the new segment starts with a seal of the previous one's last chain
+	 * value, so that it can be checked on its own once older ones expire */
+	log_writer_seal(w, "rotate", t_ns);
+}
+
+static void encode(struct log_writer *w, const struct om_record *r)
+{
+	size_t start = w->buf.len;
+	bool checkpoint = w->seg_records % CHAIN_CHECKPOINT_EVERY == 0 ||
+			  r->event == OM_EVENT_START || r->event == OM_EVENT_STOP ||
+			  r->event == OM_EVENT_SEAL;
+	size_t clen = checkpoint ? CHAIN_HEX_LEN : CHAIN_TAG_LEN;
+	if (w->opts.format == LOG_FORMAT_JSONL) {
+		sb_reset(&w->scratch);
+		csv_encode(&w->scratch, r);
+		char *f[32];
+		int nf = csv_split(w->scratch.data, w->scratch.len - 1, f, 32);
+		if (nf != (int)csv_ncolumns)
+			fatalx("internal error: a CSV record of %d fields", nf);
+		jsonl_encode_fields(&w->buf, (const char *const *)f, &w->opts.host, NULL);
+		chain_next(&w->chain, w->buf.data + start, w->buf.len - start);
+		sb_adds(&w->buf, JSONL_CHAIN_MARK);
+		sb_add(&w->buf, w->chain.head, clen);
+		sb_add(&w->buf, "\"}\n", 3);
+		return;
+	}
+	csv_encode(&w->buf, r);
+	w->buf.len--; /* the "\n": the chain value comes first */
+	chain_next(&w->chain, w->buf.data + start, w->buf.len - start);
+	sb_addc(&w->buf, ',');
+	sb_add(&w->buf, w->chain.head, clen);
+	sb_addc(&w->buf, '\n');
 }
 
 void log_writer_append(struct log_writer *w, struct om_record *r)
@@ -171,9 +484,57 @@ void log_writer_append(struct log_writer *w, struct om_record *r)
 		w->next_seq++;
 		return;
 	}
+	if (w->seg_records &&
+	    ((w->opts.rotate_size && w->seg_bytes + w->buf.len >= w->opts.rotate_size) ||
+	     (w->opts.rotate_age && r->time_ns > w->seg_first_time_ns &&
+	      r->time_ns - w->seg_first_time_ns >= w->opts.rotate_age * 1000000000ull)))
+		rotate(w, r->time_ns);
 	r->seq = w->next_seq++;
-	csv_encode(&w->buf, r);
+	if (w->seg_records == 0) {
+		w->seg_first_seq = r->seq;
+		w->seg_first_time_ns = r->time_ns;
+	}
+	encode(w, r);
+	w->seg_records++;
 	w->records++;
+	w->records_since_seal++;
+}
+
+void log_writer_seal(struct log_writer *w, const char *reason, uint64_t t_ns)
+{
+	if (!w->sealing)
+		return;
+	char hmac[SEAL_HMAC_HEX_LEN + 1], head[CHAIN_HEX_LEN + 1];
+	memcpy(head, w->chain.head, sizeof(head));
+	uint64_t epoch = w->key.epoch;
+	seal_hmac(w->key.key, epoch, w->next_seq, head, hmac);
+	/* evolve and store the key before the seal can reach the disk: after a
+	 * crash the next seal uses a new epoch, never this one again */
+	seal_key_evolve(&w->key);
+	if (seal_key_store(w->opts.seal_key, &w->key) != 0)
+		log_warn("cannot store the evolved sealing key in %s; the old one stays on disk",
+			 w->opts.seal_key);
+	char detail[256];
+	snprintf(detail, sizeof(detail), "reason=%s epoch=%" PRIu64 " head=%s hmac=%s", reason,
+		 epoch, head, hmac);
+	struct om_record r;
+	om_record_init(&r, OM_EVENT_SEAL);
+	r.time_ns = t_ns;
+	r.detail = detail;
+	log_writer_append(w, &r);
+	w->records_since_seal = 0;
+	w->last_seal_ns = t_ns;
+	w->seals++;
+}
+
+void log_writer_tick(struct log_writer *w, uint64_t t_ns)
+{
+	if (w->opts.rotate_age && w->seg_records && t_ns > w->seg_first_time_ns &&
+	    t_ns - w->seg_first_time_ns >= w->opts.rotate_age * 1000000000ull)
+		rotate(w, t_ns);
+	if (w->sealing && w->records_since_seal &&
+	    (t_ns < w->last_seal_ns || t_ns - w->last_seal_ns >= w->opts.seal_interval * 1000000000ull))
+		log_writer_seal(w, "interval", t_ns);
 }
 
 int log_writer_flush(struct log_writer *w)
@@ -197,6 +558,7 @@ int log_writer_flush(struct log_writer *w)
 		}
 		off += (size_t)n;
 		w->bytes_written += (uint64_t)n;
+		w->seg_bytes += (uint64_t)n;
 	}
 	if (w->write_failing)
 		log_warnx("writing to the log in %s works again", w->dir);
@@ -215,14 +577,334 @@ int log_writer_sync(struct log_writer *w)
 	return r;
 }
 
+/* ---- the compressor thread ---- */
+
+static void maintain_once(struct log_writer *w)
+{
+	struct segment_info *segs;
+	int n = segment_list(w->dirfd, &segs);
+	if (n < 0) {
+		log_warn("cannot list the log directory %s", w->dir);
+		return;
+	}
+	for (int i = 0; i < n && w->opts.compress_level > 0; i++) {
+		if (w->stopping)
+			break;
+		if (segs[i].active || segs[i].zst)
+			continue;
+		char err[256];
+		if (segment_compress(w->dirfd, segs[i].name, w->opts.compress_level, &w->stopping,
+				     err, sizeof(err)) != 0) {
+			if (errno != ECANCELED)
+				log_warnx("%s: %s", w->dir, err);
+			continue;
+		}
+		log_debug("compressed %s/%s", w->dir, segs[i].name);
+		pthread_mutex_lock(&w->mu);
+		w->compressed++;
+		pthread_mutex_unlock(&w->mu);
+	}
+	free(segs);
+	if (w->stopping || (!w->opts.keep_size && !w->opts.keep_age))
+		return;
+	n = segment_list(w->dirfd, &segs);
+	if (n < 0)
+		return;
+	size_t closed = 0;
+	uint64_t active_size = 0;
+	for (int i = 0; i < n; i++) {
+		if (segs[i].active)
+			active_size += (uint64_t)segs[i].size;
+		else
+			closed++;
+	}
+	size_t del = segment_plan_retention(segs, closed, active_size, w->opts.keep_size,
+					    w->opts.keep_age, (int64_t)time(NULL));
+	for (size_t i = 0; i < del; i++) {
+		if (unlinkat(w->dirfd, segs[i].name, 0) != 0 && errno != ENOENT) {
+			log_warn("cannot expire %s/%s", w->dir, segs[i].name);
+			continue;
+		}
+		if (!segs[i].zst) {
+			/* its compressed twin, if the compressor had got that far */
+			char z[SEGMENT_NAME_MAX + 8];
+			snprintf(z, sizeof(z), "%s.zst", segs[i].name);
+			unlinkat(w->dirfd, z, 0);
+		}
+		log_info("expired %s/%s (retention)", w->dir, segs[i].name);
+		pthread_mutex_lock(&w->mu);
+		w->expired++;
+		pthread_mutex_unlock(&w->mu);
+	}
+	if (del)
+		fsync(w->dirfd);
+	free(segs);
+}
+
+static void *compressor_main(void *arg)
+{
+	struct log_writer *w = arg;
+	/* a background chore: let the recording threads go first */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	pthread_mutex_lock(&w->mu);
+	while (!w->stopping) {
+		if (!w->pending) {
+			pthread_cond_wait(&w->cond, &w->mu);
+			continue;
+		}
+		w->pending = false;
+		pthread_mutex_unlock(&w->mu);
+		maintain_once(w);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+void log_writer_maintain(struct log_writer *w)
+{
+	if (!w->thread_running)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->pending = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- open and close ---- */
+
+static int lock_dir(struct log_writer *w)
+{
+	w->lock_fd = openat(w->dirfd, LOG_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (w->lock_fd < 0) {
+		log_warn("cannot create the lock file %s/%s", w->dir, LOG_LOCK_NAME);
+		return -1;
+	}
+	if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		char pid[32] = "";
+		ssize_t n = pread(w->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		log_warnx("another onmitsu is already recording into %s (pid %s); stop it first "
+			  "or choose another --log-dir",
+			  w->dir, *pid ? pid : "unknown");
+		return -1;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(w->lock_fd, 0) != 0 || pwrite(w->lock_fd, pid, (size_t)n, 0) != n)
+		log_warn("cannot write the pid into %s/%s", w->dir, LOG_LOCK_NAME);
+	return 0;
+}
+
+int log_writer_open(struct log_writer *w, const char *dir, const struct log_writer_opts *opts)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = w->dirfd = w->lock_fd = -1;
+	if (opts)
+		w->opts = *opts;
+	else
+		log_writer_opts_default(&w->opts);
+	w->active_name = log_active_name(w->opts.format);
+	w->append_only = -1;
+	chain_init(&w->chain);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	pthread_cond_init(&w->kcond, NULL);
+	w->dir = strdup(dir);
+	if (!w->dir)
+		fatal("out of memory");
+	if (mkdir_p(dir, 0700) != 0) {
+		log_warn("cannot create the log directory %s", dir);
+		return -1;
+	}
+	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->dirfd < 0) {
+		log_warn("cannot open the log directory %s", dir);
+		return -1;
+	}
+	struct stat dst;
+	if (fstat(w->dirfd, &dst) == 0 && (dst.st_mode & 077) && fchmod(w->dirfd, 0700) != 0)
+		log_warn("cannot restrict the log directory %s to mode 0700", dir);
+	if (lock_dir(w) != 0)
+		return -1;
+	if (pthread_create(&w->keeper, NULL, keeper_main, w) == 0)
+		w->keeper_running = true;
+	else
+		log_warnx("cannot start the keeper thread; append-only is lifted in the main thread");
+
+	/* one directory, one format: the reader and verify go by the names */
+	enum log_format other =
+		w->opts.format == LOG_FORMAT_CSV ? LOG_FORMAT_JSONL : LOG_FORMAT_CSV;
+	struct stat ost;
+	if (fstatat(w->dirfd, log_active_name(other), &ost, 0) == 0 && ost.st_size > 0) {
+		log_warnx("%s holds a %s log (%s); record it with --format %s or choose another "
+			  "--log-dir",
+			  dir, log_format_ext(other), log_active_name(other), log_format_ext(other));
+		return -1;
+	}
+
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, w->active_name);
+	w->fd = openat(w->dirfd, w->active_name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		log_warn("cannot open the log %s", path);
+		return -1;
+	}
+	/* a crashed run leaves the flag set; it would forbid cutting a torn line */
+	append_flag(w, w->fd, false);
+	struct active_scan s;
+	if (scan_active(w, path, &s) != 0)
+		return -1;
+	struct log_tail last = s.last;
+	char full[CHAIN_HEX_LEN + 1] = "";
+	if (!s.has_records) {
+		scan_closed(w, &last, full);
+	} else if (last.chain_full) {
+		memcpy(full, last.chain, sizeof(full));
+	} else if (last.has_chain) {
+		struct log_tail t;
+		chain_state_of(w, w->active_name, w->opts.format, &t, full);
+	}
+	if (last.found) {
+		w->next_seq = last.seq + 1;
+		w->last_time_ns = last.time_ns;
+		w->unclean = strcmp(last.event, "STOP") != 0 &&
+			     !(strcmp(last.event, "SEAL") == 0 && strcmp(last.reason, "stop") == 0);
+		if (full[0])
+			chain_set_head(&w->chain, full, CHAIN_HEX_LEN);
+		else
+			w->chain_restarted = true;
+	}
+	if (s.has_records) {
+		w->seg_first_seq = s.first.seq;
+		w->seg_first_time_ns = s.first.time_ns;
+		w->seg_records = 1 + (last.seq > s.first.seq ? last.seq - s.first.seq : 0);
+		uint64_t t = now_ns();
+		bool seg_full = (w->opts.rotate_size && w->seg_bytes >= w->opts.rotate_size) ||
+			    (w->opts.rotate_age && t > s.first.time_ns &&
+			     t - s.first.time_ns >= w->opts.rotate_age * 1000000000ull);
+		/* after a crash the next run starts a segment of its own, so the
+		 * damaged one stays as the crash left it */
+		if (w->unclean || s.old_header || seg_full) {
+			if (close_active_segment(w, s.first.time_ns, s.first.seq) != 0)
+				return -1;
+		}
+	} else {
+		struct stat st;
+		if (fstat(w->fd, &st) == 0 && (st.st_size == 0 || s.old_header)) {
+			/* nothing but a header (maybe an older one): start it afresh */
+			if (ftruncate(w->fd, 0) != 0) {
+				log_warn("cannot empty %s", path);
+				return -1;
+			}
+			close(w->fd);
+			w->fd = -1;
+			if (open_new_active(w) != 0)
+				return -1;
+		}
+	}
+	if (w->append_only < 0)
+		set_append_only(w);
+
+	if (w->opts.seal_key) {
+		char err[512];
+		if (seal_key_load(w->opts.seal_key, &w->key, err, sizeof(err)) != 0) {
+			log_warnx("%s; make one with `onmitsu keygen --key %s`", err,
+				  w->opts.seal_key);
+			return -1;
+		}
+		w->sealing = true;
+	}
+	w->last_seal_ns = now_ns();
+	if (w->opts.compress_level > 0 || w->opts.keep_size || w->opts.keep_age) {
+		if (pthread_create(&w->thread, NULL, compressor_main, w) != 0) {
+			log_warnx("cannot start the compressor thread; segments stay uncompressed");
+		} else {
+			w->thread_running = true;
+			log_writer_maintain(w); /* what an earlier run left */
+		}
+	}
+	return 0;
+}
+
+void log_writer_start_detail(struct log_writer *w, struct strbuf *d, uint64_t t_ns)
+{
+	const struct log_writer_opts *o = &w->opts;
+	sb_addf(d, " format=%s append_only=%d", log_format_ext(o->format),
+		w->append_only > 0 ? 1 : 0);
+	sb_addf(d,
+		" rotate_size=%" PRIu64 " rotate_age=%" PRIu64 " keep_size=%" PRIu64
+		" keep_age=%" PRIu64 " compress_level=%d",
+		o->rotate_size, o->rotate_age, o->keep_size, o->keep_age, o->compress_level);
+	if (w->sealing)
+		sb_addf(d, " sealing=1 seal_epoch=%" PRIu64 " seal_interval=%" PRIu64, w->key.epoch,
+			o->seal_interval);
+	else
+		sb_adds(d, " sealing=0");
+	if (w->torn_bytes)
+		sb_addf(d, " recovered_torn_bytes=%" PRIu64, w->torn_bytes);
+	if (w->last_time_ns) {
+		uint64_t gap = t_ns > w->last_time_ns ? t_ns - w->last_time_ns : 0;
+		sb_addf(d, " previous_record_time_ns=%" PRIu64 " gap_seconds=%" PRIu64 ".%03u",
+			w->last_time_ns, gap / UINT64_C(1000000000),
+			(unsigned)(gap % 1000000000ull / 1000000));
+		sb_addf(d, " previous_end=%s", w->unclean ? "crash" : "stop");
+	}
+	if (w->chain_restarted)
+		sb_adds(d, " chain_restarted=1");
+}
+
+void log_writer_stop_detail(struct log_writer *w, struct strbuf *d)
+{
+	pthread_mutex_lock(&w->mu);
+	uint64_t compressed = w->compressed, expired = w->expired;
+	pthread_mutex_unlock(&w->mu);
+	sb_addf(d,
+		" segments_rotated=%" PRIu64 " segments_compressed=%" PRIu64
+		" segments_expired=%" PRIu64 " seals=%" PRIu64,
+		w->rotations, compressed, expired, w->seals);
+}
+
 void log_writer_close(struct log_writer *w)
 {
-	if (w->fd >= 0)
+	if (w->fd >= 0 && w->sealing && w->records_since_seal)
+		log_writer_seal(w, "stop", now_ns());
+	if (w->fd >= 0) {
+		if (w->buf.len)
+			log_writer_sync(w);
+		if (w->append_only > 0)
+			append_flag(w, w->fd, false);
 		close(w->fd);
+	}
+	if (w->keeper_running) {
+		pthread_mutex_lock(&w->mu);
+		w->keeper_stop = true;
+		pthread_cond_broadcast(&w->kcond);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->keeper, NULL);
+		w->keeper_running = false;
+	}
+	if (w->thread_running) {
+		pthread_mutex_lock(&w->mu);
+		w->stopping = 1;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		w->thread_running = false;
+	}
 	if (w->dirfd >= 0)
 		close(w->dirfd);
+	if (w->lock_fd >= 0)
+		close(w->lock_fd); /* the lock goes with it */
+	seal_key_wipe(&w->key);
+	chain_free(&w->chain);
 	free(w->dir);
 	sb_free(&w->buf);
-	w->fd = w->dirfd = -1;
+	sb_free(&w->scratch);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cond);
+	pthread_cond_destroy(&w->kcond);
+	w->fd = w->dirfd = w->lock_fd = -1;
 	w->dir = NULL;
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log/options.h"
 #include "log/record.h"
 #include "log/writer.h"
 #include "record/commands.h"
@@ -251,13 +252,14 @@ static void usage(FILE *out)
 		"      --ring-size BYTES   kernel ring buffer, power of two, 64K..1G; K/M/G\n"
 		"                          suffixes (default 4M)\n"
 		"      --cmdline-max BYTES bytes of argv kept per exec, 64..%u (default %u)\n"
+		"%s"
 		"  -v, --verbose           more diagnostics (twice: libbpf's debug output)\n"
 		"  -h, --help              this help\n"
 		"\n"
 		"START is written once every hook is attached; STOP, with counters, after\n"
 		"the kernel's buffer is drained. The log is flushed at least once a second.\n"
 		"Format: docs/FORMAT.md. Exit status: 0 ok, 1 failure, 2 usage.\n",
-		OM_CMDLINE_MAX, OM_CMDLINE_DEFAULT);
+		OM_CMDLINE_MAX, OM_CMDLINE_DEFAULT, log_writer_usage);
 }
 
 int cmd_record(int argc, char **argv)
@@ -268,9 +270,12 @@ int cmd_record(int argc, char **argv)
 		{"cmdline-max", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
+		LOG_WRITER_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = DEFAULT_LOG_DIR;
+	struct log_settings ls;
+	log_settings_init(&ls);
 	uint64_t ring = DEFAULT_RING_BYTES, cmdline_max = OM_CMDLINE_DEFAULT;
 	int ch;
 	optind = 1;
@@ -309,6 +314,12 @@ int cmd_record(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
+			switch (log_settings_option(&ls, ch, optarg)) {
+			case 1:
+				continue;
+			case -1:
+				return 2;
+			}
 			usage(stderr);
 			return 2;
 		}
@@ -329,7 +340,11 @@ int cmd_record(int argc, char **argv)
 	umask(077);
 	if (host_info_read(&rec->host) != 0)
 		return 1;
-	if (log_writer_open(&rec->w, dir) != 0)
+	log_settings_finish(&ls);
+	ls.w.host.name = rec->host.hostname;
+	ls.w.host.id = rec->host.machine_id;
+	ls.w.host.boot_id = rec->host.boot_id;
+	if (log_writer_open(&rec->w, dir, &ls.w) != 0)
 		return 1;
 	consumer_init(&rec->c, rec->host.boot_id_bytes, write_record, rec);
 
@@ -359,13 +374,10 @@ int cmd_record(int argc, char **argv)
 	sb_addf(&d, "version=%s hooks=%s ", ONMITSU_VERSION, sb_str(&hooks));
 	host_info_detail(&rec->host, &d);
 	sb_addf(&d, " ring_bytes=%" PRIu64 " cmdline_max=%" PRIu64, ring, cmdline_max);
-	if (rec->w.torn_bytes)
-		sb_addf(&d, " recovered_torn_bytes=%" PRIu64, rec->w.torn_bytes);
-	if (rec->w.last_time_ns)
-		sb_addf(&d, " previous_record_time_ns=%" PRIu64, rec->w.last_time_ns);
 	struct om_record r;
 	om_record_init(&r, OM_EVENT_START);
 	r.time_ns = now_unix_ns();
+	log_writer_start_detail(&rec->w, &d, r.time_ns);
 	r.pid = getpid();
 	r.detail = d.data;
 	write_record(rec, &r);
@@ -400,6 +412,8 @@ int cmd_record(int argc, char **argv)
 			if (ms >= 1000) {
 				consumer_sync_clock(&rec->c);
 				report_lost(rec);
+				/* rotation by age, interval seals */
+				log_writer_tick(&rec->w, now_unix_ns());
 				last = now;
 			}
 			log_writer_flush(&rec->w);
@@ -424,14 +438,15 @@ int cmd_record(int argc, char **argv)
 		cnt[OM_C_TRUNC_ARGS], cnt[OM_C_TRUNC_PATH], cnt[OM_C_READ_FAIL], rec->c.bad_samples,
 		rec->w.dropped);
 	for (int e = 0; e < OM_EVENT_COUNT; e++) {
-		if (e == OM_EVENT_STOP)
-			continue;
+		if (e == OM_EVENT_STOP || e == OM_EVENT_SEAL)
+			continue; /* the writer counts its seals */
 		char key[16];
 		snprintf(key, sizeof(key), "%s", om_event_name(e));
 		for (char *p = key; *p; p++)
 			*p = (char)(*p - 'A' + 'a');
 		sb_addf(&d, " %s_records=%" PRIu64, key, rec->records_by_event[e]);
 	}
+	log_writer_stop_detail(&rec->w, &d);
 	om_record_init(&r, OM_EVENT_STOP);
 	r.time_ns = now_unix_ns();
 	r.pid = getpid();

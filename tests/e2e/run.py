@@ -45,7 +45,7 @@ BLACKHOLE4 = "203.0.113.5"       # routed into the namespace, dropped: timeout
 TCP_PORT, CLOSED_PORT, UDP_PORT, ACCEPT_PORT = 8080, 9, 5353, 8443
 
 COLUMNS = ("time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"
-           "dst_ip,dst_port,direction,result,path,community_id,detail").split(",")
+           "dst_ip,dst_port,direction,result,path,community_id,detail,chain").split(",")
 
 
 # ---------------------------------------------------------------- helpers

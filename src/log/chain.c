@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "log/chain.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "log/jsonl.h"
+#include "util/log.h"
+
+const char CHAIN_SEED[CHAIN_HEX_LEN + 1] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+static void to_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static void hash_into(EVP_MD_CTX *ctx, const char *prev, const void *body, size_t len,
+		      char out[CHAIN_HEX_LEN + 1])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, prev, CHAIN_HEX_LEN) != 1 ||
+	    EVP_DigestUpdate(ctx, body, len) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+	    mdlen != sizeof(md))
+		fatalx("SHA-256 failed in OpenSSL");
+	to_hex(md, sizeof(md), out);
+}
+
+void chain_init(struct chain *c)
+{
+	c->ctx = EVP_MD_CTX_new();
+	if (!c->ctx)
+		fatalx("out of memory for a SHA-256 context");
+	memcpy(c->head, CHAIN_SEED, sizeof(c->head));
+}
+
+void chain_free(struct chain *c)
+{
+	EVP_MD_CTX_free(c->ctx);
+	c->ctx = NULL;
+}
+
+bool chain_hex_valid(const char *s, size_t len)
+{
+	if (len != CHAIN_HEX_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool hex_lower(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+bool chain_field_valid(const char *s, size_t len)
+{
+	return (len == CHAIN_HEX_LEN || len == CHAIN_TAG_LEN) && hex_lower(s, len);
+}
+
+bool chain_field_matches(const char *full, const char *field, size_t len)
+{
+	return chain_field_valid(field, len) && memcmp(full, field, len) == 0;
+}
+
+int chain_set_head(struct chain *c, const char *hex, size_t len)
+{
+	if (!chain_hex_valid(hex, len))
+		return -1;
+	memcpy(c->head, hex, CHAIN_HEX_LEN);
+	c->head[CHAIN_HEX_LEN] = '\0';
+	return 0;
+}
+
+void chain_next(struct chain *c, const void *body, size_t len)
+{
+	char prev[CHAIN_HEX_LEN + 1];
+	memcpy(prev, c->head, sizeof(prev));
+	hash_into(c->ctx, prev, body, len, c->head);
+}
+
+void chain_compute(const char *prev_hex, const void *body, size_t len,
+		   char out[CHAIN_HEX_LEN + 1])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		fatalx("out of memory for a SHA-256 context");
+	hash_into(ctx, prev_hex, body, len, out);
+	EVP_MD_CTX_free(ctx);
+}
+
+bool chain_split_line(const char *line, size_t len, bool jsonl, size_t *body_len,
+		      const char **field, size_t *field_len)
+{
+	if (jsonl) {
+		static const char mark[] = JSONL_CHAIN_MARK;
+		size_t m = sizeof(mark) - 1;
+		if (len < m + 2 || memcmp(line + len - 2, "\"}", 2) != 0)
+			return false;
+		/* the value holds no quote: find the one that opens it */
+		const char *q = memrchr(line, '"', len - 2);
+		if (!q || (size_t)(q - line) + 1 < m)
+			return false;
+		size_t at = (size_t)(q - line) + 1 - m;
+		if (memcmp(line + at, mark, m) != 0)
+			return false;
+		*body_len = at;
+		*field = q + 1;
+		*field_len = (size_t)(line + len - 2 - *field);
+	} else {
+		const char *comma = memrchr(line, ',', len);
+		if (!comma)
+			return false;
+		*body_len = (size_t)(comma - line);
+		*field = comma + 1;
+		*field_len = len - *body_len - 1;
+	}
+	return chain_field_valid(*field, *field_len);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The hash chain (docs/INTEGRITY.md). Every record line ends in a last
+ * column, chain: the lowercase hex SHA-256 of the previous record's chain
+ * value (its 64 hex characters) followed by this record's line as written,
+ * without the chain field and without the "\n":
+ *
+ *     chain[i] = hex(SHA-256(chain[i-1] || line[i] minus ",chain\n"))
+ *
+ * A new log starts from CHAIN_SEED (64 zeros); a restart continues from the
+ * last chain value in the log. So editing, deleting, inserting or reordering
+ * a record, or splicing segments, changes every later chain value.
+ *
+ * The full value is written on checkpoints: the first record of every
+ * segment, START, STOP, SEAL, and every CHAIN_CHECKPOINT_EVERY-th record of a
+ * segment. Other records carry its first CHAIN_TAG_LEN hex digits (64 bits):
+ * 64 random hex digits per record would cost some 33 bytes a record after
+ * compression, more than the rest of a typical record, and a 64-bit tag
+ * already takes 2^64 tries to forge, while the full value at the next
+ * checkpoint catches any change for certain.
+ */
+#ifndef ONMITSU_CHAIN_H
+#define ONMITSU_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CHAIN_HEX_LEN 64
+#define CHAIN_TAG_LEN 16
+#define CHAIN_CHECKPOINT_EVERY 1024
+#define CHAIN_COLUMN "chain"
+extern const char CHAIN_SEED[CHAIN_HEX_LEN + 1];
+
+struct chain {
+	void *ctx; /* one EVP_MD_CTX, reused for every record */
+	char head[CHAIN_HEX_LEN + 1];
+};
+
+/* head = CHAIN_SEED. Fatal when OpenSSL has no SHA-256. */
+void chain_init(struct chain *c);
+void chain_free(struct chain *c);
+/* Continue from a chain value found in a log (64 hex digits, checked). */
+int chain_set_head(struct chain *c, const char *hex, size_t len);
+/* head = hash(head || body): body is the line without ",chain" and "\n". */
+void chain_next(struct chain *c, const void *body, size_t len);
+/* Compute without a struct chain (verify, tests): out gets 64 hex + NUL. */
+void chain_compute(const char *prev_hex, const void *body, size_t len,
+		   char out[CHAIN_HEX_LEN + 1]);
+/* 64 lowercase hex digits. */
+bool chain_hex_valid(const char *s, size_t len);
+/*
+ * Split a record line (without "\n") into the hashed body and the chain
+ * field: CSV: the last comma; JSON Lines: the member ,"onmitsu.chain":"..."}
+ * at the end. false when the line has no valid chain field.
+ */
+bool chain_split_line(const char *line, size_t len, bool jsonl, size_t *body_len,
+		      const char **field, size_t *field_len);
+/* A chain field: a full value or a tag (16 lowercase hex digits). */
+bool chain_field_valid(const char *s, size_t len);
+/* Whether a chain field (full or tag) matches the full value. */
+bool chain_field_matches(const char *full, const char *field, size_t len);
+
+#endif

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "log/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/parse.h"
+
+const char log_writer_usage[] =
+	"      --format csv|jsonl  log format (default csv; jsonl: ECS names)\n"
+	"      --rotate-size BYTES --rotate-age DURATION   start a new segment after\n"
+	"                          (default 64M, 1d; 0: never)\n"
+	"      --keep-size BYTES --keep-age DURATION   expire the oldest segments beyond\n"
+	"                          (default 1G, 90d; 0: no limit)\n"
+	"      --compress-level N  zstd level of closed segments, 1..19, 0: none (9)\n"
+	"      --seal-key FILE     seal the chain with this key (`onmitsu keygen`;\n"
+	"                          default " SEAL_DEFAULT_KEY_FILE " when it exists)\n"
+	"      --seal-interval DURATION   between seals (default 5m)\n"
+	"      --syslog HOST:PORT  also send every record as RFC 5424 over TCP\n";
+
+int parse_duration(const char *s, uint64_t *seconds)
+{
+	char *e;
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &e, 10);
+	if (errno)
+		return -1;
+	uint64_t mul = 1;
+	if (*e == 's')
+		e++;
+	else if (*e == 'm')
+		mul = 60, e++;
+	else if (*e == 'h')
+		mul = 3600, e++;
+	else if (*e == 'd')
+		mul = 86400, e++;
+	if (*e || v > UINT64_MAX / mul / 1000000000ull)
+		return -1;
+	*seconds = v * mul;
+	return 0;
+}
+
+void log_settings_init(struct log_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	log_writer_opts_default(&s->w);
+}
+
+static int bad(const char *opt, const char *arg, const char *want)
+{
+	fprintf(stderr, "onmitsu record: bad %s \"%s\": want %s\n", opt, arg, want);
+	return -1;
+}
+
+int log_settings_option(struct log_settings *s, int ch, const char *arg)
+{
+	uint64_t v;
+	switch (ch) {
+	case LOG_OPT_FORMAT:
+		if (strcmp(arg, "csv") == 0)
+			s->w.format = LOG_FORMAT_CSV;
+		else if (strcmp(arg, "jsonl") == 0)
+			s->w.format = LOG_FORMAT_JSONL;
+		else
+			return bad("--format", arg, "csv or jsonl");
+		return 1;
+	case LOG_OPT_ROTATE_SIZE:
+	case LOG_OPT_KEEP_SIZE:
+		if (parse_size(arg, &v) != 0 || (v && v < LOG_MIN_ROTATE_SIZE))
+			return bad(ch == LOG_OPT_ROTATE_SIZE ? "--rotate-size" : "--keep-size", arg,
+				   "a size of at least 4K with K/M/G suffixes, e.g. 64M, or 0");
+		if (ch == LOG_OPT_ROTATE_SIZE)
+			s->w.rotate_size = v;
+		else
+			s->w.keep_size = v;
+		return 1;
+	case LOG_OPT_ROTATE_AGE:
+	case LOG_OPT_KEEP_AGE:
+		if (parse_duration(arg, &v) != 0)
+			return bad(ch == LOG_OPT_ROTATE_AGE ? "--rotate-age" : "--keep-age", arg,
+				   "a duration such as 90d, 12h, 30m, 45s, or 0");
+		if (ch == LOG_OPT_ROTATE_AGE)
+			s->w.rotate_age = v;
+		else
+			s->w.keep_age = v;
+		return 1;
+	case LOG_OPT_COMPRESS: {
+		char *e;
+		long l = strtol(arg, &e, 10);
+		if (!*arg || *e || l < 0 || l > 19)
+			return bad("--compress-level", arg, "0 (no compression) to 19");
+		s->w.compress_level = (int)l;
+		return 1;
+	}
+	case LOG_OPT_SEAL_KEY:
+		if (!*arg)
+			return bad("--seal-key", arg, "the key file `onmitsu keygen` wrote");
+		s->w.seal_key = arg;
+		s->seal_key_given = 1;
+		return 1;
+	case LOG_OPT_SEAL_INTERVAL:
+		if (parse_duration(arg, &v) != 0 || v == 0)
+			return bad("--seal-interval", arg, "a duration of 1s or more, e.g. 5m");
+		s->w.seal_interval = v;
+		return 1;
+	case LOG_OPT_SYSLOG: {
+		const char *colon = strrchr(arg, ':');
+		char *e;
+		long port = colon ? strtol(colon + 1, &e, 10) : 0;
+		if (!colon || colon == arg || !colon[1] || *e || port < 1 || port > 65535)
+			return bad("--syslog", arg, "HOST:PORT, e.g. 192.0.2.10:514 or [2001:db8::1]:514");
+		s->syslog = arg;
+		return 1;
+	}
+	default:
+		return 0;
+	}
+}
+
+void log_settings_finish(struct log_settings *s)
+{
+	if (!s->w.seal_key && access(SEAL_DEFAULT_KEY_FILE, F_OK) == 0)
+		s->w.seal_key = SEAL_DEFAULT_KEY_FILE;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The options of `onmitsu record` that shape the log (docs/LIFECYCLE.md), so
+ * that the recorder only splices them into its getopt table and help.
+ */
+#ifndef ONMITSU_LOG_OPTIONS_H
+#define ONMITSU_LOG_OPTIONS_H
+
+#include <stdint.h>
+
+#include "log/writer.h"
+
+enum {
+	LOG_OPT_FORMAT = 0x4c00,
+	LOG_OPT_ROTATE_SIZE,
+	LOG_OPT_ROTATE_AGE,
+	LOG_OPT_KEEP_SIZE,
+	LOG_OPT_KEEP_AGE,
+	LOG_OPT_COMPRESS,
+	LOG_OPT_SEAL_KEY,
+	LOG_OPT_SEAL_INTERVAL,
+	LOG_OPT_SYSLOG,
+};
+
+/* Entries for a struct option table. */
+#define LOG_WRITER_LONGOPTS                                                                     \
+	{"format", required_argument, NULL, LOG_OPT_FORMAT},                                    \
+		{"rotate-size", required_argument, NULL, LOG_OPT_ROTATE_SIZE},                  \
+		{"rotate-age", required_argument, NULL, LOG_OPT_ROTATE_AGE},                    \
+		{"keep-size", required_argument, NULL, LOG_OPT_KEEP_SIZE},                      \
+		{"keep-age", required_argument, NULL, LOG_OPT_KEEP_AGE},                        \
+		{"compress-level", required_argument, NULL, LOG_OPT_COMPRESS},                  \
+		{"seal-key", required_argument, NULL, LOG_OPT_SEAL_KEY},                        \
+		{"seal-interval", required_argument, NULL, LOG_OPT_SEAL_INTERVAL},              \
+		{"syslog", required_argument, NULL, LOG_OPT_SYSLOG}
+
+/* The lines of --help for them. */
+extern const char log_writer_usage[];
+
+struct log_settings {
+	struct log_writer_opts w;
+	const char *syslog; /* HOST:PORT, or NULL */
+	int seal_key_given; /* --seal-key: a missing key file is an error */
+};
+
+/* Defaults; the sealing key is SEAL_DEFAULT_KEY_FILE when it exists. */
+void log_settings_init(struct log_settings *s);
+/* 1: ch was one of ours and arg is good; 0: not ours; -1: bad value (a
+ * message naming it and saying what would be right is printed). */
+int log_settings_option(struct log_settings *s, int ch, const char *arg);
+/* After all options: pick the default key file if it exists. */
+void log_settings_finish(struct log_settings *s);
+
+/* "90d", "12h", "30m", "45s", "3600" (seconds) -> seconds; 0 or -1. */
+int parse_duration(const char *s, uint64_t *seconds);
+
+#endif

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "log/seal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "util/log.h"
+
+static const char digits[] = "0123456789abcdef";
+
+static void to_hex(const uint8_t *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int from_hex(const char *s, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_val(s[2 * i]), lo = hi < 0 ? -1 : hex_val(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+void seal_key_wipe(struct seal_key *k)
+{
+	explicit_bzero(k, sizeof(*k));
+}
+
+int seal_key_load(const char *path, struct seal_key *k, char *err, size_t errsize)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errsize, "cannot read the sealing key %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char line[256];
+	bool have_epoch = false, have_key = false;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strncmp(line, "epoch=", 6) == 0) {
+			char *e;
+			errno = 0;
+			unsigned long long v = strtoull(line + 6, &e, 10);
+			have_epoch = !errno && *e == '\0' && e != line + 6;
+			k->epoch = v;
+		} else if (strncmp(line, "key=", 4) == 0) {
+			have_key = strlen(line + 4) == 2 * SEAL_KEY_LEN &&
+				   from_hex(line + 4, SEAL_KEY_LEN, k->key) == 0;
+		}
+	}
+	explicit_bzero(line, sizeof(line));
+	fclose(f);
+	if (!have_epoch || !have_key) {
+		seal_key_wipe(k);
+		snprintf(err, errsize,
+			 "%s is not an onmitsu sealing key (want lines epoch=N and key=64 hex "
+			 "digits, as `onmitsu keygen` writes)",
+			 path);
+		return -1;
+	}
+	return 0;
+}
+
+int seal_key_store(const char *path, const struct seal_key *k)
+{
+	char tmp[4096], dir[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	char text[256], hex[2 * SEAL_KEY_LEN + 1];
+	to_hex(k->key, SEAL_KEY_LEN, hex);
+	int n = snprintf(text, sizeof(text),
+			 "# onmitsu sealing key: it changes at every seal (forward-secure);\n"
+			 "# never copy it off the host: keep the verification key instead\n"
+			 "epoch=%" PRIu64 "\nkey=%s\n",
+			 k->epoch, hex);
+	explicit_bzero(hex, sizeof(hex));
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		explicit_bzero(text, sizeof(text));
+		return -1;
+	}
+	ssize_t w = write(fd, text, (size_t)n);
+	explicit_bzero(text, sizeof(text));
+	int saved = errno;
+	if (w != n || fsync(fd) != 0) {
+		saved = w < 0 || w == n ? errno : EIO;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+void seal_key_evolve(struct seal_key *k)
+{
+	static const char label[] = "onmitsu-seal-evolve-v1";
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, label, sizeof(label) - 1) != 1 ||
+	    EVP_DigestUpdate(ctx, k->key, SEAL_KEY_LEN) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		fatalx("SHA-256 failed in OpenSSL");
+	EVP_MD_CTX_free(ctx);
+	_Static_assert(sizeof(md) == SEAL_KEY_LEN, "key is a SHA-256 digest");
+	memcpy(k->key, md, SEAL_KEY_LEN);
+	explicit_bzero(md, sizeof(md));
+	k->epoch++;
+}
+
+int seal_key_generate(struct seal_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	size_t got = 0;
+	while (got < SEAL_KEY_LEN) {
+		ssize_t n = getrandom(k->key + got, SEAL_KEY_LEN - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+void seal_hmac(const uint8_t key[SEAL_KEY_LEN], uint64_t epoch, uint64_t seq, const char *head,
+	       char hmac_hex[SEAL_HMAC_HEX_LEN + 1])
+{
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "onmitsu-seal-v1 epoch=%" PRIu64 " seq=%" PRIu64 " head=%s",
+			 epoch, seq, head);
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (!HMAC(EVP_sha256(), key, SEAL_KEY_LEN, (const unsigned char *)msg, (size_t)n, md,
+		  &mdlen) ||
+	    mdlen != 32)
+		fatalx("HMAC-SHA-256 failed in OpenSSL");
+	to_hex(md, 32, hmac_hex);
+}
+
+void seal_verify_key_format(const uint8_t key0[SEAL_KEY_LEN], char *out, size_t size)
+{
+	char hex[2 * SEAL_KEY_LEN + 1];
+	to_hex(key0, SEAL_KEY_LEN, hex);
+	snprintf(out, size, SEAL_VERIFY_PREFIX "%s", hex);
+	explicit_bzero(hex, sizeof(hex));
+}
+
+int seal_verify_key_parse(const char *text, uint8_t key0[SEAL_KEY_LEN])
+{
+	const char *p = strstr(text, SEAL_VERIFY_PREFIX);
+	if (!p)
+		return -1;
+	p += strlen(SEAL_VERIFY_PREFIX);
+	if (strnlen(p, 2 * SEAL_KEY_LEN) != 2 * SEAL_KEY_LEN)
+		return -1;
+	char c = p[2 * SEAL_KEY_LEN];
+	if (c && c != '\n' && c != '\r' && c != ' ')
+		return -1;
+	return from_hex(p, SEAL_KEY_LEN, key0);
+}
+
+bool detail_get(const char *detail, const char *key, char *out, size_t size)
+{
+	size_t klen = strlen(key);
+	for (const char *p = detail; p && *p;) {
+		while (*p == ' ')
+			p++;
+		const char *end = strchr(p, ' ');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n > klen && p[klen] == '=' && memcmp(p, key, klen) == 0) {
+			size_t vlen = n - klen - 1;
+			if (vlen >= size)
+				vlen = size - 1;
+			memcpy(out, p + klen + 1, vlen);
+			out[vlen] = '\0';
+			return true;
+		}
+		p = end;
+	}
+	return false;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Log segments (docs/LIFECYCLE.md). A log directory holds the active segment
+ * DIR/onmitsu.csv (or .jsonl) and closed ones named by their first record:
+ *     onmitsu-20261125T191317.123456Z-000000000042.csv[.zst]
+ * (time of the first record, then its seq), so that sorting the names
+ * sorts the segments in time order. A closed segment is compressed with zstd
+ * into NAME.zst (written as NAME.zst.tmp, then renamed; the plain one is
+ * removed only after that), and expired oldest first.
+ */
+#ifndef ONMITSU_SEGMENT_H
+#define ONMITSU_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/strbuf.h"
+
+#define SEGMENT_PREFIX "onmitsu-"
+#define SEGMENT_NAME_MAX 96
+
+enum log_format { LOG_FORMAT_CSV, LOG_FORMAT_JSONL };
+
+/* "csv" / "jsonl" */
+const char *log_format_ext(enum log_format f);
+/* "onmitsu.csv" / "onmitsu.jsonl" */
+const char *log_active_name(enum log_format f);
+
+/* The closed segment's name for a first record at t_ns with seq. */
+void segment_name(char *out, size_t size, uint64_t t_ns, uint64_t seq, enum log_format f);
+/* Parse a closed segment's name; false when it is not one. */
+bool segment_name_parse(const char *name, uint64_t *t_ns, uint64_t *seq, enum log_format *f,
+			bool *zst);
+
+struct segment_info {
+	char name[SEGMENT_NAME_MAX];
+	uint64_t first_seq;
+	uint64_t first_time_ns;
+	enum log_format format;
+	bool zst;
+	bool active;
+	off_t size;
+	int64_t mtime; /* seconds */
+};
+
+/*
+ * The segments of dirfd in reading order: closed ones by name (a segment
+ * both plain and compressed is listed once, as the plain one: the
+ * compressor is at work), then the active one(s). *out is malloc'ed.
+ * Returns the count, or -1 with errno.
+ */
+int segment_list(int dirfd, struct segment_info **out);
+
+/*
+ * How many of the oldest closed segments to delete so that the total size
+ * (closed + active_size) is at most keep_size and none is older than
+ * keep_age seconds (by mtime: the time of its last record). 0 disables a
+ * limit. segs: closed segments only, oldest first.
+ */
+size_t segment_plan_retention(const struct segment_info *segs, size_t n, uint64_t active_size,
+			      uint64_t keep_size, uint64_t keep_age, int64_t now);
+
+/* Compress dirfd/name into name.zst (see above). stop: checked between
+ * blocks; when it is set the work is abandoned and -1 returned with
+ * errno ECANCELED. On failure err says why. */
+int segment_compress(int dirfd, const char *name, int level, const volatile int *stop, char *err,
+		     size_t errsize);
+
+/* Read the lines of one segment, plain or zstd. */
+struct seg_reader {
+	int fd;
+	bool zst;
+	void *zs;
+	char *in;
+	size_t in_cap, in_len, in_pos;
+	bool in_eof;
+	size_t last_ret;
+	char *buf;
+	size_t cap, pos, end;
+	bool eof;
+	uint64_t line_no; /* of the line last returned, 1-based */
+	uint64_t offset;  /* byte offset (uncompressed) of the line last returned */
+	uint64_t consumed;
+	char error[160];
+};
+
+int seg_reader_open(struct seg_reader *r, int dirfd, const char *name);
+/* 1: a line (without "\n"; *complete false when the file ends without one),
+ * 0: the end, -1: read or decompression error (r->error). The line stays
+ * valid until the next call and may be modified in place. */
+int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *complete);
+void seg_reader_close(struct seg_reader *r);
+
+/* Set or clear FS_APPEND_FL on fd: 0, or -1 with errno (ENOTTY or
+ * EOPNOTSUPP when the file system has no such flag, EPERM without
+ * CAP_LINUX_IMMUTABLE). */
+int file_set_append_only(int fd, bool on);
+
+#endif

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "log/verify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "log/chain.h"
+#include "log/csv.h"
+#include "log/jsonl.h"
+#include "log/segment.h"
+#include "log/writer.h"
+#include "util/strbuf.h"
+
+#define MAX_REPORTED 20
+
+struct pending_break {
+	bool active;
+	char where[160];
+	uint64_t seq, prev_seq;
+	bool have_prev_seq;
+	char chain[CHAIN_HEX_LEN + 1], prev_chain[CHAIN_HEX_LEN + 1];
+	bool chain_full; /* chain holds a full value, not a tag */
+};
+
+struct vstate {
+	FILE *out;
+	struct verify_result *res;
+	const uint8_t *key0;
+	/* the chain so far */
+	bool have_prev;
+	char prev_chain[CHAIN_HEX_LEN + 1];
+	bool have_seq;
+	uint64_t prev_seq;
+	struct pending_break pend;
+	/* after a break at a tag, the full value is unknown until the next
+	 * checkpoint: records in between cannot be checked */
+	bool unsynced;
+	uint64_t unsynced_from;
+	/* seals */
+	bool sealing_seen;
+	bool have_epoch;
+	uint64_t last_epoch;
+	struct seal_key derived; /* key of derived.epoch, from key0 */
+	bool have_seal;
+	uint64_t last_seal_seq;
+	/* the last record */
+	char last_event[16], last_reason[16];
+	bool any;
+	struct strbuf copy, store;
+};
+
+static void problem(struct vstate *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(struct vstate *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!s->res->problems)
+		snprintf(s->res->first_problem, sizeof(s->res->first_problem), "%s", msg);
+	s->res->problems++;
+	if (s->res->problems <= MAX_REPORTED)
+		fprintf(s->out, "BAD %s\n", msg);
+	else if (s->res->problems == MAX_REPORTED + 1)
+		fprintf(s->out, "BAD ... (further problems are counted, not shown)\n");
+}
+
+struct fields {
+	const char *time, *seq, *event, *detail;
+};
+
+static int column_of(char **names, int n, const char *want)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], want) == 0)
+			return i;
+	return -1;
+}
+
+static bool get_fields(struct vstate *s, const char *line, size_t len, enum log_format f,
+		       const int *cols, struct fields *out)
+{
+	if (f == LOG_FORMAT_JSONL) {
+		const char *jf[32];
+		if (jsonl_decode(line, len, &s->store, jf, NULL) != 0)
+			return false;
+		out->time = jf[0];
+		out->seq = jf[1];
+		out->event = jf[2];
+		out->detail = jf[19];
+		return true;
+	}
+	sb_reset(&s->copy);
+	sb_add(&s->copy, line, len);
+	char *cf[256];
+	int n = csv_split(s->copy.data, len, cf, 256);
+	if (n < 0 || n > 256 || n != cols[4])
+		return false;
+	out->time = cf[cols[0]];
+	out->seq = cf[cols[1]];
+	out->event = cf[cols[2]];
+	out->detail = cf[cols[3]];
+	return true;
+}
+
+static bool parse_seq(const char *s, uint64_t *v)
+{
+	char *e;
+	if (!*s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*v = strtoull(s, &e, 10);
+	return !errno && !*e;
+}
+
+/* The break at pend, now that the record after it (or the end) is known. */
+static void resolve_break(struct vstate *s, const char *next_body, size_t next_len,
+			  const char *next_field, uint64_t next_seq, bool *next_follows_before)
+{
+	struct pending_break *p = &s->pend;
+	char c[CHAIN_HEX_LEN + 1];
+	bool skip = false, link = false;
+	if (next_body) {
+		size_t flen = strlen(next_field);
+		chain_compute(p->prev_chain, next_body, next_len, c);
+		skip = chain_field_matches(c, next_field, flen);
+		if (p->chain_full) {
+			chain_compute(p->chain, next_body, next_len, c);
+			link = chain_field_matches(c, next_field, flen);
+		}
+	}
+	if (next_body && p->have_prev_seq && p->seq > p->prev_seq + 1 &&
+	    next_seq == p->prev_seq + 1) {
+		problem(s,
+			"%s (seq %" PRIu64 "): reordered: it comes before seq %" PRIu64, p->where,
+			p->seq, next_seq);
+		skip = false;
+	} else if (skip)
+		problem(s,
+			"%s (seq %" PRIu64 "): inserted: this record is not part of the chain "
+			"(the record after it follows the one before it)",
+			p->where, p->seq);
+	else if (p->have_prev_seq && p->seq > p->prev_seq + 1)
+		problem(s,
+			"%s (seq %" PRIu64 "): missing: records seq %" PRIu64 "..%" PRIu64
+			" before it were deleted",
+			p->where, p->seq, p->prev_seq + 1, p->seq - 1);
+	else if (p->have_prev_seq && p->seq <= p->prev_seq)
+		problem(s,
+			"%s (seq %" PRIu64 "): reordered or inserted: it comes after seq %" PRIu64,
+			p->where, p->seq, p->prev_seq);
+	else if (link || !p->chain_full || !next_body)
+		problem(s,
+			"%s (seq %" PRIu64 "): edited: the record was changed after it was "
+			"written (its chain value does not match its content)",
+			p->where, p->seq);
+	else
+		problem(s,
+			"%s (seq %" PRIu64 "): edited or replaced: the chain breaks here and "
+			"the next record does not link to it either",
+			p->where, p->seq);
+	if (next_follows_before)
+		*next_follows_before = skip;
+	p->active = false;
+}
+
+static void check_seal(struct vstate *s, const char *where, uint64_t seq, const char *detail)
+{
+	char reason[16] = "", epoch_s[24] = "", head[CHAIN_HEX_LEN + 8] = "",
+	     hmac[SEAL_HMAC_HEX_LEN + 8] = "";
+	detail_get(detail, "reason", reason, sizeof(reason));
+	detail_get(detail, "epoch", epoch_s, sizeof(epoch_s));
+	detail_get(detail, "head", head, sizeof(head));
+	detail_get(detail, "hmac", hmac, sizeof(hmac));
+	uint64_t epoch;
+	s->res->seals++;
+	s->sealing_seen = true;
+	if (!parse_seq(epoch_s, &epoch) || !chain_hex_valid(head, strlen(head)) ||
+	    strlen(hmac) != SEAL_HMAC_HEX_LEN) {
+		problem(s, "%s (seq %" PRIu64 "): a SEAL without epoch, head and hmac", where,
+			seq);
+		return;
+	}
+	if (s->have_prev && strcmp(head, s->prev_chain) != 0)
+		problem(s,
+			"%s (seq %" PRIu64 "): the seal's head is not the chain value of the "
+			"record before it",
+			where, seq);
+	if (s->have_epoch && epoch <= s->last_epoch)
+		problem(s,
+			"%s (seq %" PRIu64 "): seal epoch %" PRIu64 " does not follow epoch %" PRIu64
+			" (a seal forged with a later key, or seals reordered)",
+			where, seq, epoch, s->last_epoch);
+	s->have_epoch = true;
+	s->last_epoch = epoch;
+	s->have_seal = true;
+	s->last_seal_seq = seq;
+	snprintf(s->last_reason, sizeof(s->last_reason), "%s", reason);
+	if (!s->key0)
+		return;
+	if (epoch < s->derived.epoch) {
+		memcpy(s->derived.key, s->key0, SEAL_KEY_LEN);
+		s->derived.epoch = 0;
+	}
+	if (epoch - s->derived.epoch > 100000000ull) {
+		problem(s, "%s (seq %" PRIu64 "): seal epoch %" PRIu64 " is implausibly large",
+			where, seq, epoch);
+		return;
+	}
+	while (s->derived.epoch < epoch)
+		seal_key_evolve(&s->derived);
+	char want[SEAL_HMAC_HEX_LEN + 1];
+	seal_hmac(s->derived.key, epoch, seq, head, want);
+	if (strcmp(want, hmac) != 0)
+		problem(s,
+			"%s (seq %" PRIu64 "): the seal does not verify with this key (forged, "
+			"edited, or not this log's key)",
+			where, seq);
+	else
+		s->res->seals_checked++;
+}
+
+static void check_record(struct vstate *s, const char *where, char *line, size_t len,
+			 enum log_format f, const int *cols)
+{
+	size_t body_len, flen;
+	const char *field;
+	if (!chain_split_line(line, len, f == LOG_FORMAT_JSONL, &body_len, &field, &flen)) {
+		problem(s, "%s: no valid chain value at the end of the line", where);
+		return;
+	}
+	char fv[CHAIN_HEX_LEN + 1];
+	memcpy(fv, field, flen);
+	fv[flen] = '\0';
+	bool full = flen == CHAIN_HEX_LEN;
+	struct fields fl;
+	uint64_t seq;
+	if (!get_fields(s, line, f == LOG_FORMAT_JSONL ? len : body_len, f, cols, &fl) ||
+	    !parse_seq(fl.seq, &seq)) {
+		problem(s, "%s: the record cannot be parsed (damaged line)", where);
+		return;
+	}
+	s->res->records++;
+	if (!s->any)
+		s->res->first_seq = seq;
+	s->any = true;
+	s->res->last_seq = seq;
+
+	bool follows_before = false;
+	if (s->pend.active)
+		resolve_break(s, line, body_len, fv, seq, &follows_before);
+	bool broken = false;
+	char c[CHAIN_HEX_LEN + 1] = "";
+	if (follows_before) {
+		/* the record before was an insertion: this one links past it */
+		chain_compute(s->pend.prev_chain, line, body_len, c);
+		s->unsynced = false;
+	} else if (s->unsynced) {
+		if (full) {
+			fprintf(s->out,
+				"note: records seq %" PRIu64 "..%" PRIu64 " after the break could "
+				"not be checked; the chain resumes at the checkpoint %s\n",
+				s->unsynced_from, seq > 0 ? seq - 1 : 0, where);
+			memcpy(c, fv, sizeof(c));
+			s->unsynced = false;
+		}
+	} else if (s->have_prev) {
+		chain_compute(s->prev_chain, line, body_len, c);
+		broken = !chain_field_matches(c, fv, flen);
+	} else {
+		/* the first record kept: check it from the seed, or from its seal */
+		char head[CHAIN_HEX_LEN + 8];
+		const char *from = NULL;
+		if (seq == 0)
+			from = CHAIN_SEED;
+		else if (strcmp(fl.event, "SEAL") == 0 &&
+			 detail_get(fl.detail, "head", head, sizeof(head)) &&
+			 chain_hex_valid(head, strlen(head)))
+			from = head;
+		if (from) {
+			chain_compute(from, line, body_len, c);
+			if (!chain_field_matches(c, fv, flen))
+				problem(s, "%s (seq %" PRIu64 "): edited: the first record does not "
+					   "match its chain value", where, seq);
+		} else if (full) {
+			fprintf(s->out,
+				"note: the log starts at seq %" PRIu64 " (older segments expired); "
+				"that first record anchors the chain unchecked\n",
+				seq);
+			memcpy(c, fv, sizeof(c));
+		} else {
+			problem(s, "%s (seq %" PRIu64 "): the first record has no full chain value",
+				where, seq);
+		}
+	}
+	if (broken) {
+		struct pending_break *p = &s->pend;
+		p->active = true;
+		snprintf(p->where, sizeof(p->where), "%s", where);
+		p->seq = seq;
+		p->prev_seq = s->prev_seq;
+		p->have_prev_seq = s->have_seq;
+		memcpy(p->chain, fv, sizeof(p->chain));
+		p->chain_full = full;
+		memcpy(p->prev_chain, s->prev_chain, sizeof(p->prev_chain));
+		if (full) {
+			memcpy(c, fv, sizeof(c)); /* resync on the stored value */
+		} else {
+			s->unsynced = true;
+			s->unsynced_from = seq + 1;
+		}
+	} else if (s->have_seq && !follows_before && seq != s->prev_seq + 1) {
+		problem(s,
+			"%s: seq jumps from %" PRIu64 " to %" PRIu64 " though the chain is "
+			"unbroken: the recorder skipped numbers (records it could not write; "
+			"see STOP's dropped_unwritten)",
+			where, s->prev_seq, seq);
+	}
+	if (strcmp(fl.event, "SEAL") == 0)
+		check_seal(s, where, seq, fl.detail);
+	if (strcmp(fl.event, "START") == 0) {
+		char gap[32], end[16] = "";
+		if (detail_get(fl.detail, "gap_seconds", gap, sizeof(gap))) {
+			detail_get(fl.detail, "previous_end", end, sizeof(end));
+			fprintf(s->out,
+				"gap: nothing was recorded for %s s before seq %" PRIu64
+				" (START at %s; the previous run ended by %s)\n",
+				gap, seq, fl.time, *end ? end : "?");
+			s->res->gaps++;
+			if (strcmp(end, "crash") == 0 && s->sealing_seen && s->have_seal &&
+			    s->last_seal_seq + 1 < seq)
+				fprintf(s->out,
+					"note: records seq %" PRIu64 "..%" PRIu64
+					" were never sealed (the recorder stopped without sealing)\n",
+					s->last_seal_seq + 1, seq - 1);
+		}
+	}
+	snprintf(s->last_event, sizeof(s->last_event), "%s", fl.event);
+	if (c[0]) {
+		memcpy(s->prev_chain, c, sizeof(s->prev_chain));
+		s->have_prev = true;
+	}
+	s->prev_seq = seq;
+	s->have_seq = true;
+}
+
+static bool recorder_running(int dirfd)
+{
+	int fd = openat(dirfd, LOG_LOCK_NAME, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
+int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		fprintf(stderr, "onmitsu verify: cannot open the log directory %s: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	struct segment_info *segs;
+	int n = segment_list(dirfd, &segs);
+	if (n <= 0) {
+		fprintf(stderr,
+			"onmitsu verify: no log in %s (expected onmitsu.csv or onmitsu-*.csv[.zst]; "
+			"is --log-dir right?)\n",
+			dir);
+		if (n == 0)
+			free(segs);
+		close(dirfd);
+		return -1;
+	}
+	struct vstate s;
+	memset(&s, 0, sizeof(s));
+	s.out = out;
+	s.res = res;
+	s.key0 = key0;
+	if (key0)
+		memcpy(s.derived.key, key0, SEAL_KEY_LEN);
+	res->running = recorder_running(dirfd);
+	res->segments = (uint64_t)n;
+	for (int i = 0; i < n; i++) {
+		struct segment_info *si = &segs[i];
+		struct seg_reader r;
+		if (seg_reader_open(&r, dirfd, si->name) != 0) {
+			problem(&s, "%s: cannot be read: %s", si->name, strerror(errno));
+			continue;
+		}
+		int cols[5] = {0, 1, 2, 19, 20};
+		bool header = si->format == LOG_FORMAT_CSV, first = true;
+		char *line;
+		size_t len;
+		bool complete;
+		int rc;
+		while ((rc = seg_reader_next(&r, &line, &len, &complete)) > 0) {
+			char where[160];
+			snprintf(where, sizeof(where), "%s:%" PRIu64, si->name, r.line_no);
+			if (!complete) {
+				if (si->active && res->running)
+					fprintf(out, "note: %s: the last line is being written\n",
+						where);
+				else
+					problem(&s, "%s: truncated: the last line is incomplete",
+						where);
+				break;
+			}
+			if (header) {
+				header = false;
+				char *names[256];
+				int nn = csv_split(line, len, names, 256);
+				if (nn > 0 && nn <= 256) {
+					cols[0] = column_of(names, nn, "time");
+					cols[1] = column_of(names, nn, "seq");
+					cols[2] = column_of(names, nn, "event");
+					cols[3] = column_of(names, nn, "detail");
+					cols[4] = column_of(names, nn, CHAIN_COLUMN);
+				}
+				if (nn <= 0 || cols[0] < 0 || cols[1] < 0 || cols[2] < 0 ||
+				    cols[3] < 0 || cols[4] != nn - 1) {
+					problem(&s,
+						"%s: no header with a last column \"chain\" (a log "
+						"from before the hash chain, or a damaged header)",
+						where);
+					break;
+				}
+				continue;
+			}
+			uint64_t before = res->records;
+			uint64_t seq_before = res->last_seq;
+			check_record(&s, where, line, len, si->format, cols);
+			if (first && res->records > before && !si->active) {
+				/* the name says where the segment belongs */
+				uint64_t seq = res->last_seq;
+				if (seq != si->first_seq)
+					problem(&s,
+						"%s: the segment is named for seq %" PRIu64
+						" but starts at seq %" PRIu64
+						" (segments renamed, swapped or spliced)",
+						si->name, si->first_seq, seq);
+			}
+			(void)seq_before;
+			first = false;
+		}
+		if (rc < 0)
+			problem(&s, "%s: %s", si->name, r.error);
+		seg_reader_close(&r);
+	}
+	if (s.pend.active)
+		resolve_break(&s, NULL, 0, NULL, 0, NULL);
+	bool sealing = s.sealing_seen || key0;
+	if (!s.any) {
+		fprintf(out, "note: the log holds no records yet\n");
+	} else if (res->running) {
+		if (sealing)
+			fprintf(out,
+				"note: recording in progress: records after seq %" PRIu64
+				" are sealed at the next interval\n",
+				s.have_seal ? s.last_seal_seq : res->first_seq);
+	} else if (sealing && !(strcmp(s.last_event, "SEAL") == 0 &&
+				strcmp(s.last_reason, "stop") == 0)) {
+		problem(&s,
+			"the log ends at seq %" PRIu64 " with %s: unsealed tail (records after "
+			"seq %" PRIu64 " are not sealed): truncated, or the recorder crashed "
+			"and has not run since",
+			res->last_seq, s.last_event, s.have_seal ? s.last_seal_seq : res->first_seq);
+	} else if (!sealing && strcmp(s.last_event, "STOP") != 0) {
+		problem(&s,
+			"the log ends at seq %" PRIu64 " with %s, not STOP: truncated, or the "
+			"recorder crashed and has not run since",
+			res->last_seq, s.last_event);
+	}
+	if (key0 && !s.sealing_seen && s.any)
+		problem(&s, "a key was given but the log holds no SEAL records");
+	if (res->problems)
+		fprintf(out, "NOT INTACT: %" PRIu64 " problem%s; the first: %s\n", res->problems,
+			res->problems == 1 ? "" : "s", res->first_problem);
+	else
+		fprintf(out,
+			"intact: %" PRIu64 " segment%s, %" PRIu64 " records (seq %" PRIu64
+			"..%" PRIu64 "), %" PRIu64 " seal%s %s\n",
+			res->segments, res->segments == 1 ? "" : "s", res->records, res->first_seq,
+			res->last_seq, res->seals, res->seals == 1 ? "" : "s",
+			key0 ? "verified with the key" : "(not checked: no --key)");
+	free(segs);
+	close(dirfd);
+	seal_key_wipe(&s.derived);
+	sb_free(&s.copy);
+	sb_free(&s.store);
+	return res->problems ? 1 : 0;
+}
