@@ -6,7 +6,7 @@ whose pids, ports and argv this test knows, stop the recorder, and check
 every field of the records they must have produced.
 
 Remote hosts are a network namespace made here, reached over a veth pair
-with TEST-NET addresses (198.51.100.0/24, 2001:db8:1::/64); a blackholed
+with TEST-NET addresses (198.51.100.64/26, 2001:db8:1::/64); a blackholed
 203.0.113.0/24 gives connect timeouts. No traffic leaves the machine.
 
 Needs root. Outside CI a non-root run skips with a message; with CI=true a
@@ -38,9 +38,10 @@ IN_CI = os.environ.get("CI") == "true"
 
 NS = "onm-e2e-%d" % os.getpid()
 VETH_H, VETH_N = "onmh%d" % (os.getpid() % 100000), "onmn%d" % (os.getpid() % 100000)
-HOST4, PEER4 = "198.51.100.1", "198.51.100.2"
+# a /26 of TEST-NET-2, so that other test suites' /24 (bench) cannot collide with it
+HOST4, PEER4 = "198.51.100.65", "198.51.100.66"
 HOST6, PEER6 = "2001:db8:1::1", "2001:db8:1::2"
-NOHOST4 = "198.51.100.99"        # on the link, answers nothing: unreachable
+NOHOST4 = "198.51.100.99"       # on the link, answers nothing: unreachable
 BLACKHOLE4 = "203.0.113.5"       # routed into the namespace, dropped: timeout
 TCP_PORT, CLOSED_PORT, UDP_PORT, ACCEPT_PORT = 8080, 9, 5353, 8443
 
@@ -209,12 +210,12 @@ def one(records, what):
 def netns_up():
     sh("ip", "netns", "add", NS)
     sh("ip", "link", "add", VETH_H, "type", "veth", "peer", "name", VETH_N, "netns", NS)
-    sh("ip", "addr", "add", HOST4 + "/24", "dev", VETH_H)
+    sh("ip", "addr", "add", HOST4 + "/26", "dev", VETH_H)
     sh("ip", "-6", "addr", "add", HOST6 + "/64", "dev", VETH_H, "nodad")
     sh("ip", "link", "set", VETH_H, "up")
     n = ["ip", "netns", "exec", NS]
     sh(*n, "ip", "link", "set", "lo", "up")
-    sh(*n, "ip", "addr", "add", PEER4 + "/24", "dev", VETH_N)
+    sh(*n, "ip", "addr", "add", PEER4 + "/26", "dev", VETH_N)
     sh(*n, "ip", "-6", "addr", "add", PEER6 + "/64", "dev", VETH_N, "nodad")
     sh(*n, "ip", "link", "set", VETH_N, "up")
     sh("ip", "route", "add", "203.0.113.0/24", "via", PEER4)

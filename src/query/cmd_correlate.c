@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * onmitsu correlate FILE: attribute every flow of a packet capture to the
+ * process on this host that owned it.
+ *
+ * A captured flow is matched to the NET records with the same protocol,
+ * addresses and ports, in either orientation (the recorder writes the
+ * initiator as the source; the capture's first packet may be either side for
+ * UDP). Among those, the one nearest in time to the flow's first packet wins,
+ * within CORRELATE_WINDOW_S either way: a port reused later by another process
+ * has a record of its own, nearer to its own packets. A flow whose handshake
+ * the capture missed (mid-stream) takes the latest record at or before it
+ * (plus the window), however old: the connection was opened before the
+ * capture saw it.
+ *
+ * Flows left over are listed as unattributed, with the reason when known:
+ * neither address is one the log has seen as this host's ("not this host"),
+ * the packet is from before the log's first record or after its last, or
+ * from a time the recorder was stopped; else "no matching record".
+ */
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/capture.h"
+#include "query/commands.h"
+#include "query/filter.h"
+#include "query/history.h"
+#include "query/output.h"
+#include "query/report.h"
+#include "util/log.h"
+
+/* Clock skew and delay between the recorder's record and the capture's first
+ * packet that still count as the same flow. */
+#define CORRELATE_WINDOW_S 120
+
+static void correlate_usage(void)
+{
+	printf("usage: onmitsu correlate [--json | --csv] [--log-dir DIR] CAPTURE\n"
+	       "\n"
+	       "Attribute every flow of a pcap or pcapng capture to the process that owned\n"
+	       "it, by 5-tuple and time, with its ancestry; list flows nobody on this host\n"
+	       "owned with the reason when known. Ends with a summary line.\n"
+	       "\n"
+	       "  --window S          seconds between a flow's first packet and its NET record\n"
+	       "                      that still match (default %d)\n"
+	       "  --unattributed      list only the flows without an owner\n"
+	       "  --json              JSON Lines, one object per flow (see docs/QUERY.md)\n"
+	       "  --csv               CSV with a header line\n"
+	       "  -d, --log-dir DIR   the log directory (default " DEFAULT_LOG_DIR ")\n"
+	       "  -h, --help          this help\n",
+	       CORRELATE_WINDOW_S);
+}
+
+enum { OPT_JSON = 256, OPT_CSV, OPT_WINDOW, OPT_UNATTRIBUTED };
+
+/* One NET record in the lookup index: its endpoints in a fixed order. */
+struct net_entry {
+	uint64_t k1, k2;
+	uint64_t time_ns;
+	uint32_t flow; /* index in history.flows */
+};
+
+struct correlate_state {
+	uint64_t from_ns, to_ns; /* keep NET records in this span only */
+};
+
+static void keep_net(struct history *h, const struct log_record *rec, int32_t proc, void *arg)
+{
+	struct correlate_state *st = arg;
+	if (rec->event != OM_EVENT_NET)
+		return;
+	/* this host's addresses, from the whole log: for "not this host" */
+	history_note_local(h, rec);
+	if (rec->time_ns < st->from_ns || rec->time_ns > st->to_ns)
+		return;
+	history_keep_flow(h, rec, proc);
+}
+
+static bool is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+/* ICMP records carry type/code in their ports; match ICMP on addresses only */
+static void make_key(uint8_t proto, uint32_t ip_a, int32_t port_a, uint32_t ip_b, int32_t port_b,
+		     uint64_t *k1, uint64_t *k2)
+{
+	if (is_icmp(proto))
+		port_a = port_b = 0;
+	uint16_t pa = (uint16_t)(port_a < 0 ? 0 : port_a), pb = (uint16_t)(port_b < 0 ? 0 : port_b);
+	if (ip_a > ip_b || (ip_a == ip_b && pa > pb)) {
+		uint32_t x = ip_a;
+		ip_a = ip_b;
+		ip_b = x;
+		uint16_t y = pa;
+		pa = pb;
+		pb = y;
+	}
+	*k1 = (uint64_t)proto << 48 | (uint64_t)pa << 32 | ip_a;
+	*k2 = (uint64_t)pb << 32 | ip_b;
+}
+
+static int compare_entries(const void *pa, const void *pb)
+{
+	const struct net_entry *a = pa, *b = pb;
+	if (a->k1 != b->k1)
+		return a->k1 < b->k1 ? -1 : 1;
+	if (a->k2 != b->k2)
+		return a->k2 < b->k2 ? -1 : 1;
+	if (a->time_ns != b->time_ns)
+		return a->time_ns < b->time_ns ? -1 : 1;
+	return a->flow < b->flow ? -1 : a->flow > b->flow;
+}
+
+static size_t lower_bound(const struct net_entry *e, size_t n, uint64_t k1, uint64_t k2)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e[mid].k1 < k1 || (e[mid].k1 == k1 && e[mid].k2 < k2))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static uint64_t abs_diff(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+struct attribution {
+	int64_t flow;	     /* index in history.flows, -1 */
+	uint64_t nearest_ns; /* with no match: how far the nearest same-tuple record was */
+	bool any_same_tuple;
+};
+
+static struct attribution attribute(const struct history *h, const struct net_entry *index,
+				    size_t n, const struct capture_flow *cf, uint64_t window_ns)
+{
+	struct attribution a = {.flow = -1};
+	const struct pkt_tuple *t = &cf->first;
+	uint32_t ip_s = ip_table_find(&h->ips, &t->src), ip_d = ip_table_find(&h->ips, &t->dst);
+	if (!ip_s || !ip_d)
+		return a;
+	uint64_t k1, k2;
+	make_key(t->proto, ip_s, t->sport, ip_d, t->dport, &k1, &k2);
+	uint64_t best = UINT64_MAX;
+	for (size_t i = lower_bound(index, n, k1, k2);
+	     i < n && index[i].k1 == k1 && index[i].k2 == k2; i++) {
+		uint64_t rt = index[i].time_ns, d = abs_diff(rt, cf->time_ns);
+		a.any_same_tuple = true;
+		if (d < a.nearest_ns || !a.nearest_ns)
+			a.nearest_ns = d;
+		if (cf->mid_stream) {
+			/* the latest opened before we saw it (the index is in time order) */
+			if (rt <= cf->time_ns + window_ns)
+				a.flow = index[i].flow;
+			continue;
+		}
+		if (d <= window_ns && d < best) {
+			best = d;
+			a.flow = index[i].flow;
+		}
+	}
+	return a;
+}
+
+static bool is_local(const struct history *h, const struct ipaddr *addr)
+{
+	uint32_t id = ip_table_find(&h->ips, addr);
+	return id && id < h->local_ip_cap && h->local_ip[id];
+}
+
+static bool any_local(const struct history *h)
+{
+	for (uint32_t i = 0; i < h->local_ip_cap; i++)
+		if (h->local_ip[i])
+			return true;
+	return false;
+}
+
+static const char *why_unattributed(const struct history *h, const struct capture_flow *cf,
+				    const struct attribution *a, uint64_t window_ns, char *buf,
+				    size_t size)
+{
+	const struct pkt_tuple *t = &cf->first;
+	if (any_local(h) && !is_local(h, &t->src) && !is_local(h, &t->dst))
+		return "not this host (neither address is one the log has seen as this host's)";
+	if (cf->time_ns + window_ns < h->first_ns)
+		return "before the log starts";
+	if (cf->time_ns > h->last_ns + window_ns)
+		return "after the log ends";
+	if (!history_recording_at(h, cf->time_ns, 0))
+		return "the recorder was not running then";
+	if (a->any_same_tuple) {
+		snprintf(
+		    buf, size,
+		    "no matching record within %llu s (the nearest with this 5-tuple is %.0f s "
+		    "away)",
+		    (unsigned long long)(window_ns / 1000000000ull), (double)a->nearest_ns / 1e9);
+		return buf;
+	}
+	return "no matching record";
+}
+
+int cmd_correlate(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"csv", no_argument, NULL, OPT_CSV},
+	    {"window", required_argument, NULL, OPT_WINDOW},
+	    {"unattributed", no_argument, NULL, OPT_UNATTRIBUTED},
+	    {"log-dir", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *dir = DEFAULT_LOG_DIR;
+	enum out_format format = OUT_TABLE;
+	uint64_t window_s = CORRELATE_WINDOW_S;
+	bool only_unattributed = false;
+	int c;
+	options_reset();
+	while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			format = OUT_JSON;
+			break;
+		case OPT_CSV:
+			format = OUT_CSV;
+			break;
+		case OPT_WINDOW: {
+			int64_t v = log_field_num(optarg);
+			if (v < 0 || v > 86400)
+				return usage_error(
+				    "correlate",
+				    "--window \"%s\" is not a number of seconds from "
+				    "0 to 86400",
+				    optarg);
+			window_s = (uint64_t)v;
+			break;
+		}
+		case OPT_UNATTRIBUTED:
+			only_unattributed = true;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'h':
+			correlate_usage();
+			return 0;
+		default:
+			return option_error("correlate", c, argv);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("correlate", optind == argc ? "name the capture file to read"
+							       : "give one capture file");
+	const char *path = argv[optind];
+	uint64_t window_ns = window_s * 1000000000ull;
+
+	char err[1024];
+	struct capture cap;
+	int rc = 0;
+	int crc = capture_read(path, &cap, err, sizeof(err));
+	if (crc < 0) {
+		log_warnx("correlate: %s", err);
+		capture_free(&cap);
+		return 1;
+	}
+	if (crc > 0)
+		rc = 1; /* reported after the results, which are still useful */
+
+	struct history h;
+	history_init(&h);
+	struct correlate_state st = {
+	    .from_ns = cap.first_ns > window_ns ? cap.first_ns - window_ns : 0,
+	    .to_ns = cap.last_ns + window_ns,
+	};
+	/* mid-stream flows may match a record opened long before the capture */
+	for (size_t i = 0; i < cap.nflows; i++)
+		if (cap.flows[i].mid_stream)
+			st.from_ns = 0;
+	int lrc = history_load(&h, dir, LOG_EVENT_BIT(OM_EVENT_NET), keep_net, &st);
+	if (lrc && !h.records) {
+		history_free(&h);
+		capture_free(&cap);
+		return 1;
+	}
+	if (lrc)
+		rc = 1;
+
+	struct net_entry *index = malloc((h.nflows ? h.nflows : 1) * sizeof(*index));
+	if (!index)
+		fatal("out of memory");
+	for (uint32_t i = 0; i < h.nflows; i++) {
+		const struct flow_rec *f = &h.flows[i];
+		make_key(f->proto, f->src_ip, f->src_port, f->dst_ip, f->dst_port, &index[i].k1,
+			 &index[i].k2);
+		index[i].time_ns = f->time_ns;
+		index[i].flow = i;
+	}
+	qsort(index, h.nflows, sizeof(*index), compare_entries);
+
+	struct flow_answer *answers = calloc(cap.nflows ? cap.nflows : 1, sizeof(*answers));
+	char(*reasons)[256] = calloc(cap.nflows ? cap.nflows : 1, sizeof(*reasons));
+	char(*texts)[2][64] = calloc(cap.nflows ? cap.nflows : 1, sizeof(*texts));
+	if (!answers || !reasons || !texts)
+		fatal("out of memory");
+	size_t attributed = 0, shown = 0;
+	for (size_t i = 0; i < cap.nflows; i++) {
+		const struct capture_flow *cf = &cap.flows[i];
+		struct attribution a = attribute(&h, index, h.nflows, cf, window_ns);
+		struct flow_answer *ans = &answers[shown];
+		memset(ans, 0, sizeof(*ans));
+		struct flow_view *v = &ans->flow;
+		v->proto = proto_name(cf->first.proto);
+		v->src_ip = ipaddr_format(&cf->first.src, texts[i][0], sizeof(texts[i][0]));
+		v->dst_ip = ipaddr_format(&cf->first.dst, texts[i][1], sizeof(texts[i][1]));
+		v->src_port = cf->first.sport;
+		v->dst_port = cf->first.dport;
+		v->direction = "";
+		v->result = "";
+		v->community_id = cf->community_id;
+		v->time_ns = cf->time_ns;
+		ans->proc = PROC_NONE;
+		if (a.flow >= 0) {
+			const struct flow_rec *fr = &h.flows[a.flow];
+			if (fr->proc != PROC_NONE) {
+				attributed++;
+				if (only_unattributed)
+					continue;
+			}
+			ans->proc = fr->proc;
+			ans->proc_time = fr->time_ns;
+			ans->has_delta = true;
+			ans->delta_ns = (int64_t)fr->time_ns - (int64_t)cf->time_ns;
+			v->direction = fr->direction == DIR_OUT	 ? "out"
+				       : fr->direction == DIR_IN ? "in"
+								 : "";
+			v->result = history_str(&h, fr->result);
+			if (cf->mid_stream && ip_table_find(&h.ips, &cf->first.src) != fr->src_ip) {
+				/* show it the way it was opened, as the record says */
+				const char *x = v->src_ip;
+				v->src_ip = v->dst_ip;
+				v->dst_ip = x;
+				v->src_port = cf->first.dport;
+				v->dst_port = cf->first.sport;
+			}
+			if (fr->proc == PROC_NONE)
+				ans->reason = "its NET record has no owner (a socket opened before "
+					      "the recorder started)";
+		} else {
+			ans->reason =
+			    why_unattributed(&h, cf, &a, window_ns, reasons[i], sizeof(reasons[i]));
+		}
+		if (cf->first.proto == IPPROTO_ICMP || cf->first.proto == IPPROTO_ICMPV6) {
+			/* what the log writes in the port columns for ICMP: type and code */
+			v->src_port = cf->first.sport;
+			v->dst_port = cf->first.dport;
+		}
+		shown++;
+	}
+
+	struct strbuf out = STRBUF_INIT;
+	if (format == OUT_JSON) {
+		for (size_t i = 0; i < shown; i++) {
+			report_json(&out, &h, &answers[i]);
+			out_flush(&out, stdout, false);
+		}
+	} else if (format == OUT_CSV) {
+		report_csv_header(&out, true);
+		for (size_t i = 0; i < shown; i++) {
+			report_csv(&out, &h, &answers[i], true);
+			out_flush(&out, stdout, false);
+		}
+	} else if (shown) {
+		report_table(&out, &h, answers, shown, true);
+	}
+	char summary[160];
+	snprintf(summary, sizeof(summary), "flows seen %zu, attributed %zu, unattributed %zu\n",
+		 cap.nflows, attributed, cap.nflows - attributed);
+	/* the summary ends the table; machine formats keep stdout pure */
+	if (format == OUT_TABLE)
+		sb_adds(&out, summary);
+	if (out_flush(&out, stdout, true) < 0) {
+		log_warn("correlate: writing the output failed");
+		rc = 1;
+	}
+	if (format != OUT_TABLE)
+		fputs(summary, stderr);
+	if (crc > 0)
+		log_warnx("correlate: %s", err);
+
+	sb_free(&out);
+	free(answers);
+	free(reasons);
+	free(texts);
+	free(index);
+	history_free(&h);
+	capture_free(&cap);
+	return rc;
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "query/output.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/csv.h"
+#include "util/log.h"
+
+#define OUT_CHUNK (1u << 16)
+
+/* The length of the valid UTF-8 sequence at s (up to end), or 0. */
+static size_t utf8_len(const unsigned char *s, const unsigned char *end)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t min;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, min = 0x10000;
+	else
+		return 0;
+	if ((size_t)(end - s) < n)
+		return 0;
+	uint32_t cp = c & (0x3f >> (n - 1));
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void json_str(struct strbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+	sb_reserve(sb, (size_t)(end - p) + 2);
+	sb_addc(sb, '"');
+	while (p < end) {
+		const unsigned char *run = p;
+		while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			sb_add(sb, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		unsigned char c = *p;
+		if (c == '"' || c == '\\') {
+			char esc[2] = {'\\', (char)c};
+			sb_add(sb, esc, 2);
+			p++;
+		} else if (c < 0x20 || c == 0x7f) {
+			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			sb_add(sb, esc, 6);
+			p++;
+		} else {
+			size_t n = utf8_len(p, end);
+			if (n) {
+				sb_add(sb, p, n);
+				p += n;
+			} else {
+				char esc[5] = {'\\', '\\', 'x', hex[c >> 4], hex[c & 15]};
+				sb_add(sb, esc, 5);
+				p++;
+			}
+		}
+	}
+	sb_addc(sb, '"');
+}
+
+void json_str_or_null(struct strbuf *sb, const char *s)
+{
+	if (!s || !*s)
+		sb_adds(sb, "null");
+	else
+		json_str(sb, s);
+}
+
+void json_int_or_null(struct strbuf *sb, int64_t v)
+{
+	if (v < 0)
+		sb_adds(sb, "null");
+	else
+		sb_addf(sb, "%lld", (long long)v);
+}
+
+void csv_field(struct strbuf *sb, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		sb_adds(sb, s);
+		return;
+	}
+	sb_addc(sb, '"');
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			sb_addc(sb, '"');
+		sb_addc(sb, *p);
+	}
+	sb_addc(sb, '"');
+}
+
+const char *time_text(char *buf, size_t size, uint64_t t_ns)
+{
+	if (!t_ns) {
+		buf[0] = '\0';
+		return buf;
+	}
+	csv_format_time(buf, size, t_ns);
+	return buf;
+}
+
+int out_flush(struct strbuf *sb, FILE *out, bool force)
+{
+	if (!force && sb->len < OUT_CHUNK)
+		return 0;
+	int rc = 0;
+	if (sb->len && fwrite(sb->data, 1, sb->len, out) != sb->len)
+		rc = -1;
+	sb_reset(sb);
+	if (force && fflush(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+struct table {
+	size_t ncols;
+	size_t nrows, cap;
+	char **cells; /* nrows * ncols, row 0 the headers */
+	char **after; /* per row */
+	size_t *width;
+};
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+	if (!p)
+		fatal("out of memory");
+	return p;
+}
+
+/* Display width: UTF-8 characters, not bytes (close enough for paths). */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+static void add_row(struct table *t, const char *const *cells, const char *after)
+{
+	if (t->nrows == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->cells = realloc(t->cells, t->cap * t->ncols * sizeof(*t->cells));
+		t->after = realloc(t->after, t->cap * sizeof(*t->after));
+		if (!t->cells || !t->after)
+			fatal("out of memory");
+	}
+	for (size_t c = 0; c < t->ncols; c++) {
+		t->cells[t->nrows * t->ncols + c] = xstrdup(cells[c]);
+		size_t w = text_width(cells[c] ? cells[c] : "");
+		if (w > t->width[c])
+			t->width[c] = w;
+	}
+	t->after[t->nrows] = after && *after ? xstrdup(after) : NULL;
+	t->nrows++;
+}
+
+struct table *table_new(size_t ncols, const char *const *headers)
+{
+	struct table *t = calloc(1, sizeof(*t));
+	if (!t)
+		fatal("out of memory");
+	t->ncols = ncols;
+	t->width = calloc(ncols, sizeof(*t->width));
+	if (!t->width)
+		fatal("out of memory");
+	add_row(t, headers, NULL);
+	return t;
+}
+
+void table_add(struct table *t, const char *const *cells, const char *after)
+{
+	add_row(t, cells, after);
+}
+
+size_t table_rows(const struct table *t)
+{
+	return t->nrows - 1;
+}
+
+void table_print(struct table *t, struct strbuf *out)
+{
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * t->ncols + c];
+			sb_adds(out, cell);
+			if (c + 1 < t->ncols) {
+				size_t pad = t->width[c] - text_width(cell) + 2;
+				for (size_t i = 0; i < pad; i++)
+					sb_addc(out, ' ');
+			}
+		}
+		/* no trailing blanks when the last cells are empty */
+		while (out->len && out->data[out->len - 1] == ' ')
+			out->len--;
+		sb_addc(out, '\n');
+		if (t->after[r])
+			sb_adds(out, t->after[r]);
+	}
+}
+
+void table_free(struct table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	for (size_t r = 0; r < t->nrows; r++)
+		free(t->after[r]);
+	free(t->cells);
+	free(t->after);
+	free(t->width);
+	free(t);
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s: %s", cmd, msg);
+	log_warnx("try 'onmitsu %s --help'", cmd);
+	return 2;
+}
+
+void options_reset(void)
+{
+	optind = 0; /* glibc: 0 re-initialises getopt completely */
+	opterr = 0;
+}
+
+int option_error(const char *cmd, int c, char **argv)
+{
+	const char *opt = optind > 0 ? argv[optind - 1] : "?";
+	bool is_long = strncmp(opt, "--", 2) == 0;
+	if (c == ':') {
+		if (!is_long && optopt)
+			return usage_error(cmd, "option '-%c' needs a value", optopt);
+		return usage_error(cmd, "option '%s' needs a value", opt);
+	}
+	if (!is_long && optopt)
+		return usage_error(cmd, "unknown option '-%c'", optopt);
+	return usage_error(cmd, "unknown option '%s'", opt);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Output helpers shared by the investigation commands: JSON and CSV values,
+ * aligned tables, times, usage errors.
+ *
+ * JSON strings: '"' and '\' are escaped, control characters are written
+ * \u00XX, valid UTF-8 is copied. Text from the log is written as the log shows
+ * it, so its own "\xHH" escapes stay (as "\\xHH" in the JSON source, i.e. the
+ * four characters \xHH in the decoded string); a byte that is not valid UTF-8
+ * (only a corrupt log has one) is written the same way, so the output is
+ * always valid JSON.
+ */
+#ifndef ONMITSU_QUERY_OUTPUT_H
+#define ONMITSU_QUERY_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/strbuf.h"
+
+#define DEFAULT_LOG_DIR "/var/log/onmitsu"
+
+enum out_format { OUT_TABLE, OUT_CSV, OUT_JSON };
+
+void json_str(struct strbuf *sb, const char *s);
+/* null for NULL or "" */
+void json_str_or_null(struct strbuf *sb, const char *s);
+/* null for a negative value */
+void json_int_or_null(struct strbuf *sb, int64_t v);
+/* one CSV field, RFC 4180-quoted when it must be */
+void csv_field(struct strbuf *sb, const char *s);
+
+/* 2026-11-25T19:13:17.123456Z; "" for 0 */
+const char *time_text(char *buf, size_t size, uint64_t t_ns);
+#define TIME_TEXT_SIZE 40
+
+/* Write sb to out and empty it once it holds more than a chunk (force: always).
+ * Returns -1 when writing failed. */
+int out_flush(struct strbuf *sb, FILE *out, bool force);
+
+/*
+ * An aligned table: columns separated by two spaces, the last one not padded.
+ * Each row may carry lines printed after it as they are (details, chains).
+ */
+struct table;
+struct table *table_new(size_t ncols, const char *const *headers);
+void table_add(struct table *t, const char *const *cells, const char *after);
+void table_print(struct table *t, struct strbuf *out);
+void table_free(struct table *t);
+size_t table_rows(const struct table *t);
+
+/* "onmitsu CMD: message" and the --help hint on stderr; returns 2. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prepare getopt_long for a fresh parse (commands run more than once in the
+ * unit tests). */
+void options_reset(void);
+
+/* The getopt_long error for the option at argv[optind - 1]; returns 2. */
+int option_error(const char *cmd, int c, char **argv);
+
+#endif

@@ -1,0 +1,1115 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "query/reader.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "log/csv.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+const char *const log_col_names[COL_COUNT] = {
+    [COL_TIME] = "time",
+    [COL_SEQ] = "seq",
+    [COL_EVENT] = "event",
+    [COL_PID] = "pid",
+    [COL_PPID] = "ppid",
+    [COL_GUID] = "guid",
+    [COL_PARENT_GUID] = "parent_guid",
+    [COL_UID] = "uid",
+    [COL_EXE] = "exe",
+    [COL_CMDLINE] = "cmdline",
+    [COL_PROTO] = "proto",
+    [COL_SRC_IP] = "src_ip",
+    [COL_SRC_PORT] = "src_port",
+    [COL_DST_IP] = "dst_ip",
+    [COL_DST_PORT] = "dst_port",
+    [COL_DIRECTION] = "direction",
+    [COL_RESULT] = "result",
+    [COL_PATH] = "path",
+    [COL_COMMUNITY_ID] = "community_id",
+    [COL_DETAIL] = "detail",
+};
+
+#define ACTIVE_LOG "onmitsu.csv"
+#define SEGMENT_PREFIX "onmitsu-"
+#define READ_CHUNK (1u << 20)
+#define BATCHES 3
+#define BATCH_RECORDS 8192
+#define BATCH_TEXT (2u << 20)
+#define BATCH_FIELD_PTRS (BATCH_RECORDS * 24)
+
+/* ---- segments ---- */
+
+struct segment_name {
+	char *name;
+	size_t key_len; /* the name without ".zst" */
+	bool zst;
+};
+
+static bool has_suffix(const char *s, size_t n, const char *suffix)
+{
+	size_t m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+static int compare_segments(const void *pa, const void *pb)
+{
+	const struct segment_name *a = pa, *b = pb;
+	size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+	int c = memcmp(a->name, b->name, n);
+	if (c)
+		return c;
+	if (a->key_len != b->key_len)
+		return a->key_len < b->key_len ? -1 : 1;
+	return (int)a->zst - (int)b->zst; /* plain before compressed */
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (!p)
+		fatal("out of memory");
+	snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+static bool is_regular(const char *dir, const char *name)
+{
+	char *p = join_path(dir, name);
+	struct stat st;
+	bool ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+	free(p);
+	return ok;
+}
+
+int log_segments(const char *dir, char ***paths_out)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct segment_name *segs = NULL;
+	size_t nsegs = 0, cap = 0;
+	bool have_active = false;
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		size_t n = strlen(name);
+		if (strcmp(name, ACTIVE_LOG) == 0) {
+			have_active = is_regular(dir, name);
+			continue;
+		}
+		if (strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) != 0)
+			continue;
+		bool zst = has_suffix(name, n, ".csv.zst");
+		if (!zst && !has_suffix(name, n, ".csv"))
+			continue;
+		if (!is_regular(dir, name))
+			continue;
+		if (nsegs == cap) {
+			cap = cap ? cap * 2 : 16;
+			segs = realloc(segs, cap * sizeof(*segs));
+			if (!segs)
+				fatal("out of memory");
+		}
+		segs[nsegs].name = strdup(name);
+		if (!segs[nsegs].name)
+			fatal("out of memory");
+		segs[nsegs].zst = zst;
+		segs[nsegs].key_len = zst ? n - 4 : n;
+		nsegs++;
+	}
+	int saved = errno;
+	closedir(d);
+	if (saved) {
+		for (size_t i = 0; i < nsegs; i++)
+			free(segs[i].name);
+		free(segs);
+		errno = saved;
+		return -1;
+	}
+	if (nsegs)
+		qsort(segs, nsegs, sizeof(*segs), compare_segments);
+	char **paths = calloc(nsegs + 2, sizeof(*paths));
+	if (!paths)
+		fatal("out of memory");
+	size_t np = 0;
+	for (size_t i = 0; i < nsegs; i++) {
+		/* a segment both plain and compressed: the compressor is at work */
+		bool dup = i > 0 && segs[i].zst && !segs[i - 1].zst &&
+			   segs[i].key_len == segs[i - 1].key_len &&
+			   memcmp(segs[i].name, segs[i - 1].name, segs[i].key_len) == 0;
+		if (!dup)
+			paths[np++] = join_path(dir, segs[i].name);
+	}
+	for (size_t i = 0; i < nsegs; i++)
+		free(segs[i].name);
+	free(segs);
+	if (have_active)
+		paths[np++] = join_path(dir, ACTIVE_LOG);
+	paths[np] = NULL;
+	*paths_out = paths;
+	return (int)np;
+}
+
+void log_segments_free(char **paths)
+{
+	if (!paths)
+		return;
+	for (char **p = paths; *p; p++)
+		free(*p);
+	free(paths);
+}
+
+/* ---- byte sources: a plain file or a zstd stream ---- */
+
+struct source {
+	int fd;
+	bool zst;
+	ZSTD_DStream *zs;
+	char *in;
+	size_t in_cap, in_pos, in_len;
+	bool in_eof;
+	size_t last_ret; /* ZSTD_decompressStream's last hint: 0 when a frame just ended */
+	char error[160];
+};
+
+static ssize_t read_full(int fd, char *p, size_t n)
+{
+	for (;;) {
+		ssize_t got = read(fd, p, n);
+		if (got >= 0 || errno != EINTR)
+			return got;
+	}
+}
+
+/* Bytes read into dst, 0 at the end, -1 on error (source.error says why). */
+static ssize_t source_read(struct source *s, char *dst, size_t cap)
+{
+	if (!s->zst) {
+		ssize_t n = read_full(s->fd, dst, cap);
+		if (n < 0)
+			snprintf(s->error, sizeof(s->error), "read failed: %s", strerror(errno));
+		return n;
+	}
+	ZSTD_outBuffer out = {dst, cap, 0};
+	while (out.pos == 0) {
+		if (s->in_pos == s->in_len && !s->in_eof) {
+			ssize_t n = read_full(s->fd, s->in, s->in_cap);
+			if (n < 0) {
+				snprintf(s->error, sizeof(s->error), "read failed: %s",
+					 strerror(errno));
+				return -1;
+			}
+			if (n == 0) {
+				s->in_eof = true;
+			} else {
+				s->in_len = (size_t)n;
+				s->in_pos = 0;
+			}
+		}
+		ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
+		size_t out_before = out.pos;
+		size_t ret = ZSTD_decompressStream(s->zs, &out, &in);
+		bool progress = in.pos != s->in_pos || out.pos != out_before;
+		s->in_pos = in.pos;
+		if (ZSTD_isError(ret)) {
+			snprintf(s->error, sizeof(s->error), "corrupt compressed data: %s",
+				 ZSTD_getErrorName(ret));
+			return -1;
+		}
+		/* a call without progress only hints at the size of a next frame */
+		if (progress)
+			s->last_ret = ret;
+		if (s->in_eof && s->in_pos == s->in_len && out.pos == 0)
+			break;
+	}
+	if (out.pos == 0 && s->last_ret != 0) {
+		snprintf(s->error, sizeof(s->error),
+			 "compressed data ends in the middle of a frame (truncated file)");
+		return -1;
+	}
+	return (ssize_t)out.pos;
+}
+
+static int source_open(struct source *s, const char *path)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0)
+		return -1;
+	s->zst = has_suffix(path, strlen(path), ".zst");
+	if (s->zst) {
+		s->zs = ZSTD_createDStream();
+		if (!s->zs)
+			fatal("out of memory for zstd");
+		ZSTD_initDStream(s->zs);
+		s->in_cap = ZSTD_DStreamInSize();
+		s->in = malloc(s->in_cap);
+		if (!s->in)
+			fatal("out of memory");
+		s->last_ret = 1; /* an empty file holds no complete frame */
+	}
+	return 0;
+}
+
+static void source_close(struct source *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->zs)
+		ZSTD_freeDStream(s->zs);
+	free(s->in);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
+/* ---- the reader ---- */
+
+struct log_reader {
+	struct log_reader_opts opts;
+	uint32_t wanted;
+	char **paths;
+	size_t next_path;
+	const char *file; /* current segment, or NULL */
+	struct source src;
+
+	char *buf;
+	size_t cap, pos, end;
+	bool eof, skipping_long;
+	uint64_t line_no;
+
+	/* the current file's header; every one is kept until close, since
+	 * records handed over in batches point at their names */
+	struct file_header *header, *headers;
+	int nnames;
+	int col_index[COL_COUNT]; /* field index of each known column, -1 if absent */
+	bool have_header;
+	char *first_header;
+
+	char *fields[LOG_MAX_FIELDS];
+	uint32_t field_len[LOG_MAX_FIELDS];
+	struct strbuf scratch;
+	char *rec_work; /* where the last record's fields are, and how many bytes */
+	size_t rec_work_len;
+
+	/* the reading thread and the batches it hands over */
+	bool threaded, thread_running, done;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct batch *full[BATCHES + 1], *empty[BATCHES];
+	int nfull, nempty;
+	bool stopping; /* under lock: the consumer closes early */
+	struct batch *current;
+	uint32_t current_pos;
+	struct batch *all_batches[BATCHES];
+
+	uint64_t records, bad, bad_in_file;
+	bool failed;
+
+	/* time parsing cache: records of one minute share "YYYY-MM-DDTHH:MM" */
+	char time_prefix[16];
+	uint64_t time_prefix_ns;
+	bool time_cached;
+};
+
+struct file_header {
+	char *copy;
+	char *names[LOG_MAX_FIELDS];
+	struct file_header *next;
+};
+
+/* Records parsed by the reading thread, with their own copy of the text. */
+struct batch {
+	char *text;
+	size_t text_len, text_cap;
+	struct log_record *recs;
+	uint32_t n;
+	char **field_ptrs;
+	size_t nfield_ptrs;
+};
+
+static const char *const default_header =
+    "time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"
+    "dst_ip,dst_port,direction,result,path,community_id,detail";
+
+static void sanitize(char *out, size_t size, const char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		}
+		if (i == 40 && n > 44) {
+			snprintf(out + o, size - o, "...");
+			return;
+		}
+	}
+	out[o < size ? o : size - 1] = '\0';
+}
+
+static void report(struct log_reader *r, uint64_t line_no, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(struct log_reader *r, uint64_t line_no, const char *fmt, ...)
+{
+	r->bad++;
+	r->bad_in_file++;
+	if (r->opts.quiet || r->bad_in_file > LOG_MAX_REPORTS)
+		return;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s:%llu: %s; record skipped", r->file, (unsigned long long)line_no, msg);
+}
+
+static void finish_file(struct log_reader *r)
+{
+	if (!r->file)
+		return;
+	if (!r->opts.quiet && r->bad_in_file > LOG_MAX_REPORTS)
+		log_warnx("%s: %llu more unreadable lines skipped", r->file,
+			  (unsigned long long)(r->bad_in_file - LOG_MAX_REPORTS));
+	source_close(&r->src);
+	r->file = NULL;
+}
+
+static bool open_next_file(struct log_reader *r)
+{
+	finish_file(r);
+	while (r->paths[r->next_path]) {
+		const char *path = r->paths[r->next_path++];
+		if (source_open(&r->src, path) < 0) {
+			log_warn("cannot read log segment %s", path);
+			r->failed = true;
+			continue;
+		}
+		r->file = path;
+		r->pos = r->end = 0;
+		r->eof = false;
+		r->skipping_long = false;
+		r->line_no = 0;
+		r->bad_in_file = 0;
+		r->have_header = false;
+		return true;
+	}
+	return false;
+}
+
+/* The next line of the current file, without "\n": 1, or 0 at its end. */
+static int next_line(struct log_reader *r, char **line, size_t *len)
+{
+	for (;;) {
+		char *start = r->buf + r->pos;
+		char *nl = memchr(start, '\n', r->end - r->pos);
+		if (nl) {
+			r->pos = (size_t)(nl - r->buf) + 1;
+			r->line_no++;
+			if (r->skipping_long) {
+				r->skipping_long = false;
+				continue;
+			}
+			*line = start;
+			*len = (size_t)(nl - start);
+			return 1;
+		}
+		if (r->eof) {
+			if (r->pos < r->end) {
+				r->line_no++;
+				if (!r->skipping_long)
+					report(r, r->line_no,
+					       "incomplete last line (%zu bytes without an end of "
+					       "line: torn, or being written right now)",
+					       r->end - r->pos);
+				r->pos = r->end;
+			}
+			return 0;
+		}
+		if (r->pos > 0) {
+			memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+			r->end -= r->pos;
+			r->pos = 0;
+		}
+		if (r->end == r->cap) {
+			if (r->cap >= LOG_MAX_LINE) {
+				if (!r->skipping_long)
+					report(r, r->line_no + 1, "line longer than %u bytes",
+					       LOG_MAX_LINE);
+				r->skipping_long = true;
+				r->end = 0;
+			} else {
+				r->cap *= 2;
+				r->buf = realloc(r->buf, r->cap + 1);
+				if (!r->buf)
+					fatal("out of memory for a %zu-byte line", r->cap);
+			}
+		}
+		size_t want = r->cap - r->end;
+		ssize_t n = source_read(&r->src, r->buf + r->end, want);
+		if (n < 0) {
+			log_warnx("%s: %s (after line %llu); rest of the segment skipped", r->file,
+				  r->src.error, (unsigned long long)r->line_no);
+			r->failed = true;
+			r->eof = true;
+			continue;
+		}
+		if (n == 0)
+			r->eof = true;
+		else
+			r->end += (size_t)n;
+	}
+}
+
+/* The event names and their lengths, set up once before any reading. */
+static size_t event_name_len[OM_EVENT_COUNT];
+
+static void event_names_init(void)
+{
+	for (int e = 0; e < OM_EVENT_COUNT; e++)
+		event_name_len[e] = strlen(om_event_name((enum om_event)e));
+}
+
+static int event_lookup(const char *s, size_t n)
+{
+	for (int e = 0; e < OM_EVENT_COUNT; e++)
+		if (event_name_len[e] == n && memcmp(om_event_name((enum om_event)e), s, n) == 0)
+			return e;
+	return -1;
+}
+
+static bool event_name_well_formed(const char *s, size_t n)
+{
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9')))
+			return false;
+	}
+	return true;
+}
+
+/* Parse the header line of the current file from a copy of it. */
+static bool parse_header(struct log_reader *r, const char *line, size_t len, bool required)
+{
+	struct file_header *fh = calloc(1, sizeof(*fh));
+	if (!fh || !(fh->copy = malloc(len + 1)))
+		fatal("out of memory");
+	memcpy(fh->copy, line, len);
+	fh->copy[len] = '\0';
+	char **names = fh->names;
+	int n = csv_split(fh->copy, len, names, LOG_MAX_FIELDS);
+	if (n <= 0 || n > LOG_MAX_FIELDS) {
+		free(fh->copy);
+		free(fh);
+		return false;
+	}
+	int idx[COL_COUNT];
+	for (int c = 0; c < COL_COUNT; c++)
+		idx[c] = -1;
+	for (int i = 0; i < n; i++)
+		for (int c = 0; c < COL_COUNT; c++)
+			if (idx[c] < 0 && strcmp(names[i], log_col_names[c]) == 0)
+				idx[c] = i;
+	if (required && (idx[COL_TIME] < 0 || idx[COL_EVENT] < 0)) {
+		free(fh->copy);
+		free(fh);
+		return false;
+	}
+	fh->next = r->headers;
+	r->headers = fh;
+	r->header = fh;
+	r->nnames = n;
+	memcpy(r->col_index, idx, sizeof(idx));
+	r->have_header = true;
+	return true;
+}
+
+static bool parse_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 19)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+int64_t log_field_num(const char *s)
+{
+	return log_field_numn(s, strlen(s));
+}
+
+int64_t log_field_numn(const char *s, size_t n)
+{
+	uint64_t v;
+	if (!parse_u64(s, n, &v) || v > INT64_MAX)
+		return -1;
+	return (int64_t)v;
+}
+
+/* Records of one minute share their first 16 characters; parse the rest by
+ * hand and the minute only once (csv_parse_time handles every other form). */
+static int parse_time(struct log_reader *r, const char *s, size_t n, uint64_t *t_ns)
+{
+	if (n == 27 && r->time_cached && memcmp(s, r->time_prefix, 16) == 0 && s[16] == ':' &&
+	    s[19] == '.' && s[26] == 'Z') {
+		uint64_t sec, usec;
+		if (parse_u64(s + 17, 2, &sec) && sec < 60 && parse_u64(s + 20, 6, &usec)) {
+			*t_ns = r->time_prefix_ns + sec * 1000000000ull + usec * 1000ull;
+			return 0;
+		}
+	}
+	if (csv_parse_time(s, t_ns) < 0)
+		return -1;
+	uint64_t sec, usec;
+	if (n == 27 && s[16] == ':' && s[19] == '.' && s[26] == 'Z' && parse_u64(s + 17, 2, &sec) &&
+	    sec < 60 && parse_u64(s + 20, 6, &usec)) {
+		memcpy(r->time_prefix, s, 16);
+		r->time_prefix_ns = *t_ns - sec * 1000000000ull - usec * 1000ull;
+		r->time_cached = true;
+	}
+	return 0;
+}
+
+/*
+ * Find the event name without splitting the line: time and seq come before it
+ * and are never quoted. Returns the event (or -1 unknown), or -2 when the line
+ * must be split to tell.
+ */
+static int peek_event(const struct log_reader *r, const char *line, size_t len)
+{
+	int want = r->col_index[COL_EVENT];
+	const char *p = line, *end = line + len;
+	for (int i = 0; i < want; i++) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		if (!comma)
+			return -2;
+		p = comma + 1;
+	}
+	const char *q = memchr(p, ',', (size_t)(end - p));
+	if (!q)
+		q = end;
+	/* a quoted or odd name: let the full parse judge it */
+	if (!event_name_well_formed(p, (size_t)(q - p)))
+		return -2;
+	return event_lookup(p, (size_t)(q - p));
+}
+
+static uint32_t event_bit(int e)
+{
+	return e < 0 ? LOG_EVENT_UNKNOWN_BIT : LOG_EVENT_BIT(e);
+}
+
+static const enum log_col numeric_cols[] = {COL_SEQ, COL_PID,	   COL_PPID,
+					    COL_UID, COL_SRC_PORT, COL_DST_PORT};
+
+/*
+ * Most records hold no double quote, so there is no quoting to undo: split
+ * them at the commas in one pass, which also finds each field's length and
+ * any NUL byte. Returns the field count, or -2 for a NUL byte.
+ */
+static inline void end_field(struct log_reader *r, int n, char *start, char *at)
+{
+	if (n < LOG_MAX_FIELDS) {
+		r->fields[n] = start;
+		r->field_len[n] = (uint32_t)(at - start);
+	}
+}
+
+static int split_unquoted(struct log_reader *r, char *line, size_t len)
+{
+	int n = 0;
+	char *start = line, *p = line, *end = line + len;
+#ifdef __SSE2__
+	/* sixteen bytes at a time: records are mostly short fields */
+	const __m128i comma = _mm_set1_epi8(','), nul = _mm_setzero_si128();
+	for (; p + 16 <= end; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, nul)))
+			return -2;
+		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma));
+		while (mask) {
+			char *at = p + __builtin_ctz(mask);
+			mask &= mask - 1;
+			end_field(r, n++, start, at);
+			*at = '\0';
+			start = at + 1;
+		}
+	}
+#endif
+	for (; p < end; p++) {
+		if (*p == ',') {
+			end_field(r, n++, start, p);
+			*p = '\0';
+			start = p + 1;
+		} else if (*p == '\0') {
+			return -2;
+		}
+	}
+	end_field(r, n, start, end);
+	*end = '\0'; /* where the "\n" was; the buffer has a spare byte at its end */
+	return n + 1;
+}
+
+/* 1: rec filled; 0: skipped (unwanted or bad). */
+static int parse_record(struct log_reader *r, char *line, size_t len, struct log_record *rec)
+{
+	if (len == 0) {
+		report(r, r->line_no, "empty line");
+		return 0;
+	}
+	if (r->wanted != LOG_EVENTS_ALL) {
+		int e = peek_event(r, line, len);
+		if (e != -2 && !(r->wanted & event_bit(e)))
+			return 0;
+	}
+	char *work = line;
+	if (r->opts.keep_raw) {
+		sb_reset(&r->scratch);
+		sb_add(&r->scratch, line, len);
+		work = r->scratch.data;
+	}
+	int n;
+	if (!memchr(work, '"', len)) {
+		n = split_unquoted(r, work, len);
+	} else if (memchr(work, '\0', len)) {
+		n = -2;
+	} else {
+		/* undo the quoting; the lengths change, so measure afterwards */
+		n = csv_split(work, len, r->fields, LOG_MAX_FIELDS);
+		if (n < 0) {
+			report(r, r->line_no, "malformed quoting");
+			return 0;
+		}
+		for (int i = 0; i < n && i < LOG_MAX_FIELDS; i++)
+			r->field_len[i] = (uint32_t)strlen(r->fields[i]);
+	}
+	if (n == -2) {
+		report(r, r->line_no, "binary data (a NUL byte) in the line");
+		return 0;
+	}
+	if (n != r->nnames) {
+		report(r, r->line_no, "%d field%s where the header has %d", n, n == 1 ? "" : "s",
+		       r->nnames);
+		return 0;
+	}
+	for (int c = 0; c < COL_COUNT; c++) {
+		int i = r->col_index[c];
+		rec->f[c] = i >= 0 ? r->fields[i] : "";
+		rec->len[c] = i >= 0 ? r->field_len[i] : 0;
+	}
+	const char *ev = rec->f[COL_EVENT];
+	size_t evlen = rec->len[COL_EVENT];
+	char shown[256];
+	if (!event_name_well_formed(ev, evlen)) {
+		sanitize(shown, sizeof(shown), ev, evlen);
+		report(r, r->line_no, "bad event name \"%s\"", shown);
+		return 0;
+	}
+	rec->event = event_lookup(ev, evlen);
+	if (!(r->wanted & event_bit(rec->event)))
+		return 0;
+	if (parse_time(r, rec->f[COL_TIME], rec->len[COL_TIME], &rec->time_ns) < 0) {
+		sanitize(shown, sizeof(shown), rec->f[COL_TIME], rec->len[COL_TIME]);
+		report(r, r->line_no, "bad time \"%s\" (want 2026-11-25T19:13:17.123456Z)", shown);
+		return 0;
+	}
+	for (size_t k = 0; k < sizeof(numeric_cols) / sizeof(numeric_cols[0]); k++) {
+		const char *v = rec->f[numeric_cols[k]];
+		uint64_t dummy;
+		size_t vlen = rec->len[numeric_cols[k]];
+		if (vlen && !parse_u64(v, vlen, &dummy)) {
+			sanitize(shown, sizeof(shown), v, vlen);
+			report(r, r->line_no, "bad number \"%s\" in column %s", shown,
+			       log_col_names[numeric_cols[k]]);
+			return 0;
+		}
+	}
+	rec->file = r->file;
+	rec->line_no = r->line_no;
+	rec->nfields = n;
+	rec->fields = r->fields;
+	rec->names = r->header->names;
+	rec->raw = r->opts.keep_raw ? line : NULL;
+	rec->raw_len = r->opts.keep_raw ? len : 0;
+	r->rec_work = work;
+	r->rec_work_len = len + 1;
+	return 1;
+}
+
+static void start_thread(struct log_reader *r);
+
+static bool has_jsonl_log(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		found = strncmp(de->d_name, "onmitsu", 7) == 0 &&
+			(has_suffix(de->d_name, n, ".jsonl") ||
+			 has_suffix(de->d_name, n, ".jsonl.zst"));
+	}
+	closedir(d);
+	return found;
+}
+
+struct log_reader *log_reader_open(const char *dir, const struct log_reader_opts *opts, char *err,
+				   size_t errsize)
+{
+	char **paths;
+	int n = log_segments(dir, &paths);
+	if (n < 0) {
+		snprintf(err, errsize, "cannot read log directory %s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	if (n == 0) {
+		log_segments_free(paths);
+		if (has_jsonl_log(dir))
+			snprintf(err, errsize,
+				 "the log in %s is JSON Lines (record --format jsonl); these "
+				 "commands read CSV logs",
+				 dir);
+		else
+			snprintf(err, errsize,
+				 "no log in %s (expected " ACTIVE_LOG " or " SEGMENT_PREFIX
+				 "*.csv[.zst]; is --log-dir right?)",
+				 dir);
+		return NULL;
+	}
+	struct log_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		fatal("out of memory");
+	event_names_init();
+	if (opts)
+		r->opts = *opts;
+	r->wanted = r->opts.events ? r->opts.events : LOG_EVENTS_ALL;
+	r->paths = paths;
+	r->src.fd = -1;
+	r->cap = READ_CHUNK;
+	r->buf = malloc(r->cap + 1);
+	if (!r->buf)
+		fatal("out of memory");
+	/* two cores: one reads, decompresses and splits, the other builds the
+	 * history (ONMITSU_READER_THREAD=0 keeps it all on one) */
+	const char *env = getenv("ONMITSU_READER_THREAD");
+	r->threaded = !r->opts.single_thread && !(env && strcmp(env, "0") == 0);
+	if (r->threaded)
+		start_thread(r);
+	return r;
+}
+
+/* The next record, read and parsed here (single-threaded, or on the reading
+ * thread). */
+static int produce_next(struct log_reader *r, struct log_record *rec)
+{
+	for (;;) {
+		if (!r->file && !open_next_file(r))
+			return 0;
+		char *line;
+		size_t len;
+		if (!next_line(r, &line, &len)) {
+			finish_file(r);
+			continue;
+		}
+		if (!r->have_header) {
+			if (parse_header(r, line, len, true)) {
+				if (!r->first_header) {
+					r->first_header = strndup(line, len);
+					if (!r->first_header)
+						fatal("out of memory");
+				} else if (!r->opts.quiet && (strlen(r->first_header) != len ||
+							      memcmp(r->first_header, line, len))) {
+					/* an upgrade appended columns: records still read by name
+					 */
+					log_warnx("%s: its header differs from the first segment's",
+						  r->file);
+				}
+				continue;
+			}
+			/* no header: a torn start, or not a log; read it as the standard columns */
+			log_warnx("%s: no header line; reading it with the standard columns",
+				  r->file);
+			parse_header(r, default_header, strlen(default_header), true);
+			if (!r->first_header) {
+				r->first_header = strdup(default_header);
+				if (!r->first_header)
+					fatal("out of memory");
+			}
+		}
+		memset(rec, 0, sizeof(*rec));
+		if (parse_record(r, line, len, rec)) {
+			r->records++;
+			return 1;
+		}
+	}
+}
+
+/* ---- the reading thread ---- */
+
+static struct batch *batch_new(void)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		fatal("out of memory");
+	b->text_cap = BATCH_TEXT;
+	b->text = malloc(b->text_cap);
+	b->recs = malloc(BATCH_RECORDS * sizeof(*b->recs));
+	b->field_ptrs = malloc(BATCH_FIELD_PTRS * sizeof(*b->field_ptrs));
+	if (!b->text || !b->recs || !b->field_ptrs)
+		fatal("out of memory for the log reader");
+	return b;
+}
+
+static void batch_free(struct batch *b)
+{
+	if (!b)
+		return;
+	free(b->text);
+	free(b->recs);
+	free(b->field_ptrs);
+	free(b);
+}
+
+static const char *relocate(const char *p, const char *from, size_t n, char *to)
+{
+	if (p >= from && p < from + n)
+		return to + (p - from);
+	return p; /* the static "" of an absent column */
+}
+
+/* Copy rec (and the text it points at) into b; false when b is full. */
+static bool batch_add(struct batch *b, const struct log_reader *r, const struct log_record *rec)
+{
+	size_t need = r->rec_work_len + (rec->raw ? rec->raw_len + 1 : 0);
+	size_t nf = (size_t)rec->nfields;
+	if (b->n == BATCH_RECORDS || b->nfield_ptrs + nf > BATCH_FIELD_PTRS ||
+	    b->text_len + need > b->text_cap) {
+		if (b->n)
+			return false;
+		/* a record larger than a batch: make room, nothing points into it yet */
+		if (need > b->text_cap) {
+			free(b->text);
+			b->text_cap = need;
+			b->text = malloc(need);
+			if (!b->text)
+				fatal("out of memory for a %zu-byte record", need);
+		}
+	}
+	char *to = b->text + b->text_len;
+	const char *from = r->rec_work;
+	size_t n = r->rec_work_len;
+	memcpy(to, from, n);
+	struct log_record *out = &b->recs[b->n++];
+	*out = *rec;
+	for (int c = 0; c < COL_COUNT; c++)
+		out->f[c] = relocate(rec->f[c], from, n, to);
+	char **fp = b->field_ptrs + b->nfield_ptrs;
+	for (size_t i = 0; i < nf; i++)
+		fp[i] = (char *)relocate(rec->fields[i], from, n, to);
+	out->fields = fp;
+	b->nfield_ptrs += nf;
+	b->text_len += n;
+	if (rec->raw) {
+		char *raw = b->text + b->text_len;
+		memcpy(raw, rec->raw, rec->raw_len);
+		raw[rec->raw_len] = '\0';
+		out->raw = raw;
+		b->text_len += rec->raw_len + 1;
+	}
+	return true;
+}
+
+static void batch_reset(struct batch *b)
+{
+	b->n = 0;
+	b->text_len = 0;
+	b->nfield_ptrs = 0;
+}
+
+/* An empty batch for the reading thread; NULL when the consumer has gone. */
+static struct batch *take_empty(struct log_reader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	while (!r->nempty && !r->stopping)
+		pthread_cond_wait(&r->changed, &r->lock);
+	struct batch *b = r->stopping ? NULL : r->empty[--r->nempty];
+	pthread_mutex_unlock(&r->lock);
+	if (b)
+		batch_reset(b);
+	return b;
+}
+
+/* Hand a batch over; NULL marks the end. */
+static void hand_over(struct log_reader *r, struct batch *b)
+{
+	pthread_mutex_lock(&r->lock);
+	r->full[r->nfull++] = b;
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static bool stopping(struct log_reader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	bool s = r->stopping;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
+static void *reading_thread(void *arg)
+{
+	struct log_reader *r = arg;
+	struct batch *b = take_empty(r);
+	struct log_record rec;
+	while (b && produce_next(r, &rec)) {
+		if (batch_add(b, r, &rec))
+			continue;
+		hand_over(r, b);
+		/* a consumer that closed early must not wait for a whole log */
+		b = stopping(r) ? NULL : take_empty(r);
+		if (b)
+			batch_add(b, r, &rec); /* an empty batch takes any record */
+	}
+	if (b && b->n)
+		hand_over(r, b);
+	else if (b) {
+		pthread_mutex_lock(&r->lock);
+		r->empty[r->nempty++] = b;
+		pthread_mutex_unlock(&r->lock);
+	}
+	hand_over(r, NULL);
+	return NULL;
+}
+
+static void start_thread(struct log_reader *r)
+{
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->changed, NULL);
+	for (int i = 0; i < BATCHES; i++)
+		r->empty[r->nempty++] = r->all_batches[i] = batch_new();
+	if (pthread_create(&r->thread, NULL, reading_thread, r) != 0) {
+		log_warnx("cannot start the log reading thread; reading on one core");
+		for (int i = 0; i < BATCHES; i++)
+			batch_free(r->all_batches[i]);
+		pthread_mutex_destroy(&r->lock);
+		pthread_cond_destroy(&r->changed);
+		r->nempty = 0;
+		r->threaded = false;
+		return;
+	}
+	r->thread_running = true;
+}
+
+int log_reader_next(struct log_reader *r, struct log_record *rec)
+{
+	if (!r->threaded)
+		return produce_next(r, rec);
+	for (;;) {
+		struct batch *b = r->current;
+		if (b && r->current_pos < b->n) {
+			*rec = b->recs[r->current_pos++];
+			return 1;
+		}
+		if (r->done)
+			return 0;
+		pthread_mutex_lock(&r->lock);
+		if (b) {
+			r->empty[r->nempty++] = b;
+			pthread_cond_broadcast(&r->changed);
+		}
+		r->current = NULL;
+		while (!r->nfull)
+			pthread_cond_wait(&r->changed, &r->lock);
+		b = r->full[0];
+		memmove(r->full, r->full + 1, (size_t)--r->nfull * sizeof(r->full[0]));
+		pthread_mutex_unlock(&r->lock);
+		if (!b) {
+			r->done = true;
+			pthread_join(r->thread, NULL);
+			r->thread_running = false;
+			return 0;
+		}
+		r->current = b;
+		r->current_pos = 0;
+	}
+}
+
+const char *log_reader_header(const struct log_reader *r)
+{
+	return r->first_header ? r->first_header : "";
+}
+
+uint64_t log_reader_records(const struct log_reader *r)
+{
+	return r->records;
+}
+
+uint64_t log_reader_bad_lines(const struct log_reader *r)
+{
+	return r->bad;
+}
+
+bool log_reader_failed(const struct log_reader *r)
+{
+	return r->failed;
+}
+
+void log_reader_close(struct log_reader *r)
+{
+	if (!r)
+		return;
+	if (r->thread_running) {
+		pthread_mutex_lock(&r->lock);
+		r->stopping = true;
+		pthread_cond_broadcast(&r->changed);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+	}
+	if (r->threaded) {
+		for (int i = 0; i < BATCHES; i++)
+			batch_free(r->all_batches[i]);
+		pthread_mutex_destroy(&r->lock);
+		pthread_cond_destroy(&r->changed);
+	}
+	finish_file(r);
+	log_segments_free(r->paths);
+	free(r->buf);
+	free(r->first_header);
+	while (r->headers) {
+		struct file_header *next = r->headers->next;
+		free(r->headers->copy);
+		free(r->headers);
+		r->headers = next;
+	}
+	sb_free(&r->scratch);
+	free(r);
+}

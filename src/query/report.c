@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "query/report.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/log.h"
+
+void flow_view_from_rec(const struct history *h, const struct flow_rec *f, struct flow_view *v)
+{
+	v->proto = history_str(h, f->proto_text);
+	v->src_ip = ip_table_text(&h->ips, f->src_ip);
+	v->dst_ip = ip_table_text(&h->ips, f->dst_ip);
+	v->src_port = f->src_port;
+	v->dst_port = f->dst_port;
+	v->direction = f->direction == DIR_OUT ? "out" : f->direction == DIR_IN ? "in" : "";
+	v->result = history_str(h, f->result);
+	v->community_id = history_str(h, f->community_id);
+	v->time_ns = f->time_ns;
+}
+
+const char *endpoint_text(char *buf, size_t size, const char *ip, int32_t port)
+{
+	bool v6 = strchr(ip, ':') != NULL;
+	if (port < 0)
+		snprintf(buf, size, "%s", *ip ? ip : "?");
+	else if (v6)
+		snprintf(buf, size, "[%s]:%d", ip, port);
+	else
+		snprintf(buf, size, "%s:%d", *ip ? ip : "?", port);
+	return buf;
+}
+
+/* An ancestor is shown as it was when it made the next one down the chain. */
+static uint64_t birth_time(const struct history *h, int32_t child)
+{
+	const struct proc *c = &h->procs[child];
+	return c->start_ns ? c->start_ns : c->first_seen_ns;
+}
+
+static const char *exe_at(const struct history *h, int32_t p, uint64_t t, const char **cmdline)
+{
+	const struct proc_image *im = history_image_at(h, p, t);
+	*cmdline = im ? history_str(h, im->cmdline) : "";
+	return im ? history_str(h, im->exe) : "";
+}
+
+void describe_proc(struct strbuf *out, const struct history *h, int32_t p, uint64_t t_ns)
+{
+	const char *cmdline;
+	const char *exe = exe_at(h, p, t_ns, &cmdline);
+	const struct proc *pr = &h->procs[p];
+	if (pr->pid >= 0)
+		sb_addf(out, "%d ", pr->pid);
+	else
+		sb_adds(out, "? ");
+	sb_adds(out, *exe ? exe : "(exe unknown)");
+	if (*cmdline && strcmp(cmdline, exe) != 0)
+		sb_addf(out, "  (%s)", cmdline);
+	sb_addf(out, "  guid %s", history_guid(h, p));
+}
+
+static void json_proc(struct strbuf *out, const struct history *h, int32_t p, uint64_t t,
+		      bool with_uid)
+{
+	const struct proc *pr = &h->procs[p];
+	const char *cmdline;
+	const char *exe = exe_at(h, p, t, &cmdline);
+	sb_adds(out, "{\"pid\":");
+	json_int_or_null(out, pr->pid);
+	sb_adds(out, ",\"guid\":");
+	json_str_or_null(out, history_guid(h, p));
+	sb_adds(out, ",\"exe\":");
+	json_str_or_null(out, exe);
+	sb_adds(out, ",\"cmdline\":");
+	json_str_or_null(out, cmdline);
+	if (with_uid) {
+		sb_adds(out, ",\"uid\":");
+		json_int_or_null(out, pr->uid);
+	}
+	sb_addc(out, '}');
+}
+
+void report_json(struct strbuf *out, const struct history *h, const struct flow_answer *a)
+{
+	char t[TIME_TEXT_SIZE];
+	const struct flow_view *f = &a->flow;
+	sb_adds(out, "{\"flow\":{\"proto\":");
+	json_str_or_null(out, f->proto);
+	sb_adds(out, ",\"src_ip\":");
+	json_str_or_null(out, f->src_ip);
+	sb_adds(out, ",\"src_port\":");
+	json_int_or_null(out, f->src_port);
+	sb_adds(out, ",\"dst_ip\":");
+	json_str_or_null(out, f->dst_ip);
+	sb_adds(out, ",\"dst_port\":");
+	json_int_or_null(out, f->dst_port);
+	sb_adds(out, ",\"community_id\":");
+	json_str_or_null(out, f->community_id);
+	sb_adds(out, ",\"time\":");
+	json_str_or_null(out, time_text(t, sizeof(t), f->time_ns));
+	sb_adds(out, "},\"process\":");
+	if (a->proc == PROC_NONE)
+		sb_adds(out, "null");
+	else
+		json_proc(out, h, a->proc, a->proc_time, true);
+	sb_adds(out, ",\"ancestry\":[");
+	int32_t chain[HISTORY_MAX_DEPTH];
+	int n = history_ancestry(h, a->proc, chain, HISTORY_MAX_DEPTH);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sb_addc(out, ',');
+		json_proc(out, h, chain[i], birth_time(h, i ? chain[i - 1] : a->proc), false);
+	}
+	sb_addc(out, ']');
+	if (a->reason) {
+		sb_adds(out, ",\"reason\":");
+		json_str(out, a->reason);
+	}
+	sb_adds(out, "}\n");
+}
+
+static const char *const csv_cols[] = {
+    "time",	"proto",       "src_ip",	"src_port",	  "dst_ip",
+    "dst_port", "direction",   "result",	"community_id",	  "pid",
+    "guid",	"uid",	       "exe",		"cmdline",	  "start",
+    "exit",	"exit_result", "ancestry_pids", "ancestry_guids", "ancestry_exes",
+};
+
+void report_csv_header(struct strbuf *out, bool correlate)
+{
+	for (size_t i = 0; i < sizeof(csv_cols) / sizeof(csv_cols[0]); i++) {
+		if (i)
+			sb_addc(out, ',');
+		sb_adds(out, csv_cols[i]);
+	}
+	if (correlate)
+		sb_adds(out, ",reason,record_delta_s");
+	sb_addc(out, '\n');
+}
+
+static void csv_int(struct strbuf *out, int64_t v)
+{
+	if (v >= 0)
+		sb_addf(out, "%lld", (long long)v);
+}
+
+void report_csv(struct strbuf *out, const struct history *h, const struct flow_answer *a,
+		bool correlate)
+{
+	char t[TIME_TEXT_SIZE];
+	const struct flow_view *f = &a->flow;
+	csv_field(out, time_text(t, sizeof(t), f->time_ns));
+	sb_addc(out, ',');
+	csv_field(out, f->proto);
+	sb_addc(out, ',');
+	csv_field(out, f->src_ip);
+	sb_addc(out, ',');
+	csv_int(out, f->src_port);
+	sb_addc(out, ',');
+	csv_field(out, f->dst_ip);
+	sb_addc(out, ',');
+	csv_int(out, f->dst_port);
+	sb_addc(out, ',');
+	csv_field(out, f->direction);
+	sb_addc(out, ',');
+	csv_field(out, f->result);
+	sb_addc(out, ',');
+	csv_field(out, f->community_id);
+	sb_addc(out, ',');
+	int32_t chain[HISTORY_MAX_DEPTH];
+	int n = 0;
+	if (a->proc != PROC_NONE) {
+		const struct proc *pr = &h->procs[a->proc];
+		const char *cmdline;
+		const char *exe = exe_at(h, a->proc, a->proc_time, &cmdline);
+		csv_int(out, pr->pid);
+		sb_addc(out, ',');
+		csv_field(out, history_guid(h, a->proc));
+		sb_addc(out, ',');
+		csv_int(out, pr->uid);
+		sb_addc(out, ',');
+		csv_field(out, exe);
+		sb_addc(out, ',');
+		csv_field(out, cmdline);
+		sb_addc(out, ',');
+		csv_field(out, time_text(t, sizeof(t), pr->start_ns));
+		sb_addc(out, ',');
+		csv_field(out, time_text(t, sizeof(t), pr->exit_ns));
+		sb_addc(out, ',');
+		csv_field(out, history_str(h, pr->exit_result));
+		sb_addc(out, ',');
+		n = history_ancestry(h, a->proc, chain, HISTORY_MAX_DEPTH);
+	} else {
+		sb_adds(out, ",,,,,,,,");
+	}
+	/* three parallel lists, " < " between ancestors (parent first) */
+	struct strbuf pids = STRBUF_INIT, guids = STRBUF_INIT, exes = STRBUF_INIT;
+	for (int i = 0; i < n; i++) {
+		const char *cmdline;
+		const char *sep = i ? " < " : "";
+		sb_adds(&pids, sep);
+		sb_adds(&guids, sep);
+		sb_adds(&exes, sep);
+		csv_int(&pids, h->procs[chain[i]].pid);
+		sb_adds(&guids, history_guid(h, chain[i]));
+		sb_adds(&exes,
+			exe_at(h, chain[i], birth_time(h, i ? chain[i - 1] : a->proc), &cmdline));
+	}
+	csv_field(out, sb_str(&pids));
+	sb_addc(out, ',');
+	csv_field(out, sb_str(&guids));
+	sb_addc(out, ',');
+	csv_field(out, sb_str(&exes));
+	sb_free(&pids);
+	sb_free(&guids);
+	sb_free(&exes);
+	if (correlate) {
+		sb_addc(out, ',');
+		csv_field(out, a->reason ? a->reason : "");
+		sb_addc(out, ',');
+		if (a->has_delta)
+			sb_addf(out, "%.6f", (double)a->delta_ns / 1e9);
+	}
+	sb_addc(out, '\n');
+}
+
+static void details(struct strbuf *out, const struct history *h, const struct flow_answer *a)
+{
+	char t1[TIME_TEXT_SIZE];
+	if (a->proc == PROC_NONE) {
+		if (a->reason)
+			sb_addf(out, "    unattributed: %s\n", a->reason);
+		else
+			sb_adds(out, "    the record names no process: its socket was opened "
+				     "before the recorder started\n");
+		return;
+	}
+	const struct proc *pr = &h->procs[a->proc];
+	const char *cmdline;
+	exe_at(h, a->proc, a->proc_time, &cmdline);
+	if (*cmdline)
+		sb_addf(out, "    cmdline   %s\n", cmdline);
+	sb_addf(out, "    process   guid %s", history_guid(h, a->proc));
+	if (pr->uid >= 0)
+		sb_addf(out, "  uid %lld", (long long)pr->uid);
+	if (pr->start_ns)
+		sb_addf(out, "  %s %s", pr->origin == ORIGIN_EXISTING ? "running at" : "started",
+			time_text(t1, sizeof(t1), pr->start_ns));
+	if (pr->exit_ns)
+		sb_addf(out, "  exited %s (%s)", time_text(t1, sizeof(t1), pr->exit_ns),
+			*history_str(h, pr->exit_result) ? history_str(h, pr->exit_result) : "?");
+	else if (pr->gone_ns)
+		sb_addf(out, "  gone before %s (exit not recorded)",
+			time_text(t1, sizeof(t1), pr->gone_ns));
+	sb_addc(out, '\n');
+	if (a->has_delta)
+		sb_addf(out, "    record    its NET record is %.6f s %s the packet\n",
+			(double)(a->delta_ns < 0 ? -a->delta_ns : a->delta_ns) / 1e9,
+			a->delta_ns < 0 ? "before" : "after");
+	int32_t chain[HISTORY_MAX_DEPTH];
+	int n = history_ancestry(h, a->proc, chain, HISTORY_MAX_DEPTH);
+	if (n == 0) {
+		sb_adds(out, "    ancestry  (no parent in the log)\n");
+		return;
+	}
+	sb_adds(out, "    ancestry\n");
+	for (int i = 0; i < n; i++) {
+		sb_adds(out, "      ");
+		for (int k = 0; k < i; k++)
+			sb_adds(out, "   ");
+		sb_adds(out, "\\_ ");
+		describe_proc(out, h, chain[i], birth_time(h, i ? chain[i - 1] : a->proc));
+		sb_addc(out, '\n');
+	}
+}
+
+void report_table(struct strbuf *out, const struct history *h, const struct flow_answer *a,
+		  size_t n, bool correlate)
+{
+	static const char *const headers[] = {"TIME", "PROTO",	"SOURCE", "DESTINATION",
+					      "DIR",  "RESULT", "PID",	  "EXE"};
+	struct table *t = table_new(8, headers);
+	struct strbuf after = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		char tm[TIME_TEXT_SIZE], src[80], dst[80], pid[16];
+		const struct flow_view *f = &a[i].flow;
+		const char *exe = "-";
+		const char *cmdline;
+		snprintf(pid, sizeof(pid), "-");
+		if (a[i].proc != PROC_NONE) {
+			exe = exe_at(h, a[i].proc, a[i].proc_time, &cmdline);
+			if (!*exe)
+				exe = "(exe unknown)";
+			if (h->procs[a[i].proc].pid >= 0)
+				snprintf(pid, sizeof(pid), "%d", h->procs[a[i].proc].pid);
+		} else {
+			exe = correlate ? "(unattributed)" : "(owner unknown)";
+		}
+		/* ICMP's "ports" are its type and code */
+		bool icmp = strncmp(f->proto, "icmp", 4) == 0;
+		char proto[48];
+		if (icmp && f->src_port >= 0)
+			snprintf(proto, sizeof(proto), "%s %d/%d", f->proto, f->src_port,
+				 f->dst_port);
+		else
+			snprintf(proto, sizeof(proto), "%s", f->proto);
+		const char *cells[8] = {
+		    time_text(tm, sizeof(tm), f->time_ns),
+		    proto,
+		    endpoint_text(src, sizeof(src), f->src_ip, icmp ? -1 : f->src_port),
+		    endpoint_text(dst, sizeof(dst), f->dst_ip, icmp ? -1 : f->dst_port),
+		    *f->direction ? f->direction : "-",
+		    *f->result ? f->result : "-",
+		    pid,
+		    exe};
+		sb_reset(&after);
+		details(&after, h, &a[i]);
+		table_add(t, cells, sb_str(&after));
+	}
+	table_print(t, out);
+	table_free(t);
+	sb_free(&after);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A flow and the process that made it, with its ancestry: the answer of `who`
+ * (one per NET record) and of `correlate` (one per captured flow), in the
+ * three output forms. The JSON shape is a contract scripts rely on
+ * (docs/QUERY.md):
+ *
+ * {"flow":{"proto":"tcp","src_ip":"…","src_port":N,"dst_ip":"…","dst_port":N,
+ *          "community_id":"1:…","time":"…"},
+ *  "process":{"pid":N,"guid":"…","exe":"…","cmdline":"…","uid":N}|null,
+ *  "ancestry":[{"pid":N,"guid":"…","exe":"…","cmdline":"…"},…]}
+ *
+ * ancestry starts at the parent and ends at the first ancestor the log knows.
+ * correlate adds "reason":"…" to the objects of flows it could not attribute.
+ */
+#ifndef ONMITSU_QUERY_REPORT_H
+#define ONMITSU_QUERY_REPORT_H
+
+#include <stdint.h>
+
+#include "query/history.h"
+#include "query/output.h"
+
+struct flow_view {
+	const char *proto;
+	const char *src_ip, *dst_ip;
+	int32_t src_port, dst_port; /* -1: none */
+	const char *direction;	    /* "out", "in", "" */
+	const char *result;
+	const char *community_id;
+	uint64_t time_ns;
+};
+
+struct flow_answer {
+	struct flow_view flow;
+	int32_t proc;	    /* PROC_NONE: nobody */
+	uint64_t proc_time; /* when to take the process's exe/cmdline */
+	const char *reason; /* correlate: why no process, or NULL */
+	int64_t delta_ns;   /* correlate: log record time - packet time */
+	bool has_delta;
+};
+
+/* Fill a flow view from a kept NET record (strings point into h). */
+void flow_view_from_rec(const struct history *h, const struct flow_rec *f, struct flow_view *v);
+
+void report_json(struct strbuf *out, const struct history *h, const struct flow_answer *a);
+void report_csv_header(struct strbuf *out, bool correlate);
+void report_csv(struct strbuf *out, const struct history *h, const struct flow_answer *a,
+		bool correlate);
+/* The aligned table of all answers, each followed by its process and chain. */
+void report_table(struct strbuf *out, const struct history *h, const struct flow_answer *a,
+		  size_t n, bool correlate);
+
+/* "ADDR:PORT", "[ADDR]:PORT" for IPv6, "ADDR" without a port */
+const char *endpoint_text(char *buf, size_t size, const char *ip, int32_t port);
+/* The process's one-line description used in chains: "PID EXE (cmdline) guid" */
+void describe_proc(struct strbuf *out, const struct history *h, int32_t p, uint64_t t_ns);
+
+#endif

@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The log reader, the filters and the investigation commands (cat, who, tree,
+ * timeline) on hand-built logs (tests/data/query) and damaged ones. */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log/csv.h"
+#include "query/commands.h"
+#include "query/filter.h"
+#include "query/output.h"
+#include "query/reader.h"
+#include "test.h"
+
+int tq_run(int (*fn)(int, char **), const char *const *argv, char **out, char **err);
+char *tq_tempdir(void);
+void tq_write_str(const char *dir, const char *name, const char *text);
+void tq_write(const char *dir, const char *name, const void *data, size_t len);
+size_t tq_write_zst(const char *dir, const char *name, const char *text, size_t cut);
+void tq_rmdir(char *dir);
+char *tq_read_file(const char *path);
+int tq_count_lines(const char *s);
+const char *tq_fixture(const char *name);
+
+#define HEADER                                                                                     \
+	"time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"          \
+	"dst_ip,dst_port,direction,result,path,community_id,detail\n"
+
+#define REC(sec, seq) "2026-11-25T10:00:" sec ".000000Z," seq ",EXIT,5,1,g5,,0,,,,,,,,,exit:0,,,\n"
+
+static uint64_t t_of(const char *s)
+{
+	uint64_t t = 0;
+	csv_parse_time(s, &t);
+	return t;
+}
+
+/* who on the zeus fixture with extra arguments; returns the JSON lines */
+static int who_json(const char *a1, const char *a2, const char *a3, const char *a4, char **out,
+		    char **err)
+{
+	const char *argv[12] = {"who", "--json", "--log-dir", tq_fixture("zeus")};
+	int n = 4;
+	const char *extra[] = {a1, a2, a3, a4};
+	for (int i = 0; i < 4 && extra[i]; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	return tq_run(cmd_who, argv, out, err);
+}
+
+static int who_count(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	char *out, *err;
+	int rc = who_json(a1, a2, a3, a4, &out, &err);
+	int n = rc == 0 ? tq_count_lines(out) : -1;
+	free(out);
+	free(err);
+	return n;
+}
+
+/* ---- segments and the reader ---- */
+
+TEST(query_segments_in_order)
+{
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu.csv", HEADER);
+	tq_write_str(dir, "onmitsu-20261125T110000Z.csv", HEADER);
+	tq_write_zst(dir, "onmitsu-20261125T100000Z.csv.zst", HEADER, 0);
+	tq_write_str(dir, "onmitsu-20261125T090000Z.csv", HEADER);
+	/* being compressed right now: the plain one is complete, read it alone */
+	tq_write_str(dir, "onmitsu-20261125T120000Z.csv", HEADER);
+	tq_write_zst(dir, "onmitsu-20261125T120000Z.csv.zst", HEADER, 5);
+	tq_write_str(dir, "other.csv", HEADER);
+	tq_write_str(dir, "onmitsu-20261125T130000Z.csv.zst.tmp", "x");
+	char **paths;
+	CHECK_EQ_INT(log_segments(dir, &paths), 5);
+	const char *want[] = {"onmitsu-20261125T090000Z.csv", "onmitsu-20261125T100000Z.csv.zst",
+			      "onmitsu-20261125T110000Z.csv", "onmitsu-20261125T120000Z.csv",
+			      "onmitsu.csv"};
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ_STR(strrchr(paths[i], '/') + 1, want[i]);
+	CHECK(paths[5] == NULL);
+	log_segments_free(paths);
+	tq_rmdir(dir);
+}
+
+TEST(query_cat_joins_segments_with_one_header)
+{
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu-20261125T090000Z.csv", HEADER REC("01", "1") REC("02", "2"));
+	tq_write_zst(dir, "onmitsu-20261125T093000Z.csv.zst", HEADER REC("03", "3") REC("04", "4"),
+		     0);
+	tq_write_str(dir, "onmitsu.csv", HEADER REC("05", "5"));
+	char *out, *err;
+	const char *argv[] = {"cat", "--log-dir", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 0);
+	CHECK_EQ_STR(out, HEADER REC("01", "1") REC("02", "2") REC("03", "3") REC("04", "4")
+			      REC("05", "5"));
+	CHECK_EQ_STR(err, "");
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
+
+TEST(query_cat_is_byte_faithful)
+{
+	char *out, *err;
+	const char *argv[] = {"cat", "-d", tq_fixture("zeus"), NULL};
+	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 0);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/onmitsu.csv", tq_fixture("zeus"));
+	char *file = tq_read_file(path);
+	CHECK_EQ_STR(out, file);
+	free(file);
+	free(out);
+	free(err);
+}
+
+TEST(query_bad_lines_reported_and_skipped)
+{
+	char *dir = tq_tempdir();
+	/* line 2 good; 3 bad quoting; 4 too few fields; 5 binary garbage with a NUL;
+	 * 6 bad time; 7 bad number; 8 good; 9 empty; 10 good; 11 cut short */
+	static const char garbage[] = "\x01\xff\xfe\x00\x80,,,\x1b[2J";
+	char text[4096];
+	size_t n = 0;
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", HEADER, REC("01", "1"));
+	n += (size_t)snprintf(
+	    text + n, sizeof(text) - n,
+	    "2026-11-25T10:00:02.000000Z,2,EXEC,5,1,g5,,0,/bin/x,\"a \"b,,,,,,,,,,\n"
+	    "2026-11-25T10:00:03.000000Z,3,EXIT,5,1\n");
+	memcpy(text + n, garbage, sizeof(garbage) - 1);
+	n += sizeof(garbage) - 1;
+	text[n++] = '\n';
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      "2026-13-25T10:00:04.000000Z,4,EXIT,5,1,g5,,0,,,,,,,,,exit:0,,,\n"
+			      "2026-11-25T10:00:05.000000Z,5,EXIT,five,1,g5,,0,,,,,,,,,exit:0,,,\n"
+			      "%s\n%s"
+			      "2026-11-25T10:00:08.000000Z,8,EXIT,5,1,g5,,0,,,,",
+			      REC("06", "6"), REC("07", "7"));
+	tq_write(dir, "onmitsu.csv", text, n);
+	char *out, *err;
+	const char *argv[] = {"cat", "--log-dir", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 0);
+	CHECK_EQ_STR(out, HEADER REC("01", "1") REC("06", "6") REC("07", "7"));
+	CHECK(strstr(err, "onmitsu.csv:3: malformed quoting; record skipped"));
+	CHECK(strstr(err, "onmitsu.csv:4: 5 fields where the header has 20; record skipped"));
+	CHECK(strstr(err, "onmitsu.csv:5: binary data (a NUL byte) in the line; record skipped"));
+	CHECK(strstr(err, "onmitsu.csv:6: bad time \"2026-13-25T10:00:04.000000Z\""));
+	CHECK(strstr(err, "onmitsu.csv:7: bad number \"five\" in column pid"));
+	CHECK(strstr(err, "onmitsu.csv:9: empty line"));
+	CHECK(strstr(err, "onmitsu.csv:11: incomplete last line"));
+	/* the other commands read past them the same way */
+	free(out);
+	free(err);
+	const char *who[] = {"who", "--log-dir", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, who, &out, &err), 0);
+	CHECK(strstr(err, "onmitsu.csv:3: malformed quoting"));
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
+
+TEST(query_many_bad_lines_are_counted_not_flooded)
+{
+	char *dir = tq_tempdir();
+	struct strbuf text = STRBUF_INIT;
+	sb_adds(&text, HEADER);
+	for (int i = 0; i < 500; i++)
+		sb_adds(&text, "garbage\n");
+	sb_adds(&text, REC("01", "1"));
+	tq_write_str(dir, "onmitsu.csv", sb_str(&text));
+	sb_free(&text);
+	char *out, *err;
+	const char *argv[] = {"cat", "--log-dir", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 0);
+	CHECK_EQ_STR(out, HEADER REC("01", "1"));
+	CHECK_EQ_INT(tq_count_lines(err), LOG_MAX_REPORTS + 1);
+	CHECK(strstr(err, "480 more unreadable lines skipped"));
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
+
+TEST(query_truncated_compressed_segment)
+{
+	char *dir = tq_tempdir();
+	struct strbuf text = STRBUF_INIT;
+	sb_adds(&text, HEADER);
+	/* enough for several zstd blocks, so that some decode before the cut */
+	for (int i = 0; i < 50000; i++)
+		sb_addf(&text,
+			"2026-11-25T10:00:00.%06dZ,%d,EXIT,%d,1,g%ld,,0,,,,,,,,,exit:%d,,,\n", i,
+			i + 1, i * 7919 % 32768, (long)i * 104729, i * 31 % 256);
+	size_t full = tq_write_zst(dir, "onmitsu-20261125T090000Z.csv.zst", sb_str(&text), 0);
+	tq_write_zst(dir, "onmitsu-20261125T090000Z.csv.zst", sb_str(&text), full / 2);
+	tq_write_str(dir, "onmitsu.csv", HEADER REC("01", "1"));
+	char *out, *err;
+	const char *argv[] = {"cat", "--log-dir", dir, NULL};
+	/* what could be read is printed; the damage is named; the command fails */
+	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 1);
+	CHECK(strstr(err, "onmitsu-20261125T090000Z.csv.zst: compressed data ends in the middle"));
+	CHECK(strstr(out, REC("01", "1")));
+	CHECK(tq_count_lines(out) > 2);
+	free(out);
+	free(err);
+	/* garbage where zstd data should be */
+	tq_write_str(dir, "onmitsu-20261125T090000Z.csv.zst", "this is not zstd at all\n");
+	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 1);
+	CHECK(strstr(err, "corrupt compressed data"));
+	CHECK_EQ_STR(out, HEADER REC("01", "1"));
+	free(out);
+	free(err);
+	sb_free(&text);
+	tq_rmdir(dir);
+}
+
+TEST(query_reader_closed_early)
+{
+	/* a consumer that stops reading (a full disk, a pipe closed) must not
+	 * hang or leak; several batches' worth of records */
+	char *dir = tq_tempdir();
+	struct strbuf text = STRBUF_INIT;
+	sb_adds(&text, HEADER);
+	for (int i = 0; i < 30000; i++)
+		sb_addf(&text, "2026-11-25T10:00:00.%06dZ,%d,EXIT,%d,1,g%d,,0,,,,,,,,,exit:0,,,\n",
+			i, i + 1, i, i);
+	tq_write_str(dir, "onmitsu.csv", sb_str(&text));
+	sb_free(&text);
+	for (int stop_after = 0; stop_after < 30000; stop_after += 9999) {
+		char err[256];
+		struct log_reader *r = log_reader_open(dir, NULL, err, sizeof(err));
+		CHECK(r != NULL);
+		struct log_record rec;
+		for (int i = 0; i < stop_after; i++) {
+			CHECK_EQ_INT(log_reader_next(r, &rec), 1);
+			CHECK_EQ_INT(log_record_num(&rec, COL_SEQ), i + 1);
+		}
+		log_reader_close(r);
+	}
+	/* read to the end, on both threads and on one */
+	for (int single = 0; single < 2; single++) {
+		char err[256];
+		struct log_reader_opts opts = {.single_thread = single};
+		struct log_reader *r = log_reader_open(dir, &opts, err, sizeof(err));
+		struct log_record rec;
+		int n = 0;
+		while (log_reader_next(r, &rec) > 0)
+			n++;
+		CHECK_EQ_INT(n, 30000);
+		CHECK_EQ_INT(log_reader_records(r), 30000);
+		CHECK(!log_reader_failed(r));
+		log_reader_close(r);
+	}
+	tq_rmdir(dir);
+}
+
+TEST(query_missing_log_fails_clearly)
+{
+	char *out, *err;
+	const char *argv[] = {"who", "--log-dir", "/nonexistent/onmitsu", NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, argv, &out, &err), 1);
+	CHECK(strstr(err, "cannot read log directory /nonexistent/onmitsu"));
+	free(out);
+	free(err);
+	char *dir = tq_tempdir();
+	const char *argv2[] = {"cat", "--log-dir", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_cat, argv2, &out, &err), 1);
+	CHECK(strstr(err, "no log in"));
+	free(out);
+	free(err);
+	tq_write_str(dir, "onmitsu.jsonl", "{}\n");
+	CHECK_EQ_INT(tq_run(cmd_cat, argv2, &out, &err), 1);
+	CHECK(strstr(err, "is JSON Lines (record --format jsonl)"));
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
+
+TEST(query_columns_found_by_name)
+{
+	/* columns in another order, and one this reader does not know */
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu.csv",
+		     "seq,time,event,guid,pid,proto,dst_ip,dst_port,src_ip,src_port,direction,"
+		     "result,exe,cmdline,chain\n"
+		     "1,2026-11-25T10:00:00.000000Z,EXEC,g9,9,,,,,,,,/usr/bin/nc,nc x 9,abc\n"
+		     "2,2026-11-25T10:00:01.000000Z,NET,g9,9,tcp,203.0.113.9,9,192.0.2.10,"
+		     "40999,out,established,,,def\n"
+		     "3,2026-11-25T10:00:02.000000Z,FUTURE_EVENT,,,,,,,,,,,,ghi\n");
+	char *out, *err;
+	const char *argv[] = {"who", "--json", "--log-dir", dir, "--dst", "203.0.113.9:9", NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, argv, &out, &err), 0);
+	CHECK(strstr(out, "\"exe\":\"/usr/bin/nc\",\"cmdline\":\"nc x 9\""));
+	CHECK(strstr(out, "\"src_port\":40999"));
+	CHECK_EQ_STR(err, "");
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
+
+/* ---- filters ---- */
+
+TEST(query_relative_times)
+{
+	uint64_t now = t_of("2026-11-25T20:00:00.000000Z"), t;
+	char err[256];
+	CHECK_EQ_INT(parse_time_arg("-2h", now, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T18:00:00.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("-30m", now, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T19:30:00.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("-1d", now, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-24T20:00:00.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("-90s", now, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T19:58:30.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("-1h30m", now, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T18:30:00.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("-1w", now, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-18T20:00:00.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("now", now, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, now);
+	const char *bad[] = {"-", "-2", "-h", "2h", "-2y", "-2h-", "yesterday", "", "-9999999999h"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ_INT(parse_time_arg(bad[i], now, &t, err, sizeof(err)), -1);
+		CHECK(strstr(err, "is not a time"));
+		CHECK(strstr(err, "-2h"));
+	}
+}
+
+TEST(query_iso_times)
+{
+	uint64_t t;
+	char err[256];
+	CHECK_EQ_INT(parse_time_arg("2026-11-25T19:13:17Z", 0, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T19:13:17.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("2026-11-25T19:13:17.123456Z", 0, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T19:13:17.123456Z"));
+	CHECK_EQ_INT(parse_time_arg("2026-11-25T19:13:17.5Z", 0, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T19:13:17.500000Z"));
+	CHECK_EQ_INT(parse_time_arg("2026-11-25 19:13Z", 0, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T19:13:00.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("2026-11-26T04:13:17+09:00", 0, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T19:13:17.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("2026-11-25", 0, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, t_of("2026-11-25T00:00:00.000000Z"));
+	CHECK_EQ_INT(parse_time_arg("2028-02-29T00:00:00Z", 0, &t, err, sizeof(err)), 0);
+	const char *bad[] = {"2026-11-31T00:00:00Z",
+			     "2027-02-29",
+			     "2026-11-25T25:00:00Z",
+			     "2026-11-25T19:13:17.Z",
+			     "2026-11-25T19:13:17Zjunk",
+			     "26-11-25",
+			     "2026/11/25"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ_INT(parse_time_arg(bad[i], 0, &t, err, sizeof(err)), -1);
+}
+
+TEST(query_endpoints)
+{
+	struct endpoint ep;
+	char err[256];
+	CHECK_EQ_INT(parse_endpoint("203.0.113.7:443", &ep, err, sizeof(err)), 0);
+	CHECK(ep.has_addr && ep.has_port && ep.port == 443 && ep.addr.family == AF_INET);
+	CHECK_EQ_INT(parse_endpoint("203.0.113.7", &ep, err, sizeof(err)), 0);
+	CHECK(ep.has_addr && !ep.has_port && ep.prefix_len == 32);
+	CHECK_EQ_INT(parse_endpoint("[2001:db8::1]:8443", &ep, err, sizeof(err)), 0);
+	CHECK(ep.addr.family == AF_INET6 && ep.port == 8443 && ep.prefix_len == 128);
+	CHECK_EQ_INT(parse_endpoint("2001:db8::1", &ep, err, sizeof(err)), 0);
+	CHECK(ep.addr.family == AF_INET6 && !ep.has_port);
+	CHECK_EQ_INT(parse_endpoint("[2001:db8::1]", &ep, err, sizeof(err)), 0);
+	CHECK_EQ_INT(parse_endpoint("203.0.113.0/24:53", &ep, err, sizeof(err)), 0);
+	CHECK(ep.prefix_len == 24 && ep.port == 53);
+	CHECK_EQ_INT(parse_endpoint(":53", &ep, err, sizeof(err)), 0);
+	CHECK(!ep.has_addr && ep.port == 53);
+	CHECK_EQ_INT(parse_endpoint("::ffff:192.0.2.1", &ep, err, sizeof(err)), 0);
+	CHECK(ep.addr.family == AF_INET); /* as the recorder writes it */
+	const char *bad[] = {"300.1.1.1",
+			     "203.0.113.7:70000",
+			     "203.0.113.7:",
+			     "[203.0.113.7]:80",
+			     "[2001:db8::1]80",
+			     "example.com:80",
+			     "",
+			     ":",
+			     "10.0.0.0/33"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ_INT(parse_endpoint(bad[i], &ep, err, sizeof(err)), -1);
+		CHECK(strstr(err, "is not an address"));
+	}
+}
+
+TEST(query_who_filters)
+{
+	/* the zeus log has 8 flows */
+	CHECK_EQ_INT(who_count(NULL, NULL, NULL, NULL), 8);
+	CHECK_EQ_INT(who_count("--dst", "203.0.113.50", NULL, NULL), 3); /* 2 tcp + ping */
+	CHECK_EQ_INT(who_count("--dst", "203.0.113.50:443", NULL, NULL), 2);
+	CHECK_EQ_INT(who_count("--dst", "203.0.113.0/24", NULL, NULL), 5);
+	CHECK_EQ_INT(who_count("--dst", "[2001:db8:1::50]:443", NULL, NULL), 1);
+	CHECK_EQ_INT(who_count("--dst", "2001:db8:1::50", NULL, NULL), 1);
+	CHECK_EQ_INT(who_count("--dst", ":53", NULL, NULL), 1);
+	CHECK_EQ_INT(who_count("--src", "198.51.100.99", NULL, NULL), 1);
+	CHECK_EQ_INT(who_count("--src", "192.0.2.10:40001", NULL, NULL), 2);
+	CHECK_EQ_INT(who_count("--port", "22", NULL, NULL), 1);
+	CHECK_EQ_INT(who_count("--port", "40003", NULL, NULL), 1);
+	CHECK_EQ_INT(who_count("--port", "8", NULL, NULL), 0); /* ICMP type is not a port */
+	CHECK_EQ_INT(who_count("--proto", "udp", NULL, NULL), 1);
+	CHECK_EQ_INT(who_count("--proto", "icmp", NULL, NULL), 1);
+	CHECK_EQ_INT(who_count("--proto", "tcp", NULL, NULL), 6);
+	CHECK_EQ_INT(who_count("--community-id", "1:zJPnFUTECGRplP71fgbjTqmxoSY=", NULL, NULL), 2);
+	CHECK_EQ_INT(who_count("--since", "2026-11-25T19:10:04Z", NULL, NULL), 6);
+	CHECK_EQ_INT(who_count("--until", "2026-11-25T19:10:04Z", NULL, NULL), 3);
+	CHECK_EQ_INT(
+	    who_count("--since", "2026-11-25T19:10:04Z", "--until", "2026-11-25T19:10:06.000000Z"),
+	    4);
+	CHECK_EQ_INT(who_count("--since", "-1h", NULL, NULL), 0); /* the log is in 2026 */
+	CHECK_EQ_INT(who_count("--pid", "4242", NULL, NULL), 4);  /* two processes */
+	CHECK_EQ_INT(who_count("--guid", "6f1c4242-0000-4000-8000-000000004242", NULL, NULL), 1);
+	CHECK_EQ_INT(who_count("--pid", "4242", "--dst", "203.0.113.51"), 1);
+}
+
+TEST(query_who_bad_values_are_usage_errors)
+{
+	struct {
+		const char *opt, *value, *says;
+	} cases[] = {
+	    {"--dst", "300.1.1.1", "--dst \"300.1.1.1\" is not an address"},
+	    {"--src", "host", "--src \"host\" is not an address"},
+	    {"--port", "70000", "--port \"70000\" is not a port: use a number from 0 to 65535"},
+	    {"--proto", "sctp", "--proto \"sctp\" is not a protocol: use tcp, udp, icmp"},
+	    {"--since", "yesterday", "--since \"yesterday\" is not a time"},
+	    {"--until", "2026-11-25T99:00:00Z", "--until \"2026-11-25T99:00:00Z\" is not a time"},
+	    {"--pid", "abc", "--pid \"abc\" is not a process id"},
+	    {"--community-id", "xyz", "--community-id \"xyz\" is not a Community ID"},
+	    {"--frobnicate", NULL, "unknown option '--frobnicate'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out, *err;
+		const char *argv[] = {"who",	    "--log-dir",    tq_fixture("zeus"),
+				      cases[i].opt, cases[i].value, NULL};
+		CHECK_EQ_INT(tq_run(cmd_who, argv, &out, &err), 2);
+		if (!strstr(err, cases[i].says))
+			fprintf(stderr, "  stderr was: %s", err);
+		CHECK(strstr(err, cases[i].says));
+		CHECK(strstr(err, "try 'onmitsu who --help'"));
+		CHECK_EQ_STR(out, "");
+		free(out);
+		free(err);
+	}
+	char *out, *err;
+	const char *argv[] = {"who", "--log-dir", tq_fixture("zeus"), "--dst", NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, argv, &out, &err), 2);
+	CHECK(strstr(err, "option '--dst' needs a value"));
+	free(out);
+	free(err);
+	const char *argv2[] = {"who", "--since", "2026-11-26", "--until", "2026-11-25", NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, argv2, &out, &err), 2);
+	CHECK(strstr(err, "--since is after --until"));
+	free(out);
+	free(err);
+}
+
+TEST(query_who_json_shape)
+{
+	char *out, *err;
+	CHECK_EQ_INT(
+	    who_json("--dst", "203.0.113.50:443", "--until", "2026-11-25T19:11:00Z", &out, &err),
+	    0);
+	CHECK_EQ_STR(
+	    out,
+	    "{\"flow\":{\"proto\":\"tcp\",\"src_ip\":\"192.0.2.10\",\"src_port\":40001,"
+	    "\"dst_ip\":\"203.0.113.50\",\"dst_port\":443,"
+	    "\"community_id\":\"1:zJPnFUTECGRplP71fgbjTqmxoSY=\","
+	    "\"time\":\"2026-11-25T19:10:03.000000Z\"},"
+	    "\"process\":{\"pid\":4242,\"guid\":\"6f1c1092-0000-4000-8000-000000001092\","
+	    "\"exe\":\"/tmp/.cache/svch0st\","
+	    "\"cmdline\":\"/tmp/.cache/svch0st -c \\\"a b\\\\x0a\\\"\",\"uid\":1000},"
+	    "\"ancestry\":["
+	    "{\"pid\":4241,\"guid\":\"6f1c1091-0000-4000-8000-000000001091\","
+	    "\"exe\":\"/tmp/.cache/svch0st\",\"cmdline\":\"/tmp/.cache/svch0st -s\"},"
+	    "{\"pid\":4240,\"guid\":\"6f1c1090-0000-4000-8000-000000001090\","
+	    "\"exe\":\"/home/alice/Desktop/invoice.pdf.exe\",\"cmdline\":\"./invoice.pdf.exe\"},"
+	    "{\"pid\":812,\"guid\":\"6f1c032c-0000-4000-8000-00000000032c\","
+	    "\"exe\":\"/usr/bin/bash\",\"cmdline\":\"-bash\"},"
+	    "{\"pid\":1,\"guid\":\"6f1c0001-0000-4000-8000-000000000001\","
+	    "\"exe\":\"/usr/lib/systemd/systemd\",\"cmdline\":\"/sbin/init splash\"}]}\n");
+	CHECK_EQ_STR(err, "");
+	free(out);
+	free(err);
+}
+
+TEST(query_who_port_reuse_names_each_process)
+{
+	/* the same 5-tuple, two minutes apart, two processes with the same pid */
+	char *out, *err;
+	CHECK_EQ_INT(who_json("--src", "192.0.2.10:40001", NULL, NULL, &out, &err), 0);
+	char *second = strchr(out, '\n');
+	CHECK(second);
+	*second++ = '\0';
+	CHECK(strstr(out, "\"exe\":\"/tmp/.cache/svch0st\""));
+	CHECK(strstr(second, "\"exe\":\"/usr/bin/curl\""));
+	CHECK(strstr(second, "\"ancestry\":[{\"pid\":812,"));
+	free(out);
+	free(err);
+}
+
+TEST(query_who_owner_unknown)
+{
+	/* a socket opened before the recorder started: no pid, no guid */
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu.csv",
+		     HEADER "2026-11-25T10:00:00.000000Z,1,NET,,,,,,,,tcp,192.0.2.10,40100,"
+			    "203.0.113.9,443,out,established,,,owner=unknown\n");
+	char *out, *err;
+	const char *argv[] = {"who", "--json", "-d", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, argv, &out, &err), 0);
+	CHECK(strstr(out, "\"process\":null,\"ancestry\":[]}\n"));
+	free(out);
+	free(err);
+	const char *table[] = {"who", "-d", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, table, &out, &err), 0);
+	CHECK(strstr(out, "(owner unknown)"));
+	CHECK(strstr(out, "opened before the recorder started"));
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
+
+TEST(query_who_table_and_csv)
+{
+	char *out, *err;
+	const char *argv[] = {"who", "-d", tq_fixture("zeus"), "--proto", "udp", NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, argv, &out, &err), 0);
+	CHECK(strncmp(out, "TIME                         PROTO  SOURCE", 42) == 0);
+	CHECK(strstr(out, "2026-11-25T19:10:04.500000Z  udp    192.0.2.10:40004  203.0.113.53:53"));
+	CHECK(strstr(out, "    ancestry\n      \\_ 4241 /tmp/.cache/svch0st"));
+	CHECK(strstr(out, "\n         \\_ 4240 /home/alice/Desktop/invoice.pdf.exe"));
+	CHECK(strstr(out, "exited 2026-11-25T19:11:00.000000Z (signal:KILL)"));
+	free(out);
+	free(err);
+	const char *argv2[] = {"who", "-d", tq_fixture("zeus"), "--proto", "udp", "--csv", NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, argv2, &out, &err), 0);
+	CHECK(strncmp(out, "time,proto,src_ip,src_port,dst_ip,dst_port,direction,result,", 60) ==
+	      0);
+	CHECK(strstr(out, ",\"/tmp/.cache/svch0st -c \"\"a b\\x0a\"\"\","));
+	CHECK(strstr(out, ",4241 < 4240 < 812 < 1,"));
+	CHECK_EQ_INT(tq_count_lines(out), 2);
+	free(out);
+	free(err);
+}
+
+TEST(query_json_escaping)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_str(&sb, "a\"b\\c\x01\x1f\x7f/\xc3\xa9\xe2\x82\xac\xff\xc3");
+	CHECK_EQ_STR(sb_str(&sb),
+		     "\"a\\\"b\\\\c\\u0001\\u001f\\u007f/\xc3\xa9\xe2\x82\xac\\\\xff\\\\xc3\"");
+	sb_reset(&sb);
+	json_str(&sb, "/tmp/x\\x0a");
+	CHECK_EQ_STR(sb_str(&sb), "\"/tmp/x\\\\x0a\"");
+	sb_reset(&sb);
+	json_str_or_null(&sb, "");
+	json_int_or_null(&sb, -1);
+	CHECK_EQ_STR(sb_str(&sb), "nullnull");
+	sb_free(&sb);
+}
+
+/* ---- tree and timeline ---- */
+
+TEST(query_tree_family)
+{
+	char *out, *err;
+	const char *argv[] = {"tree", "-d", tq_fixture("zeus"), "--pid", "4241", "--json", NULL};
+	CHECK_EQ_INT(tq_run(cmd_tree, argv, &out, &err), 0);
+	CHECK_EQ_INT(tq_count_lines(out), 5);
+	CHECK(strncmp(out, "{\"depth\":0,\"role\":\"ancestor\",\"pid\":1,", 37) == 0);
+	CHECK(strstr(out, "{\"depth\":3,\"role\":\"target\",\"pid\":4241,"));
+	CHECK(strstr(out, "{\"depth\":4,\"role\":\"descendant\",\"pid\":4242,"));
+	CHECK(strstr(out, "\"modules\":[{\"time\":\"2026-11-25T19:10:02.002000Z\","
+			  "\"path\":\"/usr/lib/x86_64-linux-gnu/libssl.so.3\"}]"));
+	CHECK(strstr(out, "\"dst_ip\":\"203.0.113.51\",\"dst_port\":8080,\"direction\":\"out\","
+			  "\"result\":\"refused\""));
+	free(out);
+	free(err);
+	const char *table[] = {"tree", "-d", tq_fixture("zeus"), "--pid", "4241", NULL};
+	CHECK_EQ_INT(tq_run(cmd_tree, table, &out, &err), 0);
+	CHECK(strstr(out, "         \\_ * 4241 /tmp/.cache/svch0st"));
+	CHECK(strstr(out, "               net     2026-11-25T19:10:03.000000Z  tcp "
+			  "192.0.2.10:40001 -> 203.0.113.50:443 out established\n"));
+	free(out);
+	free(err);
+}
+
+TEST(query_tree_pid_reuse_needs_a_choice)
+{
+	char *out, *err;
+	const char *argv[] = {"tree", "-d", tq_fixture("zeus"), "--pid", "4242", NULL};
+	CHECK_EQ_INT(tq_run(cmd_tree, argv, &out, &err), 2);
+	CHECK(strstr(err, "pid 4242 was used by 2 processes"));
+	free(out);
+	free(err);
+	const char *at[] = {"tree", "-d",   tq_fixture("zeus"),	      "--pid",
+			    "4242", "--at", "2026-11-25T19:12:00.5Z", "--csv",
+			    NULL};
+	CHECK_EQ_INT(tq_run(cmd_tree, at, &out, &err), 0);
+	CHECK(strstr(out, "2,target,process,2026-11-25T19:12:00.000000Z,4242,812,"
+			  "6f1c4242-0000-4000-8000-000000004242,"));
+	CHECK(strstr(out, ",/usr/bin/curl,curl -s https://203.0.113.50/,exit:0,"));
+	CHECK(!strstr(out, "svch0st"));
+	free(out);
+	free(err);
+	const char *none[] = {"tree", "-d", tq_fixture("zeus"), "--pid", "31337", NULL};
+	CHECK_EQ_INT(tq_run(cmd_tree, none, &out, &err), 1);
+	CHECK(strstr(err, "no process with pid 31337"));
+	free(out);
+	free(err);
+	const char *both[] = {"tree", "-d", tq_fixture("zeus"), NULL};
+	CHECK_EQ_INT(tq_run(cmd_tree, both, &out, &err), 2);
+	CHECK(strstr(err, "--pid P, --guid G or --all"));
+	free(out);
+	free(err);
+}
+
+TEST(query_tree_all_in_window)
+{
+	char *out, *err;
+	const char *argv[] = {"tree",	"-d",		tq_fixture("zeus"),
+			      "--all",	"--since",	"2026-11-25T19:11:30Z",
+			      "--json", "--no-modules", NULL};
+	CHECK_EQ_INT(tq_run(cmd_tree, argv, &out, &err), 0);
+	/* still running then: init, sshd, bash, firefox; and curl, started then */
+	CHECK_EQ_INT(tq_count_lines(out), 5);
+	CHECK(strstr(out, "{\"depth\":2,\"role\":\"member\",\"pid\":4242,"));
+	CHECK(!strstr(out, "svch0st"));
+	free(out);
+	free(err);
+}
+
+TEST(query_timeline_family_in_order)
+{
+	char *out, *err;
+	const char *argv[] = {"timeline",
+			      "-d",
+			      tq_fixture("zeus"),
+			      "--guid",
+			      "6f1c1090-0000-4000-8000-000000001090",
+			      "--descendants",
+			      "--csv",
+			      NULL};
+	CHECK_EQ_INT(tq_run(cmd_timeline, argv, &out, &err), 0);
+	/* the dropper's family: records 6-16, 18, 19, 26, as written */
+	CHECK_EQ_INT(tq_count_lines(out), 1 + 14);
+	CHECK(strncmp(out, HEADER, strlen(HEADER)) == 0);
+	CHECK(strstr(out, "\n2026-11-25T19:10:00.000000Z,6,FORK,4240,"));
+	CHECK(strstr(out, ",\"/tmp/.cache/svch0st -c \"\"a b\\x0a\"\"\",,,,,,,,,,deleted=1\n"));
+	CHECK(strstr(out, "\n2026-11-25T19:11:00.000000Z,26,EXIT,4242,"));
+	CHECK(!strstr(out, "firefox"));
+	free(out);
+	free(err);
+	const char *one[] = {"timeline", "-d", tq_fixture("zeus"), "--pid", "4240", "--json", NULL};
+	CHECK_EQ_INT(tq_run(cmd_timeline, one, &out, &err), 0);
+	CHECK_EQ_INT(tq_count_lines(out), 4);
+	CHECK(strstr(out, "{\"time\":\"2026-11-25T19:10:01.500000Z\",\"seq\":11,\"event\":\"EXIT\","
+			  "\"pid\":4240,\"ppid\":812,"));
+	free(out);
+	free(err);
+}
+
+TEST(query_timeline_window)
+{
+	char *out, *err;
+	const char *argv[] = {
+	    "timeline", "-d", tq_fixture("zeus"), "--since", "2026-11-25T19:12:00Z", NULL};
+	CHECK_EQ_INT(tq_run(cmd_timeline, argv, &out, &err), 0);
+	CHECK_EQ_INT(tq_count_lines(out), 5);
+	CHECK(strstr(out, "2026-11-25T19:12:00.100000Z  NET          4242  /usr/bin/curl  tcp "
+			  "192.0.2.10:40001 -> 203.0.113.50:443 out established\n"));
+	CHECK(strstr(out, "  STOP            -  events=31 lost=0\n"));
+	free(out);
+	free(err);
+	const char *bad[] = {"timeline", "-d", tq_fixture("zeus"), "--descendants", NULL};
+	CHECK_EQ_INT(tq_run(cmd_timeline, bad, &out, &err), 2);
+	free(out);
+	free(err);
+}
+
+TEST(query_help_fits_a_screen)
+{
+	int (*cmds[])(int, char **) = {cmd_cat, cmd_who, cmd_tree, cmd_timeline, cmd_correlate};
+	const char *names[] = {"cat", "who", "tree", "timeline", "correlate"};
+	for (int i = 0; i < 5; i++) {
+		char *out, *err;
+		const char *argv[] = {names[i], "--help", NULL};
+		CHECK_EQ_INT(tq_run(cmds[i], argv, &out, &err), 0);
+		CHECK(strncmp(out, "usage: onmitsu ", 15) == 0);
+		CHECK(tq_count_lines(out) <= 24);
+		for (char *line = out; *line;) {
+			char *nl = strchr(line, '\n');
+			CHECK(nl && nl - line <= 100);
+			line = nl + 1;
+		}
+		free(out);
+		free(err);
+	}
+}
