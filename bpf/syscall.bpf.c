@@ -168,6 +168,15 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 {
 	long nr = regs->orig_ax;
+
+	/* This runs for every system call: leave at once for all but ours. */
+	switch (nr) {
+	case NR_MMAP: case NR_MPROTECT: case NR_CONNECT: case NR_ACCEPT: case NR_ACCEPT4:
+	case NR32_MMAP2: case NR32_MPROTECT: case NR32_CONNECT: case NR32_ACCEPT4:
+		break;
+	default:
+		return 0;
+	}
 	struct task_struct *task = bpf_get_current_task_btf();
 	int compat = task->thread_info.status & TS_COMPAT;
 
