@@ -837,6 +837,27 @@ def test_one_recorder_per_log_dir():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_make_install():
+    """the binary, its docs and a systemd unit that starts it at boot and restarts it"""
+    tmp = tempfile.mkdtemp(prefix="onm-inst-")
+    try:
+        sh("make", "-C", ROOT, "install", "DESTDIR=" + tmp, "PREFIX=/usr")
+        for f in ("usr/bin/onmitsu", "usr/share/man/man8/onmitsu.8",
+                  "usr/share/doc/onmitsu/FORMAT.md", "etc/systemd/system/onmitsu.service"):
+            if not os.path.exists(os.path.join(tmp, f)):
+                raise AssertionError("make install did not install " + f)
+        with open(os.path.join(tmp, "etc/systemd/system/onmitsu.service")) as f:
+            unit = f.read()
+        for line in ("ExecStart=/usr/bin/onmitsu record", "Restart=always",
+                     "DefaultDependencies=no", "WantedBy=sysinit.target", "Type=notify"):
+            if line not in unit:
+                raise AssertionError("the unit lacks %r" % line)
+        p = sh(os.path.join(tmp, "usr/bin/onmitsu"), "version")
+        check_eq("installed binary runs", p.stdout.startswith("onmitsu "), True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_lost_counted_when_ring_overflows():
     """a consumer that cannot keep up: losses are counted in LOST records, seq stays gap-free"""
     tmp = tempfile.mkdtemp(prefix="onm-e2e-")
@@ -906,7 +927,7 @@ def main():
             return 1
     results = []
     for t in (test_bad_log_dir, test_bad_options, test_restart_continues_seq,
-              test_one_recorder_per_log_dir,
+              test_one_recorder_per_log_dir, test_make_install,
               test_lost_counted_when_ring_overflows, test_missing_cgroup2_is_a_clear_error):
         if only in t.__name__:
             try:
