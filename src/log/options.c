@@ -17,9 +17,8 @@ const char log_writer_usage[] =
 	"      --keep-size BYTES --keep-age DURATION   expire the oldest segments beyond\n"
 	"                          (default 1G, 90d; 0: no limit)\n"
 	"      --compress-level N  zstd level of closed segments, 1..19, 0: none (9)\n"
-	"      --seal-key FILE     seal the chain with this key (`onmitsu keygen`;\n"
-	"                          default " SEAL_DEFAULT_KEY_FILE " when it exists)\n"
-	"      --seal-interval DURATION   between seals (default 5m)\n"
+	"      --seal-key FILE     seal the chain (`onmitsu keygen`; default if present:\n"
+	"                          " SEAL_DEFAULT_KEY_FILE "), every --seal-interval (5m)\n"
 	"      --syslog HOST:PORT  also send every record as RFC 5424 over TCP\n";
 
 int parse_duration(const char *s, uint64_t *seconds)
@@ -127,4 +126,5 @@ void log_settings_finish(struct log_settings *s)
 {
 	if (!s->w.seal_key && access(SEAL_DEFAULT_KEY_FILE, F_OK) == 0)
 		s->w.seal_key = SEAL_DEFAULT_KEY_FILE;
+	s->w.syslog = s->syslog;
 }

@@ -312,17 +312,17 @@ static void scan_closed(struct log_writer *w, struct log_tail *last, char *full)
 
 /* ---- the keeper thread (see writer.h) ---- */
 
-static void keep_only_linux_immutable(void)
+void log_thread_keep_cap(int keep)
 {
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	for (int cap = 0; cap <= 63; cap++)
-		if (cap != CAP_LINUX_IMMUTABLE)
+		if (cap != keep)
 			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[2] = {{0, 0, 0}, {0, 0, 0}};
-	_Static_assert(CAP_LINUX_IMMUTABLE < 32, "in the first capability word");
-	data[0].effective = data[0].permitted = 1u << CAP_LINUX_IMMUTABLE;
+	if (keep >= 0 && keep < 32)
+		data[0].effective = data[0].permitted = 1u << keep;
 	if (syscall(SYS_capset, &hdr, data) != 0) {
 		/* not root (tests): keep nothing */
 		memset(data, 0, sizeof(data));
@@ -333,7 +333,7 @@ static void keep_only_linux_immutable(void)
 static void *keeper_main(void *arg)
 {
 	struct log_writer *w = arg;
-	keep_only_linux_immutable();
+	log_thread_keep_cap(CAP_LINUX_IMMUTABLE);
 	pthread_mutex_lock(&w->mu);
 	while (!w->keeper_stop) {
 		if (!w->kreq_pending) {
@@ -644,6 +644,7 @@ static void maintain_once(struct log_writer *w)
 static void *compressor_main(void *arg)
 {
 	struct log_writer *w = arg;
+	log_thread_keep_cap(-1); /* compressing and expiring need no privilege */
 	/* a background chore: let the recording threads go first */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
 	pthread_mutex_lock(&w->mu);
@@ -817,6 +818,12 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 		w->sealing = true;
 	}
 	w->last_seal_ns = now_ns();
+	if (w->opts.syslog) {
+		w->forwarder = forwarder_start(dir, w->opts.format, w->opts.syslog, &w->opts.host,
+					       w->next_seq);
+		if (!w->forwarder)
+			return -1;
+	}
 	if (w->opts.compress_level > 0 || w->opts.keep_size || w->opts.keep_age) {
 		if (pthread_create(&w->thread, NULL, compressor_main, w) != 0) {
 			log_warnx("cannot start the compressor thread; segments stay uncompressed");
@@ -853,6 +860,8 @@ void log_writer_start_detail(struct log_writer *w, struct strbuf *d, uint64_t t_
 	}
 	if (w->chain_restarted)
 		sb_adds(d, " chain_restarted=1");
+	if (o->syslog)
+		sb_addf(d, " syslog=%s", o->syslog);
 }
 
 void log_writer_stop_detail(struct log_writer *w, struct strbuf *d)
@@ -877,6 +886,9 @@ void log_writer_close(struct log_writer *w)
 			append_flag(w, w->fd, false);
 		close(w->fd);
 	}
+	/* after the last seal is on disk: send what is left, for a while */
+	forwarder_stop(w->forwarder, FORWARD_DRAIN_MS);
+	w->forwarder = NULL;
 	if (w->keeper_running) {
 		pthread_mutex_lock(&w->mu);
 		w->keeper_stop = true;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "log/chain.h"
+#include "log/forward.h"
 #include "log/jsonl.h"
 #include "log/record.h"
 #include "log/seal.h"
@@ -53,6 +54,7 @@ struct log_writer_opts {
 	const char *seal_key;   /* sealing key file; NULL: no seals */
 	uint64_t seal_interval; /* seconds */
 	struct jsonl_host host; /* named in every JSON Lines record */
+	const char *syslog;     /* HOST:PORT to forward to (log/forward.h), or NULL */
 };
 
 /* The defaults above, CSV, no sealing key. */
@@ -112,6 +114,8 @@ struct log_writer {
 	pthread_cond_t kcond;
 	bool kreq_pending, kreq_done, kreq_on, keeper_stop;
 	int kreq_fd, kreq_rc, kreq_errno;
+
+	struct forwarder *forwarder;
 };
 
 /* Create DIR (mode 0700) if needed, lock it and open the active segment.
@@ -156,6 +160,11 @@ struct log_tail {
 	bool has_chain;
 	bool chain_full; /* the field is a full value (a checkpoint) */
 };
+
+/* In the calling thread only: drop every capability but keep (-1: none),
+ * set no_new_privs. Capabilities are per thread; the recorder drops its own
+ * after attaching, and each writer thread drops what it does not need. */
+void log_thread_keep_cap(int keep);
 
 /* Parse one record line of format f (used at open and by verify). */
 int log_line_tail(const char *line, size_t len, enum log_format f, struct log_tail *t);

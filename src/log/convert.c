@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "log/convert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log/chain.h"
+#include "log/csv.h"
+#include "log/jsonl.h"
+#include "log/seal.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+#define MAX_REPORTS 20
+
+int log_dir_format(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	struct segment_info *segs;
+	int n = segment_list(dfd, &segs);
+	close(dfd);
+	if (n <= 0) {
+		if (n == 0)
+			free(segs);
+		return -1;
+	}
+	int f = segs[n - 1].format;
+	free(segs);
+	return f;
+}
+
+struct cat_state {
+	FILE *out;
+	enum log_format want;
+	struct strbuf line, store, copy;
+	char host[3][256];
+	bool header_done;
+	uint64_t bad;
+	int rc;
+};
+
+/* START names the host in its detail: JSON Lines records carry it */
+static void note_host(struct cat_state *s, const char *event, const char *detail)
+{
+	if (strcmp(event, "START") != 0)
+		return;
+	detail_get(detail, "host", s->host[0], sizeof(s->host[0]));
+	detail_get(detail, "machine_id", s->host[1], sizeof(s->host[1]));
+	detail_get(detail, "boot_id", s->host[2], sizeof(s->host[2]));
+}
+
+static void bad_line(struct cat_state *s, const char *name, uint64_t line_no, const char *why)
+{
+	s->bad++;
+	if (s->bad <= MAX_REPORTS)
+		log_warnx("%s:%" PRIu64 ": %s; record skipped", name, line_no, why);
+	s->rc = 1;
+}
+
+static void emit_csv_header(struct cat_state *s)
+{
+	if (s->header_done || s->want != LOG_FORMAT_CSV)
+		return;
+	struct strbuf h = STRBUF_INIT;
+	csv_write_header(&h);
+	h.len--;
+	sb_adds(&h, "," CHAIN_COLUMN "\n");
+	fputs(h.data, s->out);
+	sb_free(&h);
+	s->header_done = true;
+}
+
+static void one_line(struct cat_state *s, const struct segment_info *si, char *line, size_t len,
+		     uint64_t line_no)
+{
+	emit_csv_header(s);
+	sb_reset(&s->line);
+	if (si->format == LOG_FORMAT_CSV) {
+		size_t body_len = len, flen = 0;
+		const char *field = "";
+		if (!chain_split_line(line, len, false, &body_len, &field, &flen)) {
+			body_len = len; /* a log from before the chain */
+			flen = 0;
+		}
+		sb_reset(&s->copy);
+		sb_add(&s->copy, line, body_len);
+		char *f[32];
+		if (csv_split(s->copy.data, body_len, f, 32) != (int)csv_ncolumns) {
+			bad_line(s, si->name, line_no, "not a record of the expected columns");
+			return;
+		}
+		note_host(s, f[2], f[19]);
+		if (s->want == LOG_FORMAT_CSV) {
+			sb_add(&s->line, line, len);
+			sb_addc(&s->line, '\n');
+		} else {
+			char chain[CHAIN_HEX_LEN + 1];
+			snprintf(chain, sizeof(chain), "%.*s", (int)flen, field);
+			struct jsonl_host h = {s->host[0], s->host[1], s->host[2]};
+			jsonl_encode_fields(&s->line, (const char *const *)f, &h, chain);
+		}
+	} else {
+		const char *f[32];
+		if (jsonl_decode(line, len, &s->store, f, NULL) != 0) {
+			bad_line(s, si->name, line_no, "not a JSON Lines record");
+			return;
+		}
+		note_host(s, f[2], f[19]);
+		if (s->want == LOG_FORMAT_JSONL) {
+			sb_add(&s->line, line, len);
+			sb_addc(&s->line, '\n');
+		} else {
+			csv_encode_fields(&s->line, f, csv_ncolumns);
+			sb_addc(&s->line, ',');
+			sb_adds(&s->line, f[csv_ncolumns]);
+			sb_addc(&s->line, '\n');
+		}
+	}
+	fwrite(s->line.data, 1, s->line.len, s->out);
+}
+
+int log_cat(const char *dir, enum log_format want, FILE *out)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		log_warn("cannot read log directory %s", dir);
+		return 1;
+	}
+	struct segment_info *segs;
+	int n = segment_list(dfd, &segs);
+	if (n <= 0) {
+		log_warnx("no log in %s (expected onmitsu.csv, onmitsu.jsonl or onmitsu-*; is "
+			  "--log-dir right?)",
+			  dir);
+		if (n == 0)
+			free(segs);
+		close(dfd);
+		return 1;
+	}
+	struct cat_state s;
+	memset(&s, 0, sizeof(s));
+	s.out = out;
+	s.want = want;
+	for (int i = 0; i < n; i++) {
+		struct seg_reader r;
+		if (seg_reader_open(&r, dfd, segs[i].name) != 0) {
+			log_warn("cannot read log segment %s/%s", dir, segs[i].name);
+			s.rc = 1;
+			continue;
+		}
+		char *line;
+		size_t len;
+		bool complete;
+		int rc;
+		while ((rc = seg_reader_next(&r, &line, &len, &complete)) > 0) {
+			if (segs[i].format == LOG_FORMAT_CSV && r.line_no == 1)
+				continue; /* its header */
+			if (!complete) {
+				if (!segs[i].active)
+					bad_line(&s, segs[i].name, r.line_no,
+						 "incomplete last line (torn)");
+				continue;
+			}
+			one_line(&s, &segs[i], line, len, r.line_no);
+		}
+		if (rc < 0) {
+			log_warnx("%s/%s: %s; rest of the segment skipped", dir, segs[i].name,
+				  r.error);
+			s.rc = 1;
+		}
+		seg_reader_close(&r);
+	}
+	emit_csv_header(&s); /* a log of headers only still has its header */
+	if (s.bad > MAX_REPORTS)
+		log_warnx("%" PRIu64 " more unreadable lines skipped", s.bad - MAX_REPORTS);
+	if (fflush(out) != 0 || ferror(out)) {
+		log_warn("writing the output failed");
+		s.rc = 1;
+	}
+	free(segs);
+	close(dfd);
+	sb_free(&s.line);
+	sb_free(&s.store);
+	sb_free(&s.copy);
+	return s.rc;
+}
