@@ -5,6 +5,7 @@
  * line: "pid=P tid=T sport=S errno=E". Modes:
  *   tcp HOST PORT [syncnt]      blocking connect (syncnt: SYN retries)
  *   tcp-nb HOST PORT            non-blocking connect, wait for the outcome
+ *   tcp-from SADDR SPORT HOST PORT  bind SADDR:SPORT (SO_REUSEADDR), connect
  *   tcp-thread HOST PORT        connect from a second thread
  *   udp HOST PORT               unbound socket, one sendto
  *   udp-connected HOST PORT     connect, send
@@ -106,6 +107,20 @@ int main(int argc, char **argv)
 	const char *mode = argv[1];
 	if (!strcmp(mode, "tcp") && argc >= 4) {
 		tcp_connect(argv[2], atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 0);
+	} else if (!strcmp(mode, "tcp-from") && argc == 6) {
+		/* a given source address too: a wildcard bind would conflict with
+		 * every socket of this host on that port, whatever its address */
+		struct sockaddr_storage ss, local;
+		socklen_t len = make_addr(&ss, argv[4], atoi(argv[5]));
+		make_addr(&local, argv[2], atoi(argv[3]));
+		int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		int one = 1, err = 0;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&local, len) != 0 ||
+		    connect(fd, (struct sockaddr *)&ss, len) != 0)
+			err = errno;
+		report(local_port(fd), err);
+		close(fd);
 	} else if (!strcmp(mode, "tcp-nb") && argc == 4) {
 		struct sockaddr_storage ss;
 		socklen_t len = make_addr(&ss, argv[2], atoi(argv[3]));
