@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log/convert.h"
 #include "query/commands.h"
 #include "query/output.h"
 #include "query/reader.h"
@@ -17,13 +18,15 @@
 
 static void cat_usage(void)
 {
-	printf("usage: onmitsu cat [--log-dir DIR]\n"
+	printf("usage: onmitsu cat [--log-dir DIR] [--format csv|jsonl]\n"
 	       "\n"
 	       "Print every record of the log, all segments (plain or compressed) in order,\n"
 	       "as one CSV stream with one header line. Unreadable lines are reported on\n"
 	       "stderr with their file and line number and left out.\n"
 	       "\n"
 	       "  -d, --log-dir DIR   the log directory (default " DEFAULT_LOG_DIR ")\n"
+	       "  -f, --format FMT    csv or jsonl (JSON Lines, ECS names); default: the\n"
+	       "                      log's own. Converts either way without loss\n"
 	       "  -h, --help          this help\n");
 }
 
@@ -31,16 +34,26 @@ int cmd_cat(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"log-dir", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = DEFAULT_LOG_DIR;
-	int c;
+	int c, format = -1;
 	options_reset();
-	while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "csv") == 0)
+				format = LOG_FORMAT_CSV;
+			else if (strcmp(optarg, "jsonl") == 0)
+				format = LOG_FORMAT_JSONL;
+			else
+				return usage_error("cat", "bad --format '%s': want csv or jsonl",
+						   optarg);
 			break;
 		case 'h':
 			cat_usage();
@@ -51,6 +64,12 @@ int cmd_cat(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("cat", "unexpected argument '%s'", argv[optind]);
+
+	/* JSON Lines, on either side: the log's own converter (log/convert.h) */
+	int have = log_dir_format(dir);
+	if (have == LOG_FORMAT_JSONL || format == LOG_FORMAT_JSONL)
+		return log_cat(dir, format < 0 ? (enum log_format)have : (enum log_format)format,
+			       stdout);
 
 	char err[512];
 	struct log_reader_opts opts = {.events = LOG_EVENTS_ALL, .keep_raw = true};

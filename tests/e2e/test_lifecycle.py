@@ -366,6 +366,19 @@ def test_jsonl_format():
         check_eq("event.sequence is a number", type(ex["event.sequence"]), int)
         v = verify(d)
         check_eq("verify of a JSONL log (%s)" % v.stdout, v.returncode, 0)
+        # cat converts either way without loss
+        c = subprocess.run([ONMITSU, "cat", "--log-dir", d, "--format", "csv"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        check_eq("cat --format csv of a JSONL log (%s)" % c.stderr, c.returncode, 0)
+        rows = list(csv.reader(io.StringIO(c.stdout, newline="")))
+        check_eq("converted header", rows[0], e2e.COLUMNS)
+        check_eq("converted records", len(rows) - 1, len(recs))
+        row = dict(zip(rows[0], next(r for r in rows[1:] if r[2] == "EXEC" and r[3] == str(q.pid))))
+        check_eq("converted exe", row["exe"], "/usr/bin/echo")
+        check_eq("converted direction-free chain", row["chain"], ex["onmitsu.chain"])
+        j = subprocess.run([ONMITSU, "cat", "--log-dir", d], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        check_eq("cat of a JSONL log is the log", j.stdout, read_text(os.path.join(d, "onmitsu.jsonl")))
         # a CSV recorder refuses a JSONL directory
         r = subprocess.run([ONMITSU, "record", "--log-dir", d], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=30)
