@@ -7,7 +7,8 @@
  * addresses and ports, in either orientation (the recorder writes the
  * initiator as the source; the capture's first packet may be either side for
  * UDP). Among those, the one nearest in time to the flow's first packet wins,
- * within CORRELATE_WINDOW_S either way: a port reused later by another process
+ * within CORRELATE_WINDOW_S either way, an initiator's ("out") record before
+ * an acceptor's ("in") when both ends are on this host: a port reused later by another process
  * has a record of its own, nearer to its own packets. A flow whose handshake
  * the capture missed (mid-stream) takes the latest record at or before it
  * (plus the window), however old: the connection was opened before the
@@ -149,7 +150,8 @@ static struct attribution attribute(const struct history *h, const struct net_en
 		return a;
 	uint64_t k1, k2;
 	make_key(t->proto, ip_s, t->sport, ip_d, t->dport, &k1, &k2);
-	uint64_t best = UINT64_MAX;
+	uint64_t best = UINT64_MAX, best_out = UINT64_MAX;
+	int64_t flow_out = -1;
 	for (size_t i = lower_bound(index, n, k1, k2);
 	     i < n && index[i].k1 == k1 && index[i].k2 == k2; i++) {
 		uint64_t rt = index[i].time_ns, d = abs_diff(rt, cf->time_ns);
@@ -162,11 +164,23 @@ static struct attribution attribute(const struct history *h, const struct net_en
 				a.flow = index[i].flow;
 			continue;
 		}
-		if (d <= window_ns && d < best) {
+		if (d > window_ns)
+			continue;
+		/* When both ends are processes of this host (loopback, containers),
+		 * the flow has two records: the initiator's "out" and the
+		 * acceptor's "in". The flow belongs to the one that opened it. */
+		bool out = h->flows[index[i].flow].direction == DIR_OUT;
+		if (out && d < best_out) {
+			best_out = d;
+			flow_out = index[i].flow;
+		}
+		if (d < best) {
 			best = d;
 			a.flow = index[i].flow;
 		}
 	}
+	if (!cf->mid_stream && flow_out >= 0)
+		a.flow = flow_out;
 	return a;
 }
 

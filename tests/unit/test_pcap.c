@@ -745,3 +745,23 @@ TEST(pcap_correlate_owner_unknown)
 	free(err);
 	tq_rmdir(dir);
 }
+
+/*
+ * Both ends on this host (loopback, containers): the flow has the client's
+ * "out" record and the server's "in" record, 5 us apart here, the server's
+ * nearer to the SYN. The flow belongs to the process that opened it.
+ */
+TEST(pcap_correlate_prefers_the_initiator_when_both_ends_are_local)
+{
+	char path[512], logdir[512];
+	snprintf(path, sizeof(path), "%s/query/both-ends/syn.pcap", test_data_dir());
+	snprintf(logdir, sizeof(logdir), "%s/query/both-ends/log", test_data_dir());
+	char *out, *err;
+	const char *argv[] = {"correlate", "--json", "--log-dir", logdir, path, NULL};
+	CHECK_EQ_INT(tq_run(cmd_correlate, argv, &out, &err), 0);
+	CHECK_EQ_STR(err, "flows seen 1, attributed 1, unattributed 0\n");
+	CHECK(strstr(out, "\"process\":{\"pid\":100,") != NULL);
+	CHECK(strstr(out, "/usr/bin/curl") != NULL);
+	free(out);
+	free(err);
+}
