@@ -300,10 +300,19 @@ int seg_reader_open(struct seg_reader *r, int dirfd, const char *name)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	size_t n = strlen(name);
+	bool zst_twin = false;
+	if (r->fd < 0 && errno == ENOENT && strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) == 0 &&
+	    (n < 4 || strcmp(name + n - 4, ".zst") != 0)) {
+		/* compressed (and the plain one removed) since it was listed */
+		char z[SEGMENT_NAME_MAX + 8];
+		snprintf(z, sizeof(z), "%s.zst", name);
+		r->fd = openat(dirfd, z, O_RDONLY | O_CLOEXEC);
+		zst_twin = true;
+	}
 	if (r->fd < 0)
 		return -1;
-	size_t n = strlen(name);
-	r->zst = n > 4 && strcmp(name + n - 4, ".zst") == 0;
+	r->zst = zst_twin || (n > 4 && strcmp(name + n - 4, ".zst") == 0);
 	if (r->zst) {
 		r->zs = ZSTD_createDStream();
 		r->in_cap = ZSTD_DStreamInSize();

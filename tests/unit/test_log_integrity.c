@@ -684,3 +684,22 @@ TEST(log_cat_converts_both_ways_losslessly)
 	free(dir);
 	free(dir2);
 }
+
+TEST(log_seal_values_by_hand)
+{
+	/* values computed independently with Python's hmac and hashlib */
+	struct seal_key k;
+	for (int i = 0; i < SEAL_KEY_LEN; i++)
+		k.key[i] = (uint8_t)i;
+	k.epoch = 3;
+	char h[SEAL_HMAC_HEX_LEN + 1];
+	seal_hmac(k.key, 3, 5, CHAIN_SEED, h);
+	CHECK_EQ_STR(h, "acc9ee63f3dfd300a0ede67e2a24f12c35a6d5091dfae4428ac07685a400c81c");
+	seal_key_evolve(&k);
+	CHECK_EQ_INT(k.epoch, 4);
+	static const uint8_t want[SEAL_KEY_LEN] = {
+		0x7b, 0x03, 0x93, 0xa3, 0x36, 0x18, 0xd8, 0x8c, 0x35, 0x05, 0x1b,
+		0x3e, 0x7c, 0xfe, 0x4e, 0x8b, 0xf5, 0xdc, 0x07, 0x63, 0x59, 0x18,
+		0x75, 0xa1, 0x99, 0xa2, 0xc2, 0x65, 0xfa, 0xe7, 0x20, 0x90};
+	CHECK(memcmp(k.key, want, SEAL_KEY_LEN) == 0);
+}
