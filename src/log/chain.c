@@ -9,7 +9,7 @@
 #include "util/log.h"
 
 const char CHAIN_SEED[CHAIN_HEX_LEN + 1] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 static void to_hex(const unsigned char *p, size_t n, char *out)
 {
@@ -109,8 +109,7 @@ void chain_next(struct chain *c, const void *body, size_t len)
 	hash_into(c->ctx, prev, body, len, c->head);
 }
 
-void chain_compute(const char *prev_hex, const void *body, size_t len,
-		   char out[CHAIN_HEX_LEN + 1])
+void chain_compute(const char *prev_hex, const void *body, size_t len, char out[CHAIN_HEX_LEN + 1])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx)

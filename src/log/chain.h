@@ -44,8 +44,7 @@ int chain_set_head(struct chain *c, const char *hex, size_t len);
 /* head = hash(head || body): body is the line without ",chain" and "\n". */
 void chain_next(struct chain *c, const void *body, size_t len);
 /* Compute without a struct chain (verify, tests): out gets 64 hex + NUL. */
-void chain_compute(const char *prev_hex, const void *body, size_t len,
-		   char out[CHAIN_HEX_LEN + 1]);
+void chain_compute(const char *prev_hex, const void *body, size_t len, char out[CHAIN_HEX_LEN + 1]);
 /* 64 lowercase hex digits. */
 bool chain_hex_valid(const char *s, size_t len);
 /*

@@ -18,30 +18,29 @@
 
 static void keygen_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: onmitsu keygen [--key FILE] [--force]\n"
-		"\n"
-		"Make a sealing key for `onmitsu record` and print its verification key.\n"
-		"Keep the printed line OFF this host (paper, a password manager, another\n"
-		"machine): `onmitsu verify --key FILE` needs it to check the seals. The\n"
-		"sealing key on the host changes at every seal and cannot forge old ones.\n"
-		"\n"
-		"  -k, --key FILE   where record reads the sealing key (default\n"
-		"                   " SEAL_DEFAULT_KEY_FILE "); mode 0600\n"
-		"  -f, --force      replace an existing key (seals made with it can then\n"
-		"                   only be checked with its old verification key)\n"
-		"  -h, --help       this help\n"
-		"\n"
-		"Exit status: 0 ok, 1 failure, 2 usage.\n");
+	fprintf(out, "usage: onmitsu keygen [--key FILE] [--force]\n"
+		     "\n"
+		     "Make a sealing key for `onmitsu record` and print its verification key.\n"
+		     "Keep the printed line OFF this host (paper, a password manager, another\n"
+		     "machine): `onmitsu verify --key FILE` needs it to check the seals. The\n"
+		     "sealing key on the host changes at every seal and cannot forge old ones.\n"
+		     "\n"
+		     "  -k, --key FILE   where record reads the sealing key (default\n"
+		     "                   " SEAL_DEFAULT_KEY_FILE "); mode 0600\n"
+		     "  -f, --force      replace an existing key (seals made with it can then\n"
+		     "                   only be checked with its old verification key)\n"
+		     "  -h, --help       this help\n"
+		     "\n"
+		     "Exit status: 0 ok, 1 failure, 2 usage.\n");
 }
 
 int cmd_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'k'},
-		{"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"key", required_argument, NULL, 'k'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = SEAL_DEFAULT_KEY_FILE;
 	int force = 0, ch;
@@ -50,7 +49,8 @@ int cmd_keygen(int argc, char **argv)
 		switch (ch) {
 		case 'k':
 			if (!*optarg) {
-				fprintf(stderr, "onmitsu keygen: --key needs a file name, not \"\"\n");
+				fprintf(stderr,
+					"onmitsu keygen: --key needs a file name, not \"\"\n");
 				return 2;
 			}
 			path = optarg;

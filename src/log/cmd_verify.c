@@ -13,30 +13,29 @@
 
 static void verify_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: onmitsu verify [--log-dir DIR] [--key FILE]\n"
-		"\n"
-		"Check that the log was not altered: the hash chain over every record of\n"
-		"every segment (plain or compressed), seq continuity, segment order, and\n"
-		"with --key the forward-secure seals. Names the first bad record (segment\n"
-		"and line) and what is wrong: edited, missing, inserted, reordered,\n"
-		"truncated, unsealed tail. Reports gaps (time when nothing was recorded).\n"
-		"\n"
-		"  -d, --log-dir DIR  the log directory (default " DEFAULT_VERIFY_DIR ")\n"
-		"  -k, --key FILE     a file holding the verification key that\n"
-		"                     `onmitsu keygen` printed (onmitsu-verify-v1:...)\n"
-		"  -h, --help         this help\n"
-		"\n"
-		"Exit status: 0 intact, 1 not intact or unreadable, 2 usage.\n");
+	fprintf(out, "usage: onmitsu verify [--log-dir DIR] [--key FILE]\n"
+		     "\n"
+		     "Check that the log was not altered: the hash chain over every record of\n"
+		     "every segment (plain or compressed), seq continuity, segment order, and\n"
+		     "with --key the forward-secure seals. Names the first bad record (segment\n"
+		     "and line) and what is wrong: edited, missing, inserted, reordered,\n"
+		     "truncated, unsealed tail. Reports gaps (time when nothing was recorded).\n"
+		     "\n"
+		     "  -d, --log-dir DIR  the log directory (default " DEFAULT_VERIFY_DIR ")\n"
+		     "  -k, --key FILE     a file holding the verification key that\n"
+		     "                     `onmitsu keygen` printed (onmitsu-verify-v1:...)\n"
+		     "  -h, --help         this help\n"
+		     "\n"
+		     "Exit status: 0 intact, 1 not intact or unreadable, 2 usage.\n");
 }
 
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"log-dir", required_argument, NULL, 'd'},
-		{"key", required_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"log-dir", required_argument, NULL, 'd'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = DEFAULT_VERIFY_DIR, *key_file = NULL;
 	int ch;

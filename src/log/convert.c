@@ -107,7 +107,8 @@ static void one_line(struct cat_state *s, const struct segment_info *si, char *l
 		}
 	} else {
 		const char *f[32];
-		if (jsonl_decode(line, len, &s->store, f, NULL) != 0 || !*f[0] || !*f[1] || !*f[2]) {
+		if (jsonl_decode(line, len, &s->store, f, NULL) != 0 || !*f[0] || !*f[1] ||
+		    !*f[2]) {
 			bad_line(s, si->name, line_no,
 				 "not an onmitsu JSON Lines record (want @timestamp, "
 				 "event.sequence and event.action)");

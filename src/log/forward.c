@@ -192,8 +192,8 @@ static int open_source(struct forwarder *fw)
 			rc = seg_reader_open(&fw->sr, fw->dirfd, segs[idx].name);
 		else
 			rc = (fw->fd = openat(fw->dirfd, segs[idx].name, O_RDONLY | O_CLOEXEC)) < 0
-				     ? -1
-				     : 0;
+				 ? -1
+				 : 0;
 	} else {
 		fw->src_active = true;
 		fw->src_zst = false;
@@ -307,8 +307,8 @@ static void try_connect(struct forwarder *fw)
 		struct pollfd pfd = {s, POLLOUT, 0};
 		int err = 0;
 		socklen_t el = sizeof(err);
-		if (poll(&pfd, 1, 3000) != 1 || getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) != 0 ||
-		    err) {
+		if (poll(&pfd, 1, 3000) != 1 ||
+		    getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err) {
 			close(s);
 			s = -1;
 		}
@@ -317,10 +317,11 @@ static void try_connect(struct forwarder *fw)
 		freeaddrinfo(ai);
 	if (s < 0) {
 		if (!fw->warned_down)
-			log_warnx("syslog: cannot reach %s:%s%s%s; records wait in %s and go out when "
-				  "it answers",
-				  fw->host, fw->port, gai ? ": " : "", gai ? gai_strerror(gai) : "",
-				  fw->dir);
+			log_warnx(
+			    "syslog: cannot reach %s:%s%s%s; records wait in %s and go out when "
+			    "it answers",
+			    fw->host, fw->port, gai ? ": " : "", gai ? gai_strerror(gai) : "",
+			    fw->dir);
 		fw->warned_down = true;
 		fw->backoff_ms = fw->backoff_ms ? fw->backoff_ms * 2 : 500;
 		if (fw->backoff_ms > 5000)
@@ -335,8 +336,8 @@ static void try_connect(struct forwarder *fw)
 	int one = 1;
 	setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	if (fw->warned_down || fw->reconnects)
-		log_warnx("syslog: connected to %s:%s; sending from seq %" PRIu64, fw->host, fw->port,
-			  fw->confirmed_next);
+		log_warnx("syslog: connected to %s:%s; sending from seq %" PRIu64, fw->host,
+			  fw->port, fw->confirmed_next);
 	fw->warned_down = false;
 	fw->backoff_ms = 0;
 	fw->sock = s;

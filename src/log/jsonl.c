@@ -146,7 +146,7 @@ static int hex4(const char *p, const char *end, uint32_t *v)
 	*v = 0;
 	for (int i = 0; i < 4; i++) {
 		char c = p[i];
-		int d = c >= '0' && c <= '9'	 ? c - '0'
+		int d = c >= '0' && c <= '9'   ? c - '0'
 			: c >= 'a' && c <= 'f' ? c - 'a' + 10
 			: c >= 'A' && c <= 'F' ? c - 'A' + 10
 					       : -1;
@@ -174,14 +174,26 @@ static int parse_string(const char **pp, const char *end, struct strbuf *out)
 			return -1;
 		char e = *p++;
 		switch (e) {
-		case '"': case '\\': case '/':
+		case '"':
+		case '\\':
+		case '/':
 			sb_addc(out, e);
 			break;
-		case 'b': sb_addc(out, '\b'); break;
-		case 'f': sb_addc(out, '\f'); break;
-		case 'n': sb_addc(out, '\n'); break;
-		case 'r': sb_addc(out, '\r'); break;
-		case 't': sb_addc(out, '\t'); break;
+		case 'b':
+			sb_addc(out, '\b');
+			break;
+		case 'f':
+			sb_addc(out, '\f');
+			break;
+		case 'n':
+			sb_addc(out, '\n');
+			break;
+		case 'r':
+			sb_addc(out, '\r');
+			break;
+		case 't':
+			sb_addc(out, '\t');
+			break;
 		case 'u': {
 			uint32_t cp;
 			if (hex4(p, end, &cp) != 0)
@@ -247,8 +259,9 @@ int jsonl_decode(const char *line, size_t len, struct strbuf *store, const char 
 					return -1;
 			} else {
 				const char *q = p;
-				while (q < end && ((*q >= '0' && *q <= '9') || *q == '-' ||
-						   *q == '+' || *q == '.' || *q == 'e' || *q == 'E'))
+				while (q < end &&
+				       ((*q >= '0' && *q <= '9') || *q == '-' || *q == '+' ||
+					*q == '.' || *q == 'e' || *q == 'E'))
 					q++;
 				if (q == p)
 					return -1; /* objects, arrays, true/false/null: not ours */

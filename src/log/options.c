@@ -11,15 +11,15 @@
 #include "util/parse.h"
 
 const char log_writer_usage[] =
-	"      --format csv|jsonl  log format (default csv; jsonl: ECS names)\n"
-	"      --rotate-size BYTES --rotate-age DURATION   start a new segment after\n"
-	"                          (default 64M, 1d; 0: never)\n"
-	"      --keep-size BYTES --keep-age DURATION   expire the oldest segments beyond\n"
-	"                          (default 1G, 90d; 0: no limit)\n"
-	"      --compress-level N  zstd level of closed segments, 1..19, 0: none (9)\n"
-	"      --seal-key FILE     seal the chain (`onmitsu keygen`; default if present:\n"
-	"                          " SEAL_DEFAULT_KEY_FILE "), every --seal-interval (5m)\n"
-	"      --syslog HOST:PORT  also send every record as RFC 5424 over TCP\n";
+    "      --format csv|jsonl  log format (default csv; jsonl: ECS names)\n"
+    "      --rotate-size BYTES --rotate-age DURATION   start a new segment after\n"
+    "                          (default 64M, 1d; 0: never)\n"
+    "      --keep-size BYTES --keep-age DURATION   expire the oldest segments beyond\n"
+    "                          (default 1G, 90d; 0: no limit)\n"
+    "      --compress-level N  zstd level of closed segments, 1..19, 0: none (9)\n"
+    "      --seal-key FILE     seal the chain (`onmitsu keygen`; default if present:\n"
+    "                          " SEAL_DEFAULT_KEY_FILE "), every --seal-interval (5m)\n"
+    "      --syslog HOST:PORT  also send every record as RFC 5424 over TCP\n";
 
 int parse_duration(const char *s, uint64_t *seconds)
 {
@@ -113,7 +113,8 @@ int log_settings_option(struct log_settings *s, int ch, const char *arg)
 		char *e;
 		long port = colon ? strtol(colon + 1, &e, 10) : 0;
 		if (!colon || colon == arg || !colon[1] || *e || port < 1 || port > 65535)
-			return bad("--syslog", arg, "HOST:PORT, e.g. 192.0.2.10:514 or [2001:db8::1]:514");
+			return bad("--syslog", arg,
+				   "HOST:PORT, e.g. 192.0.2.10:514 or [2001:db8::1]:514");
 		s->syslog = arg;
 		return 1;
 	}

@@ -23,6 +23,7 @@ enum {
 };
 
 /* Entries for a struct option table. */
+/* clang-format off */
 #define LOG_WRITER_LONGOPTS                                                                     \
 	{"format", required_argument, NULL, LOG_OPT_FORMAT},                                    \
 		{"rotate-size", required_argument, NULL, LOG_OPT_ROTATE_SIZE},                  \
@@ -33,6 +34,7 @@ enum {
 		{"seal-key", required_argument, NULL, LOG_OPT_SEAL_KEY},                        \
 		{"seal-interval", required_argument, NULL, LOG_OPT_SEAL_INTERVAL},              \
 		{"syslog", required_argument, NULL, LOG_OPT_SYSLOG}
+/* clang-format on */
 
 /* The lines of --help for them. */
 extern const char log_writer_usage[];

@@ -172,8 +172,9 @@ void seal_hmac(const uint8_t key[SEAL_KEY_LEN], uint64_t epoch, uint64_t seq, co
 	       char hmac_hex[SEAL_HMAC_HEX_LEN + 1])
 {
 	char msg[160];
-	int n = snprintf(msg, sizeof(msg), "onmitsu-seal-v1 epoch=%" PRIu64 " seq=%" PRIu64 " head=%s",
-			 epoch, seq, head);
+	int n =
+	    snprintf(msg, sizeof(msg), "onmitsu-seal-v1 epoch=%" PRIu64 " seq=%" PRIu64 " head=%s",
+		     epoch, seq, head);
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	if (!HMAC(EVP_sha256(), key, SEAL_KEY_LEN, (const unsigned char *)msg, (size_t)n, md,

@@ -278,7 +278,8 @@ int segment_compress(int dirfd, const char *name, int level, const volatile int 
 	fsync(dirfd);
 	/* only now is the plain copy redundant */
 	if (unlinkat(dirfd, name, 0) != 0) {
-		snprintf(err, errsize, "compressed, but cannot remove %s: %s", name, strerror(errno));
+		snprintf(err, errsize, "compressed, but cannot remove %s: %s", name,
+			 strerror(errno));
 		rc = 0;
 		goto done;
 	}
@@ -302,7 +303,8 @@ int seg_reader_open(struct seg_reader *r, int dirfd, const char *name)
 	r->fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	size_t n = strlen(name);
 	bool zst_twin = false;
-	if (r->fd < 0 && errno == ENOENT && strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) == 0 &&
+	if (r->fd < 0 && errno == ENOENT &&
+	    strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) == 0 &&
 	    (n < 4 || strcmp(name + n - 4, ".zst") != 0)) {
 		/* compressed (and the plain one removed) since it was listed */
 		char z[SEGMENT_NAME_MAX + 8];

@@ -139,9 +139,8 @@ static void resolve_break(struct vstate *s, const char *next_body, size_t next_l
 	}
 	if (next_body && p->have_prev_seq && p->seq > p->prev_seq + 1 &&
 	    next_seq == p->prev_seq + 1) {
-		problem(s,
-			"%s (seq %" PRIu64 "): reordered: it comes before seq %" PRIu64, p->where,
-			p->seq, next_seq);
+		problem(s, "%s (seq %" PRIu64 "): reordered: it comes before seq %" PRIu64,
+			p->where, p->seq, next_seq);
 		skip = false;
 	} else if (skip)
 		problem(s,
@@ -185,8 +184,7 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 	s->sealing_seen = true;
 	if (!parse_seq(epoch_s, &epoch) || !chain_hex_valid(head, strlen(head)) ||
 	    strlen(hmac) != SEAL_HMAC_HEX_LEN) {
-		problem(s, "%s (seq %" PRIu64 "): a SEAL without epoch, head and hmac", where,
-			seq);
+		problem(s, "%s (seq %" PRIu64 "): a SEAL without epoch, head and hmac", where, seq);
 		return;
 	}
 	if (s->have_prev && strcmp(head, s->prev_chain) != 0)
@@ -196,7 +194,8 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 			where, seq);
 	if (s->have_epoch && epoch <= s->last_epoch)
 		problem(s,
-			"%s (seq %" PRIu64 "): seal epoch %" PRIu64 " does not follow epoch %" PRIu64
+			"%s (seq %" PRIu64 "): seal epoch %" PRIu64
+			" does not follow epoch %" PRIu64
 			" (a seal forged with a later key, or seals reordered)",
 			where, seq, epoch, s->last_epoch);
 	s->have_epoch = true;
@@ -288,8 +287,10 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 		if (from) {
 			chain_compute(from, line, body_len, c);
 			if (!chain_field_matches(c, fv, flen))
-				problem(s, "%s (seq %" PRIu64 "): edited: the first record does not "
-					   "match its chain value", where, seq);
+				problem(s,
+					"%s (seq %" PRIu64 "): edited: the first record does not "
+					"match its chain value",
+					where, seq);
 		} else if (full) {
 			fprintf(s->out,
 				"note: the log starts at seq %" PRIu64 " (older segments expired); "
@@ -337,10 +338,11 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 			s->res->gaps++;
 			if (strcmp(end, "crash") == 0 && s->sealing_seen && s->have_seal &&
 			    s->last_seal_seq + 1 < seq)
-				fprintf(s->out,
-					"note: records seq %" PRIu64 "..%" PRIu64
-					" were never sealed (the recorder stopped without sealing)\n",
-					s->last_seal_seq + 1, seq - 1);
+				fprintf(
+				    s->out,
+				    "note: records seq %" PRIu64 "..%" PRIu64
+				    " were never sealed (the recorder stopped without sealing)\n",
+				    s->last_seal_seq + 1, seq - 1);
 		}
 	}
 	snprintf(s->last_event, sizeof(s->last_event), "%s", fl.event);
@@ -374,10 +376,11 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 	struct segment_info *segs;
 	int n = segment_list(dirfd, &segs);
 	if (n <= 0) {
-		fprintf(stderr,
-			"onmitsu verify: no log in %s (expected onmitsu.csv or onmitsu-*.csv[.zst]; "
-			"is --log-dir right?)\n",
-			dir);
+		fprintf(
+		    stderr,
+		    "onmitsu verify: no log in %s (expected onmitsu.csv or onmitsu-*.csv[.zst]; "
+		    "is --log-dir right?)\n",
+		    dir);
 		if (n == 0)
 			free(segs);
 		close(dirfd);
@@ -469,13 +472,14 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 				"note: recording in progress: records after seq %" PRIu64
 				" are sealed at the next interval\n",
 				s.have_seal ? s.last_seal_seq : res->first_seq);
-	} else if (sealing && !(strcmp(s.last_event, "SEAL") == 0 &&
-				strcmp(s.last_reason, "stop") == 0)) {
+	} else if (sealing &&
+		   !(strcmp(s.last_event, "SEAL") == 0 && strcmp(s.last_reason, "stop") == 0)) {
 		problem(&s,
 			"the log ends at seq %" PRIu64 " with %s: unsealed tail (records after "
 			"seq %" PRIu64 " are not sealed): truncated, or the recorder crashed "
 			"and has not run since",
-			res->last_seq, s.last_event, s.have_seal ? s.last_seal_seq : res->first_seq);
+			res->last_seq, s.last_event,
+			s.have_seal ? s.last_seal_seq : res->first_seq);
 	} else if (!sealing && strcmp(s.last_event, "STOP") != 0) {
 		problem(&s,
 			"the log ends at seq %" PRIu64 " with %s, not STOP: truncated, or the "

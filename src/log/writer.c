@@ -310,6 +310,19 @@ static void scan_closed(struct log_writer *w, struct log_tail *last, char *full)
 	free(segs);
 }
 
+/* The time in the newest closed segment's name: the next may not sort before. */
+static void find_last_name_time(struct log_writer *w)
+{
+	struct segment_info *segs;
+	int n = segment_list(w->dirfd, &segs);
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++)
+		if (!segs[i].active && segs[i].first_time_ns > w->last_name_time_ns)
+			w->last_name_time_ns = segs[i].first_time_ns;
+	free(segs);
+}
+
 /* ---- the keeper thread (see writer.h) ---- */
 
 void log_thread_keep_cap(int keep)
@@ -411,13 +424,16 @@ static int close_active_segment(struct log_writer *w, uint64_t first_time_ns, ui
 	if (fsync(w->fd) != 0)
 		log_warn("cannot fsync %s/%s before rotating it", w->dir, w->active_name);
 	if (append_flag(w, w->fd, false) != 0 && w->append_only > 0)
-		log_warn("cannot lift append-only from %s/%s to rotate it", w->dir,
-			 w->active_name);
+		log_warn("cannot lift append-only from %s/%s to rotate it", w->dir, w->active_name);
+	/* names must sort in time order even when the clock stepped back: never
+	 * name a segment before the newest one (seq then orders them) */
+	if (first_time_ns < w->last_name_time_ns)
+		first_time_ns = w->last_name_time_ns;
+	w->last_name_time_ns = first_time_ns;
 	char name[SEGMENT_NAME_MAX];
 	segment_name(name, sizeof(name), first_time_ns, first_seq, w->opts.format);
 	if (renameat2(w->dirfd, w->active_name, w->dirfd, name, RENAME_NOREPLACE) != 0 &&
-	    (errno != EINVAL ||
-	     faccessat(w->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    (errno != EINVAL || faccessat(w->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
 	     renameat(w->dirfd, w->active_name, w->dirfd, name) != 0)) {
 		log_warn("cannot rotate %s/%s to %s; writing on in it", w->dir, w->active_name,
 			 name);
@@ -533,7 +549,8 @@ void log_writer_tick(struct log_writer *w, uint64_t t_ns)
 	    t_ns - w->seg_first_time_ns >= w->opts.rotate_age * 1000000000ull)
 		rotate(w, t_ns);
 	if (w->sealing && w->records_since_seal &&
-	    (t_ns < w->last_seal_ns || t_ns - w->last_seal_ns >= w->opts.seal_interval * 1000000000ull))
+	    (t_ns < w->last_seal_ns ||
+	     t_ns - w->last_seal_ns >= w->opts.seal_interval * 1000000000ull))
 		log_writer_seal(w, "interval", t_ns);
 }
 
@@ -546,9 +563,10 @@ int log_writer_flush(struct log_writer *w)
 			continue;
 		if (n <= 0) {
 			if (!w->write_failing)
-				log_warn("cannot write to the log in %s (records are kept in memory "
-					 "and written when it works again)",
-					 w->dir);
+				log_warn(
+				    "cannot write to the log in %s (records are kept in memory "
+				    "and written when it works again)",
+				    w->dir);
 			w->write_failing = true;
 			/* keep what was not written */
 			memmove(w->buf.data, w->buf.data + off, w->buf.len - off);
@@ -732,16 +750,18 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 	if (pthread_create(&w->keeper, NULL, keeper_main, w) == 0)
 		w->keeper_running = true;
 	else
-		log_warnx("cannot start the keeper thread; append-only is lifted in the main thread");
+		log_warnx(
+		    "cannot start the keeper thread; append-only is lifted in the main thread");
 
 	/* one directory, one format: the reader and verify go by the names */
 	enum log_format other =
-		w->opts.format == LOG_FORMAT_CSV ? LOG_FORMAT_JSONL : LOG_FORMAT_CSV;
+	    w->opts.format == LOG_FORMAT_CSV ? LOG_FORMAT_JSONL : LOG_FORMAT_CSV;
 	struct stat ost;
 	if (fstatat(w->dirfd, log_active_name(other), &ost, 0) == 0 && ost.st_size > 0) {
 		log_warnx("%s holds a %s log (%s); record it with --format %s or choose another "
 			  "--log-dir",
-			  dir, log_format_ext(other), log_active_name(other), log_format_ext(other));
+			  dir, log_format_ext(other), log_active_name(other),
+			  log_format_ext(other));
 		return -1;
 	}
 
@@ -757,6 +777,7 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 	struct active_scan s;
 	if (scan_active(w, path, &s) != 0)
 		return -1;
+	find_last_name_time(w);
 	struct log_tail last = s.last;
 	char full[CHAIN_HEX_LEN + 1] = "";
 	if (!s.has_records) {
@@ -783,8 +804,8 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 		w->seg_records = 1 + (last.seq > s.first.seq ? last.seq - s.first.seq : 0);
 		uint64_t t = now_ns();
 		bool seg_full = (w->opts.rotate_size && w->seg_bytes >= w->opts.rotate_size) ||
-			    (w->opts.rotate_age && t > s.first.time_ns &&
-			     t - s.first.time_ns >= w->opts.rotate_age * 1000000000ull);
+				(w->opts.rotate_age && t > s.first.time_ns &&
+				 t - s.first.time_ns >= w->opts.rotate_age * 1000000000ull);
 		/* after a crash the next run starts a segment of its own, so the
 		 * damaged one stays as the crash left it */
 		if (w->unclean || s.old_header || seg_full) {

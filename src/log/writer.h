@@ -46,15 +46,15 @@
 
 struct log_writer_opts {
 	enum log_format format;
-	uint64_t rotate_size;   /* bytes; 0: never by size */
-	uint64_t rotate_age;    /* seconds; 0: never by age */
-	uint64_t keep_size;     /* bytes of all segments; 0: no limit */
-	uint64_t keep_age;      /* seconds; 0: no limit */
-	int compress_level;     /* zstd level 1..19; 0: do not compress */
-	const char *seal_key;   /* sealing key file; NULL: no seals */
+	uint64_t rotate_size;	/* bytes; 0: never by size */
+	uint64_t rotate_age;	/* seconds; 0: never by age */
+	uint64_t keep_size;	/* bytes of all segments; 0: no limit */
+	uint64_t keep_age;	/* seconds; 0: no limit */
+	int compress_level;	/* zstd level 1..19; 0: do not compress */
+	const char *seal_key;	/* sealing key file; NULL: no seals */
 	uint64_t seal_interval; /* seconds */
 	struct jsonl_host host; /* named in every JSON Lines record */
-	const char *syslog;     /* HOST:PORT to forward to (log/forward.h), or NULL */
+	const char *syslog;	/* HOST:PORT to forward to (log/forward.h), or NULL */
 };
 
 /* The defaults above, CSV, no sealing key. */
@@ -70,11 +70,11 @@ struct log_writer {
 	uint64_t next_seq;
 	uint64_t torn_bytes;   /* cut from a torn last line at open */
 	uint64_t last_time_ns; /* time of the last record found at open (0: none) */
-	bool unclean;          /* the previous run did not end with STOP */
+	bool unclean;	       /* the previous run did not end with STOP */
 	bool chain_restarted;  /* an older log without chain: the chain starts anew */
 	int append_only;       /* 1: FS_APPEND_FL set; 0: not supported here */
 	int append_only_errno;
-	uint64_t dropped;      /* records dropped because the buffer was full */
+	uint64_t dropped; /* records dropped because the buffer was full */
 	uint64_t bytes_written;
 	uint64_t records;
 	bool write_failing;
@@ -87,6 +87,7 @@ struct log_writer {
 	uint64_t seg_records;
 	uint64_t seg_first_seq, seg_first_time_ns;
 	uint64_t rotations;
+	uint64_t last_name_time_ns; /* in the newest closed segment's name */
 
 	/* sealing */
 	bool sealing;
@@ -155,7 +156,7 @@ struct log_tail {
 	bool found;
 	uint64_t seq, time_ns;
 	char event[16];
-	char reason[16]; /* SEAL's reason */
+	char reason[16];	       /* SEAL's reason */
 	char chain[CHAIN_HEX_LEN + 1]; /* the chain field: full value or tag */
 	bool has_chain;
 	bool chain_full; /* the field is a full value (a checkpoint) */

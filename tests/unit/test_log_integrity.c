@@ -402,8 +402,8 @@ TEST(log_segment_names)
 	CHECK(segment_name_parse("onmitsu-20261125T191317.123456Z-000000000042.csv.zst", &t, &seq,
 				 &f, &zst));
 	CHECK(t == T0 && seq == 42 && f == LOG_FORMAT_CSV && zst);
-	CHECK(segment_name_parse("onmitsu-20261125T191317.123456Z-000000000042.jsonl", &t, &seq,
-				 &f, &zst));
+	CHECK(segment_name_parse("onmitsu-20261125T191317.123456Z-000000000042.jsonl", &t, &seq, &f,
+				 &zst));
 	CHECK(f == LOG_FORMAT_JSONL && !zst);
 	CHECK(!segment_name_parse("onmitsu.csv", NULL, NULL, NULL, NULL));
 	CHECK(!segment_name_parse("onmitsu-2026.csv", NULL, NULL, NULL, NULL));
@@ -544,10 +544,27 @@ TEST(log_seal_verify_key_text)
 TEST(log_jsonl_escaping_and_roundtrip)
 {
 	/* hostile values: quotes, backslashes (already \x-escaped text), commas */
-	const char *f[21] = {"2026-11-25T19:13:17.123456Z", "7", "EXEC", "10", "1",
-			     "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b", "", "0", "/tmp/a\"b\\x5c",
-			     "sh -c \"x\\x0a1,2,EXEC\"", "", "", "", "", "", "out", "", "",
-			     "", "k=v q=\"}", NULL};
+	const char *f[21] = {"2026-11-25T19:13:17.123456Z",
+			     "7",
+			     "EXEC",
+			     "10",
+			     "1",
+			     "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b",
+			     "",
+			     "0",
+			     "/tmp/a\"b\\x5c",
+			     "sh -c \"x\\x0a1,2,EXEC\"",
+			     "",
+			     "",
+			     "",
+			     "",
+			     "",
+			     "out",
+			     "",
+			     "",
+			     "",
+			     "k=v q=\"}",
+			     NULL};
 	struct strbuf out = STRBUF_INIT, store = STRBUF_INIT, csv = STRBUF_INIT;
 	struct jsonl_host h = {"vm", "abc", NULL};
 	jsonl_encode_fields(&out, f, &h, "0123456789abcdef");
@@ -585,7 +602,10 @@ TEST(log_jsonl_escaping_and_roundtrip)
 	CHECK_EQ_INT(jsonl_decode("{\"a\":\"\\u0000\"}", 14, &store, back, NULL), -1);
 	/* a control byte in a value is escaped as \u00XX */
 	sb_reset(&out);
-	json_escape(&out, "a\x01" "b", 3);
+	json_escape(&out,
+		    "a\x01"
+		    "b",
+		    3);
 	CHECK_EQ_STR(out.data, "a\\u0001b");
 	sb_free(&out);
 	sb_free(&store);
@@ -634,8 +654,7 @@ TEST(log_syslog_frame_rfc5424_octet_counted)
 {
 	struct strbuf out = STRBUF_INIT;
 	const char json[] = "{\"event.sequence\":7}";
-	syslog_frame(&out, "2026-11-25T19:13:17.123456Z", "vm", 42, "EXEC", json,
-		     sizeof(json) - 1);
+	syslog_frame(&out, "2026-11-25T19:13:17.123456Z", "vm", 42, "EXEC", json, sizeof(json) - 1);
 	const char *msg = "<110>1 2026-11-25T19:13:17.123456Z vm onmitsu 42 EXEC - "
 			  "{\"event.sequence\":7}";
 	char want[256];
@@ -697,9 +716,59 @@ TEST(log_seal_values_by_hand)
 	CHECK_EQ_STR(h, "acc9ee63f3dfd300a0ede67e2a24f12c35a6d5091dfae4428ac07685a400c81c");
 	seal_key_evolve(&k);
 	CHECK_EQ_INT(k.epoch, 4);
-	static const uint8_t want[SEAL_KEY_LEN] = {
-		0x7b, 0x03, 0x93, 0xa3, 0x36, 0x18, 0xd8, 0x8c, 0x35, 0x05, 0x1b,
-		0x3e, 0x7c, 0xfe, 0x4e, 0x8b, 0xf5, 0xdc, 0x07, 0x63, 0x59, 0x18,
-		0x75, 0xa1, 0x99, 0xa2, 0xc2, 0x65, 0xfa, 0xe7, 0x20, 0x90};
+	static const uint8_t want[SEAL_KEY_LEN] = {0x7b, 0x03, 0x93, 0xa3, 0x36, 0x18, 0xd8, 0x8c,
+						   0x35, 0x05, 0x1b, 0x3e, 0x7c, 0xfe, 0x4e, 0x8b,
+						   0xf5, 0xdc, 0x07, 0x63, 0x59, 0x18, 0x75, 0xa1,
+						   0x99, 0xa2, 0xc2, 0x65, 0xfa, 0xe7, 0x20, 0x90};
 	CHECK(memcmp(k.key, want, SEAL_KEY_LEN) == 0);
+}
+
+TEST(log_crash_between_rotation_and_new_segment)
+{
+	/* a crash right after the rename of a rotation: no active segment is
+	 * left, and the next start continues seq and chain from the newest
+	 * closed one (whose last record carries only a tag) */
+	char *dir = make_tmpdir();
+	CHECK(dir);
+	struct log_writer_opts o;
+	writer_opts(&o, 0, NULL);
+	struct log_writer w;
+	CHECK_EQ_INT(log_writer_open(&w, dir, &o), 0);
+	append_event(&w, OM_EVENT_START, T0, 0);
+	for (int i = 0; i < 5; i++)
+		append_event(&w, OM_EVENT_EXEC, T0 + 1000 * (uint64_t)(i + 1), i);
+	log_writer_close(&w);
+	char from[4096], to[4096], name[SEGMENT_NAME_MAX];
+	active_path(from, sizeof(from), dir);
+	segment_name(name, sizeof(name), T0, 0, LOG_FORMAT_CSV);
+	snprintf(to, sizeof(to), "%s/%s", dir, name);
+	CHECK(rename(from, to) == 0);
+
+	CHECK_EQ_INT(log_writer_open(&w, dir, &o), 0);
+	CHECK_EQ_INT(w.next_seq, 6);
+	CHECK(w.unclean);
+	CHECK(!w.chain_restarted);
+	/* a clock that stepped back still names the next segment after it */
+	struct om_record r;
+	om_record_init(&r, OM_EVENT_START);
+	r.time_ns = T0 - 1000000000ull;
+	r.detail = "version=test";
+	log_writer_append(&w, &r);
+	CHECK_EQ_INT(log_writer_flush(&w), 0);
+	log_writer_close(&w); /* no STOP: the next open closes this segment */
+	CHECK_EQ_INT(log_writer_open(&w, dir, &o), 0);
+	append_event(&w, OM_EVENT_STOP, T0 - 999000000ull, 0);
+	log_writer_close(&w);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct segment_info *segs;
+	CHECK_EQ_INT(segment_list(dfd, &segs), 3);
+	close(dfd);
+	CHECK_EQ_STR(segs[0].name, "onmitsu-20261125T191317.123456Z-000000000000.csv");
+	CHECK_EQ_STR(segs[1].name, "onmitsu-20261125T191317.123456Z-000000000006.csv");
+	free(segs);
+	struct verify_result res;
+	CHECK_EQ_INT(verify_quiet(dir, NULL, &res), 0);
+	CHECK_EQ_INT(res.records, 8);
+	rm_rf(dir);
+	free(dir);
 }
