@@ -166,35 +166,6 @@ static void timeline_record(struct history *h, const struct log_record *rec, int
 	out_flush(&st->out, stdout, false);
 }
 
-static void mark_family(const struct history *h, uint8_t *member, int32_t root)
-{
-	int32_t *stack = NULL;
-	size_t n = 0, cap = 0;
-	int32_t c = h->procs[root].first_child;
-	for (;;) {
-		if (c == PROC_NONE) {
-			if (!n)
-				break;
-			c = h->procs[stack[--n]].next_sibling;
-			continue;
-		}
-		if (member[c]) { /* only a corrupt log has a cycle */
-			c = h->procs[c].next_sibling;
-			continue;
-		}
-		member[c] = 1;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			stack = realloc(stack, cap * sizeof(*stack));
-			if (!stack)
-				fatal("out of memory");
-		}
-		stack[n++] = c;
-		c = h->procs[c].first_child;
-	}
-	free(stack);
-}
-
 int cmd_timeline(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -296,7 +267,7 @@ int cmd_timeline(int argc, char **argv)
 			fatal("out of memory");
 		st.member[target] = 1;
 		if (descendants)
-			mark_family(&h, st.member, target);
+			history_mark_descendants(&h, target, st.member, 1);
 	}
 	if (st.format == OUT_CSV) {
 		/* the same header cat prints: the first segment's */

@@ -379,76 +379,20 @@ static void emit_one(struct emit *e, int32_t p, int depth, enum role role)
 	out_flush(e->out, stdout, false);
 }
 
-/* p and the descendants that are marked, depth first, without recursion
- * (a family can be deep: fork bombs, shells in loops) */
-static void emit_subtree(struct emit *e, int32_t root, int depth)
+static bool emit_marked(int32_t p, int depth, void *arg)
 {
-	const struct history *h = e->h;
-	int32_t *stack = NULL;
-	int *depths = NULL;
-	size_t n = 0, cap = 0;
-	emit_one(e, root, depth, (enum role)e->st->role[root]);
-	int32_t c = h->procs[root].first_child;
-	int d = depth + 1;
-	for (;;) {
-		while (c != PROC_NONE && !e->st->role[c])
-			c = h->procs[c].next_sibling;
-		if (c == PROC_NONE) {
-			if (!n)
-				break;
-			n--;
-			c = h->procs[stack[n]].next_sibling;
-			d = depths[n];
-			continue;
-		}
-		emit_one(e, c, d, (enum role)e->st->role[c]);
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			stack = realloc(stack, cap * sizeof(*stack));
-			depths = realloc(depths, cap * sizeof(*depths));
-			if (!stack || !depths)
-				fatal("out of memory");
-		}
-		stack[n] = c;
-		depths[n] = d;
-		n++;
-		c = h->procs[c].first_child;
-		d++;
-	}
-	free(stack);
-	free(depths);
+	struct emit *e = arg;
+	if (!e->st->role[p])
+		return false; /* not shown, nor what is below it */
+	emit_one(e, p, depth, (enum role)e->st->role[p]);
+	return true;
 }
 
-static void mark_descendants(const struct history *h, uint8_t *role, int32_t p)
+/* root and the descendants that are marked, depth first */
+static void emit_subtree(struct emit *e, int32_t root, int depth)
 {
-	/* an explicit stack: a family can be deeper than the C stack allows */
-	int32_t *stack = NULL;
-	size_t n = 0, cap = 0;
-	int32_t c = h->procs[p].first_child;
-	for (;;) {
-		if (c == PROC_NONE) {
-			if (!n)
-				break;
-			c = h->procs[stack[--n]].next_sibling;
-			continue;
-		}
-		if (role[c] == ROLE_NONE)
-			role[c] = ROLE_DESCENDANT;
-		else if (role[c] != ROLE_DESCENDANT) {
-			/* a cycle in a corrupt log */
-			c = h->procs[c].next_sibling;
-			continue;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			stack = realloc(stack, cap * sizeof(*stack));
-			if (!stack)
-				fatal("out of memory");
-		}
-		stack[n++] = c;
-		c = h->procs[c].first_child;
-	}
-	free(stack);
+	emit_one(e, root, depth, (enum role)e->st->role[root]);
+	history_walk_descendants(e->h, root, depth, emit_marked, e);
 }
 
 int cmd_tree(int argc, char **argv)
@@ -567,7 +511,7 @@ int cmd_tree(int argc, char **argv)
 		}
 		sb_free(&msg);
 		st.role[target] = ROLE_TARGET;
-		mark_descendants(&h, st.role, target);
+		history_mark_descendants(&h, target, st.role, ROLE_DESCENDANT);
 		nchain = history_ancestry(&h, target, chain, HISTORY_MAX_DEPTH);
 		for (int i = 0; i < nchain; i++)
 			st.role[chain[i]] = ROLE_ANCESTOR;

@@ -381,6 +381,68 @@ int history_ancestry(const struct history *h, int32_t p, int32_t *chain, int max
 	return n;
 }
 
+void history_walk_descendants(const struct history *h, int32_t p, int depth, history_visit_fn fn,
+			      void *arg)
+{
+	/* an explicit stack: a family can be deeper than the C stack allows
+	 * (fork bombs, shells in loops) */
+	struct frame {
+		int32_t p;
+		int depth;
+	} *stack = NULL;
+	size_t n = 0, cap = 0;
+	int32_t c = h->procs[p].first_child;
+	int d = depth + 1;
+	for (;;) {
+		if (c == PROC_NONE) {
+			if (!n)
+				break;
+			n--;
+			c = h->procs[stack[n].p].next_sibling;
+			d = stack[n].depth;
+			continue;
+		}
+		if (!fn(c, d, arg)) {
+			c = h->procs[c].next_sibling;
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			stack = realloc(stack, cap * sizeof(*stack));
+			if (!stack)
+				fatal("out of memory");
+		}
+		stack[n].p = c;
+		stack[n].depth = d;
+		n++;
+		c = h->procs[c].first_child;
+		d++;
+	}
+	free(stack);
+}
+
+struct marking {
+	uint8_t *mark;
+	uint8_t value;
+};
+
+static bool mark_one(int32_t p, int depth, void *arg)
+{
+	struct marking *m = arg;
+	/* history_finish cut every cycle; this guard only keeps a walk finite
+	 * should one slip through */
+	if (m->mark[p])
+		return false;
+	m->mark[p] = m->value;
+	return true;
+}
+
+void history_mark_descendants(const struct history *h, int32_t p, uint8_t *mark, uint8_t value)
+{
+	struct marking m = {.mark = mark, .value = value};
+	history_walk_descendants(h, p, 0, mark_one, &m);
+}
+
 static int32_t port_or_minus1(const struct log_record *rec, enum log_col c)
 {
 	int64_t v = log_record_num(rec, c);

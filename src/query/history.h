@@ -174,6 +174,17 @@ bool history_alive_at(const struct history *h, int32_t p, uint64_t t_ns);
  * knows; returns how many (at most max). */
 int history_ancestry(const struct history *h, int32_t p, int32_t *chain, int max);
 
+/*
+ * Visit p's descendants depth first, each before its children, children in
+ * start order; depth is p's, a child's is one more. fn says whether to go on
+ * below the process it was given.
+ */
+typedef bool (*history_visit_fn)(int32_t p, int depth, void *arg);
+void history_walk_descendants(const struct history *h, int32_t p, int depth, history_visit_fn fn,
+			      void *arg);
+/* Set mark[] to value for every descendant of p whose mark is still 0. */
+void history_mark_descendants(const struct history *h, int32_t p, uint8_t *mark, uint8_t value);
+
 static inline const char *history_str(const struct history *h, uint32_t id)
 {
 	return intern_str(&h->strings, id);
