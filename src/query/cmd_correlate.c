@@ -381,20 +381,7 @@ int cmd_correlate(int argc, char **argv)
 	}
 
 	struct strbuf out = STRBUF_INIT;
-	if (format == OUT_JSON) {
-		for (size_t i = 0; i < shown; i++) {
-			report_json(&out, &h, &answers[i]);
-			out_flush(&out, stdout, false);
-		}
-	} else if (format == OUT_CSV) {
-		report_csv_header(&out, true);
-		for (size_t i = 0; i < shown; i++) {
-			report_csv(&out, &h, &answers[i], true);
-			out_flush(&out, stdout, false);
-		}
-	} else if (shown) {
-		report_table(&out, &h, answers, shown, true);
-	}
+	report_answers(&out, &h, answers, shown, format, true);
 	char summary[160];
 	snprintf(summary, sizeof(summary), "flows seen %zu, attributed %zu, unattributed %zu\n",
 		 cap.nflows, attributed, cap.nflows - attributed);

@@ -115,23 +115,13 @@ static void table_record(struct strbuf *out, const struct history *h, const stru
 	case OM_EVENT_MODLOAD:
 		sb_addf(out, "%s  %s", *exe ? exe : "?", rec->f[COL_PATH]);
 		break;
-	case OM_EVENT_NET: {
-		char src[80], dst[80];
-		int64_t sp = log_field_num(rec->f[COL_SRC_PORT]);
-		int64_t dp = log_field_num(rec->f[COL_DST_PORT]);
-		bool icmp = strncmp(rec->f[COL_PROTO], "icmp", 4) == 0;
-		sb_addf(
-		    out, "%s  %s %s -> %s", *exe ? exe : "?", rec->f[COL_PROTO],
-		    endpoint_text(src, sizeof(src), rec->f[COL_SRC_IP], icmp ? -1 : (int32_t)sp),
-		    endpoint_text(dst, sizeof(dst), rec->f[COL_DST_IP], icmp ? -1 : (int32_t)dp));
-		if (icmp)
-			sb_addf(out, " type %lld code %lld", (long long)sp, (long long)dp);
-		if (*rec->f[COL_DIRECTION])
-			sb_addf(out, " %s", rec->f[COL_DIRECTION]);
-		if (*rec->f[COL_RESULT])
-			sb_addf(out, " %s", rec->f[COL_RESULT]);
+	case OM_EVENT_NET:
+		sb_addf(out, "%s  ", *exe ? exe : "?");
+		flow_text(out, rec->f[COL_PROTO], rec->f[COL_SRC_IP],
+			  log_field_num(rec->f[COL_SRC_PORT]), rec->f[COL_DST_IP],
+			  log_field_num(rec->f[COL_DST_PORT]), rec->f[COL_DIRECTION],
+			  rec->f[COL_RESULT]);
 		break;
-	}
 	default:
 		sb_adds(out, rec->f[COL_DETAIL]);
 		break;

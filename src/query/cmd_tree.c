@@ -177,19 +177,10 @@ static void emit_table(struct emit *e, int32_t p, int depth, enum role role)
 			img = x->next;
 		} else if (tf <= tm) {
 			struct flow_view v;
-			char src[80], dst[80];
 			flow_view_from_rec(h, &h->flows[fl], &v);
-			bool icmp = strncmp(v.proto, "icmp", 4) == 0;
-			sb_addf(out, "net     %s  %s %s -> %s", time_text(t, sizeof(t), tf),
-				v.proto,
-				endpoint_text(src, sizeof(src), v.src_ip, icmp ? -1 : v.src_port),
-				endpoint_text(dst, sizeof(dst), v.dst_ip, icmp ? -1 : v.dst_port));
-			if (icmp)
-				sb_addf(out, " type %d code %d", v.src_port, v.dst_port);
-			if (*v.direction)
-				sb_addf(out, " %s", v.direction);
-			if (*v.result)
-				sb_addf(out, " %s", v.result);
+			sb_addf(out, "net     %s  ", time_text(t, sizeof(t), tf));
+			flow_text(out, v.proto, v.src_ip, v.src_port, v.dst_ip, v.dst_port,
+				  v.direction, v.result);
 			fl = e->st->flow_next[fl];
 		} else {
 			sb_addf(out, "module  %s  %s", time_text(t, sizeof(t), tm),
@@ -291,12 +282,6 @@ static void emit_json(struct emit *e, int32_t p, int depth, enum role role)
 static const char *const csv_header =
     "depth,role,kind,time,pid,ppid,guid,parent_guid,uid,exe,cmdline,exit_result,path,proto,"
     "src_ip,src_port,dst_ip,dst_port,direction,result,community_id\n";
-
-static void csv_int(struct strbuf *out, int64_t v)
-{
-	if (v >= 0)
-		sb_addf(out, "%lld", (long long)v);
-}
 
 static void csv_row_start(struct emit *e, int32_t p, int depth, enum role role, const char *kind,
 			  uint64_t t_ns)

@@ -185,22 +185,9 @@ int cmd_who(int argc, char **argv)
 		answers[i].proc = h.flows[i].proc;
 		answers[i].proc_time = h.flows[i].time_ns;
 	}
-	if (format == OUT_JSON) {
-		for (uint32_t i = 0; i < h.nflows; i++) {
-			report_json(&out, &h, &answers[i]);
-			out_flush(&out, stdout, false);
-		}
-	} else if (format == OUT_CSV) {
-		report_csv_header(&out, false);
-		for (uint32_t i = 0; i < h.nflows; i++) {
-			report_csv(&out, &h, &answers[i], false);
-			out_flush(&out, stdout, false);
-		}
-	} else if (h.nflows) {
-		report_table(&out, &h, answers, h.nflows, false);
-	} else {
+	report_answers(&out, &h, answers, h.nflows, format, false);
+	if (!h.nflows && format == OUT_TABLE)
 		log_warnx("who: no flow in the log matches");
-	}
 	if (out_flush(&out, stdout, true) < 0) {
 		log_warn("who: writing the output failed");
 		rc = 1;

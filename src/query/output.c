@@ -107,6 +107,12 @@ void csv_field(struct strbuf *sb, const char *s)
 	sb_addc(sb, '"');
 }
 
+void csv_int(struct strbuf *sb, int64_t v)
+{
+	if (v >= 0)
+		sb_addf(sb, "%lld", (long long)v);
+}
+
 const char *time_text(char *buf, size_t size, uint64_t t_ns)
 {
 	if (!t_ns) {

@@ -31,6 +31,8 @@ void json_str_or_null(struct strbuf *sb, const char *s);
 void json_int_or_null(struct strbuf *sb, int64_t v);
 /* one CSV field, RFC 4180-quoted when it must be */
 void csv_field(struct strbuf *sb, const char *s);
+/* a number; an empty field for a negative value */
+void csv_int(struct strbuf *sb, int64_t v);
 
 /* 2026-11-25T19:13:17.123456Z; "" for 0 */
 const char *time_text(char *buf, size_t size, uint64_t t_ns);

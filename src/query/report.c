@@ -31,6 +31,22 @@ const char *endpoint_text(char *buf, size_t size, const char *ip, int32_t port)
 	return buf;
 }
 
+void flow_text(struct strbuf *out, const char *proto, const char *src_ip, int64_t src_port,
+	       const char *dst_ip, int64_t dst_port, const char *direction, const char *result)
+{
+	char src[80], dst[80];
+	bool icmp = strncmp(proto, "icmp", 4) == 0;
+	sb_addf(out, "%s %s -> %s", proto,
+		endpoint_text(src, sizeof(src), src_ip, icmp ? -1 : (int32_t)src_port),
+		endpoint_text(dst, sizeof(dst), dst_ip, icmp ? -1 : (int32_t)dst_port));
+	if (icmp)
+		sb_addf(out, " type %lld code %lld", (long long)src_port, (long long)dst_port);
+	if (*direction)
+		sb_addf(out, " %s", direction);
+	if (*result)
+		sb_addf(out, " %s", result);
+}
+
 /* An ancestor is shown as it was when it made the next one down the chain. */
 static uint64_t birth_time(const struct history *h, int32_t child)
 {
@@ -137,12 +153,6 @@ void report_csv_header(struct strbuf *out, bool correlate)
 	if (correlate)
 		sb_adds(out, ",reason,record_delta_s");
 	sb_addc(out, '\n');
-}
-
-static void csv_int(struct strbuf *out, int64_t v)
-{
-	if (v >= 0)
-		sb_addf(out, "%lld", (long long)v);
 }
 
 void report_csv(struct strbuf *out, const struct history *h, const struct flow_answer *a,
@@ -321,4 +331,23 @@ void report_table(struct strbuf *out, const struct history *h, const struct flow
 	table_print(t, out);
 	table_free(t);
 	sb_free(&after);
+}
+
+void report_answers(struct strbuf *out, const struct history *h, const struct flow_answer *a,
+		    size_t n, enum out_format format, bool correlate)
+{
+	if (format == OUT_JSON) {
+		for (size_t i = 0; i < n; i++) {
+			report_json(out, h, &a[i]);
+			out_flush(out, stdout, false);
+		}
+	} else if (format == OUT_CSV) {
+		report_csv_header(out, correlate);
+		for (size_t i = 0; i < n; i++) {
+			report_csv(out, h, &a[i], correlate);
+			out_flush(out, stdout, false);
+		}
+	} else if (n) {
+		report_table(out, h, a, n, correlate);
+	}
 }
