@@ -5,11 +5,11 @@
  * one header line (the first segment's). Lines that cannot be parsed are
  * reported with their place and left out.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log/convert.h"
+#include "query/cli.h"
 #include "query/commands.h"
 #include "query/output.h"
 #include "query/reader.h"
@@ -30,6 +30,20 @@ static void cat_usage(void)
 	       "  -h, --help          this help\n");
 }
 
+static int cat_option(int c, const char *arg, void *ctx)
+{
+	int *format = ctx;
+	if (c != 'f')
+		return CLI_SHARED;
+	if (strcmp(arg, "csv") == 0)
+		*format = LOG_FORMAT_CSV;
+	else if (strcmp(arg, "jsonl") == 0)
+		*format = LOG_FORMAT_JSONL;
+	else
+		return usage_error("cat", "bad --format '%s': want csv or jsonl", arg);
+	return CLI_NEXT;
+}
+
 int cmd_cat(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -38,32 +52,15 @@ int cmd_cat(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *dir = DEFAULT_LOG_DIR;
-	int c, format = -1;
-	options_reset();
-	while ((c = getopt_long(argc, argv, ":d:f:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'f':
-			if (strcmp(optarg, "csv") == 0)
-				format = LOG_FORMAT_CSV;
-			else if (strcmp(optarg, "jsonl") == 0)
-				format = LOG_FORMAT_JSONL;
-			else
-				return usage_error("cat", "bad --format '%s': want csv or jsonl",
-						   optarg);
-			break;
-		case 'h':
-			cat_usage();
-			return 0;
-		default:
-			return option_error("cat", c, argv);
-		}
-	}
-	if (optind < argc)
-		return usage_error("cat", "unexpected argument '%s'", argv[optind]);
+	struct cli cli;
+	cli_init(&cli, "cat", cat_usage);
+	int format = -1;
+	int rc = cli_parse(&cli, argc, argv, CLI_SHORT "f:", longopts, cat_option, &format);
+	if (rc != CLI_NEXT)
+		return rc;
+	if ((rc = cli_no_operands(&cli)))
+		return rc;
+	const char *dir = cli.dir;
 
 	/* JSON Lines, on either side: the log's own converter (log/convert.h) */
 	int have = log_dir_format(dir);
@@ -81,7 +78,6 @@ int cmd_cat(int argc, char **argv)
 	struct strbuf out = STRBUF_INIT;
 	struct log_record rec;
 	bool header_done = false;
-	int rc = 0;
 	while (log_reader_next(r, &rec) > 0) {
 		if (!header_done) {
 			sb_adds(&out, log_reader_header(r));

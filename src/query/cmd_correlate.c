@@ -19,13 +19,13 @@
  * the packet is from before the log's first record or after its last, or
  * from a time the recorder was stopped; else "no matching record".
  */
-#include <getopt.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query/capture.h"
+#include "query/cli.h"
 #include "query/commands.h"
 #include "query/filter.h"
 #include "query/history.h"
@@ -55,7 +55,7 @@ static void correlate_usage(void)
 	       CORRELATE_WINDOW_S);
 }
 
-enum { OPT_JSON = 256, OPT_CSV, OPT_WINDOW, OPT_UNATTRIBUTED };
+enum { OPT_WINDOW = CLI_OPT_OWN, OPT_UNATTRIBUTED };
 
 /* One NET record in the lookup index: its endpoints in a fixed order. */
 struct net_entry {
@@ -222,64 +222,57 @@ static const char *why_unattributed(const struct history *h, const struct captur
 	return "no matching record";
 }
 
+struct correlate_options {
+	uint64_t window_s;
+	bool only_unattributed;
+};
+
+static int correlate_option(int c, const char *arg, void *ctx)
+{
+	struct correlate_options *o = ctx;
+	switch (c) {
+	case OPT_WINDOW: {
+		int64_t v = log_field_num(arg);
+		if (v < 0 || v > 86400)
+			return usage_error("correlate",
+					   "--window \"%s\" is not a number of seconds from "
+					   "0 to 86400",
+					   arg);
+		o->window_s = (uint64_t)v;
+		return CLI_NEXT;
+	}
+	case OPT_UNATTRIBUTED:
+		o->only_unattributed = true;
+		return CLI_NEXT;
+	default:
+		return CLI_SHARED;
+	}
+}
+
 int cmd_correlate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"csv", no_argument, NULL, OPT_CSV},
+	    CLI_LONG_JSON,
+	    CLI_LONG_CSV,
 	    {"window", required_argument, NULL, OPT_WINDOW},
 	    {"unattributed", no_argument, NULL, OPT_UNATTRIBUTED},
-	    {"log-dir", required_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    CLI_LONG_END,
 	};
-	const char *dir = DEFAULT_LOG_DIR;
-	enum out_format format = OUT_TABLE;
-	uint64_t window_s = CORRELATE_WINDOW_S;
-	bool only_unattributed = false;
-	int c;
-	options_reset();
-	while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
-			format = OUT_JSON;
-			break;
-		case OPT_CSV:
-			format = OUT_CSV;
-			break;
-		case OPT_WINDOW: {
-			int64_t v = log_field_num(optarg);
-			if (v < 0 || v > 86400)
-				return usage_error(
-				    "correlate",
-				    "--window \"%s\" is not a number of seconds from "
-				    "0 to 86400",
-				    optarg);
-			window_s = (uint64_t)v;
-			break;
-		}
-		case OPT_UNATTRIBUTED:
-			only_unattributed = true;
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'h':
-			correlate_usage();
-			return 0;
-		default:
-			return option_error("correlate", c, argv);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error("correlate", optind == argc ? "name the capture file to read"
-							       : "give one capture file");
-	const char *path = argv[optind];
-	uint64_t window_ns = window_s * 1000000000ull;
+	struct cli cli;
+	cli_init(&cli, "correlate", correlate_usage);
+	struct correlate_options opt = {.window_s = CORRELATE_WINDOW_S};
+	int rc = cli_parse(&cli, argc, argv, CLI_SHORT, longopts, correlate_option, &opt);
+	if (rc != CLI_NEXT)
+		return rc;
+	if (cli.noperands != 1)
+		return usage_error("correlate", cli.noperands == 0 ? "name the capture file to read"
+								   : "give one capture file");
+	const char *path = cli.operands[0];
+	uint64_t window_ns = opt.window_s * 1000000000ull;
 
 	char err[1024];
 	struct capture cap;
-	int rc = 0;
+	rc = 0;
 	int crc = capture_read(path, &cap, err, sizeof(err));
 	if (crc < 0) {
 		log_warnx("correlate: %s", err);
@@ -290,7 +283,6 @@ int cmd_correlate(int argc, char **argv)
 		rc = 1; /* reported after the results, which are still useful */
 
 	struct history h;
-	history_init(&h);
 	struct correlate_state st = {
 	    .from_ns = cap.first_ns > window_ns ? cap.first_ns - window_ns : 0,
 	    .to_ns = cap.last_ns + window_ns,
@@ -299,9 +291,8 @@ int cmd_correlate(int argc, char **argv)
 	for (size_t i = 0; i < cap.nflows; i++)
 		if (cap.flows[i].mid_stream)
 			st.from_ns = 0;
-	int lrc = history_load(&h, dir, LOG_EVENT_BIT(OM_EVENT_NET), keep_net, &st);
-	if (lrc && !h.records) {
-		history_free(&h);
+	int lrc = cli_load(&cli, &h, LOG_EVENT_BIT(OM_EVENT_NET), keep_net, &st);
+	if (lrc < 0) {
 		capture_free(&cap);
 		return 1;
 	}
@@ -346,7 +337,7 @@ int cmd_correlate(int argc, char **argv)
 			const struct flow_rec *fr = &h.flows[a.flow];
 			if (fr->proc != PROC_NONE) {
 				attributed++;
-				if (only_unattributed)
+				if (opt.only_unattributed)
 					continue;
 			}
 			ans->proc = fr->proc;
@@ -381,18 +372,16 @@ int cmd_correlate(int argc, char **argv)
 	}
 
 	struct strbuf out = STRBUF_INIT;
-	report_answers(&out, &h, answers, shown, format, true);
+	report_answers(&out, &h, answers, shown, cli.format, true);
 	char summary[160];
 	snprintf(summary, sizeof(summary), "flows seen %zu, attributed %zu, unattributed %zu\n",
 		 cap.nflows, attributed, cap.nflows - attributed);
 	/* the summary ends the table; machine formats keep stdout pure */
-	if (format == OUT_TABLE)
+	if (cli.format == OUT_TABLE)
 		sb_adds(&out, summary);
-	if (out_flush(&out, stdout, true) < 0) {
-		log_warn("correlate: writing the output failed");
+	if (cli_flush(&cli, &out))
 		rc = 1;
-	}
-	if (format != OUT_TABLE)
+	if (cli.format != OUT_TABLE)
 		fputs(summary, stderr);
 	if (crc > 0)
 		log_warnx("correlate: %s", err);

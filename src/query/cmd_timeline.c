@@ -7,11 +7,11 @@
  * each record's program); the second streams the records out, so a timeline
  * of the whole log needs no more memory than the history.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/cli.h"
 #include "query/commands.h"
 #include "query/filter.h"
 #include "query/history.h"
@@ -37,24 +37,13 @@ static void timeline_usage(void)
 	    "  -h, --help            this help\n");
 }
 
-enum {
-	OPT_GUID = 256,
-	OPT_PID,
-	OPT_AT,
-	OPT_DESCENDANTS,
-	OPT_SINCE,
-	OPT_UNTIL,
-	OPT_JSON,
-	OPT_CSV,
-};
+enum { OPT_DESCENDANTS = CLI_OPT_OWN };
 
 struct timeline_state {
 	uint8_t *member; /* NULL: every record */
 	uint64_t since_ns, until_ns;
 	enum out_format format;
 	struct strbuf out;
-	bool header_done;
-	const char *header;
 	uint64_t shown;
 };
 
@@ -156,102 +145,53 @@ static void timeline_record(struct history *h, const struct log_record *rec, int
 	out_flush(&st->out, stdout, false);
 }
 
+static int timeline_option(int c, const char *arg, void *ctx)
+{
+	bool *descendants = ctx;
+	if (c != OPT_DESCENDANTS)
+		return CLI_SHARED;
+	*descendants = true;
+	return CLI_NEXT;
+}
+
 int cmd_timeline(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"guid", required_argument, NULL, OPT_GUID},
-	    {"pid", required_argument, NULL, OPT_PID},
-	    {"at", required_argument, NULL, OPT_AT},
-	    {"descendants", no_argument, NULL, OPT_DESCENDANTS},
-	    {"since", required_argument, NULL, OPT_SINCE},
-	    {"until", required_argument, NULL, OPT_UNTIL},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"csv", no_argument, NULL, OPT_CSV},
-	    {"log-dir", required_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    CLI_LONG_GUID,  CLI_LONG_PID,
+	    CLI_LONG_AT,    {"descendants", no_argument, NULL, OPT_DESCENDANTS},
+	    CLI_LONG_SINCE, CLI_LONG_UNTIL,
+	    CLI_LONG_JSON,  CLI_LONG_CSV,
+	    CLI_LONG_END,
 	};
-	const char *dir = DEFAULT_LOG_DIR, *guid = NULL;
-	int64_t pid = -1;
-	uint64_t at = 0, now = now_unix_ns();
+	struct cli cli;
+	cli_init(&cli, "timeline", timeline_usage);
 	bool descendants = false;
-	struct timeline_state st = {.since_ns = 0, .until_ns = UINT64_MAX, .format = OUT_TABLE};
-	char err[512];
-	int c;
-	options_reset();
-	while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_GUID:
-			guid = optarg;
-			break;
-		case OPT_PID:
-			pid = log_field_num(optarg);
-			if (pid < 0 || pid > INT32_MAX)
-				return usage_error("timeline",
-						   "--pid \"%s\" is not a process id: use a number "
-						   "like 4242",
-						   optarg);
-			break;
-		case OPT_AT:
-			if (parse_time_arg(optarg, now, &at, err, sizeof(err)) < 0)
-				return usage_error("timeline", "--at %s", err);
-			break;
-		case OPT_DESCENDANTS:
-			descendants = true;
-			break;
-		case OPT_SINCE:
-			if (parse_time_arg(optarg, now, &st.since_ns, err, sizeof(err)) < 0)
-				return usage_error("timeline", "--since %s", err);
-			break;
-		case OPT_UNTIL:
-			if (parse_time_arg(optarg, now, &st.until_ns, err, sizeof(err)) < 0)
-				return usage_error("timeline", "--until %s", err);
-			break;
-		case OPT_JSON:
-			st.format = OUT_JSON;
-			break;
-		case OPT_CSV:
-			st.format = OUT_CSV;
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'h':
-			timeline_usage();
-			return 0;
-		default:
-			return option_error("timeline", c, argv);
-		}
-	}
-	if (optind < argc)
-		return usage_error("timeline", "unexpected argument '%s'", argv[optind]);
-	if (guid && pid >= 0)
+	int rc = cli_parse(&cli, argc, argv, CLI_SHORT, longopts, timeline_option, &descendants);
+	if (rc != CLI_NEXT)
+		return rc;
+	if ((rc = cli_no_operands(&cli)))
+		return rc;
+	if (cli.guid && cli.pid >= 0)
 		return usage_error("timeline", "give --guid or --pid, not both");
-	if (at && pid < 0)
+	if (cli.at_ns && cli.pid < 0)
 		return usage_error("timeline", "--at goes with --pid");
-	if (descendants && !guid && pid < 0)
+	if (descendants && !cli.guid && cli.pid < 0)
 		return usage_error("timeline", "--descendants needs --guid or --pid");
-	if (st.since_ns > st.until_ns)
-		return usage_error("timeline", "--since is after --until: nothing can match");
+	if ((rc = cli_check_window(&cli)))
+		return rc;
+	struct timeline_state st = {
+	    .since_ns = cli.since_ns, .until_ns = cli.until_ns, .format = cli.format};
 
 	struct history h;
-	history_init(&h);
-	int rc = history_load(&h, dir, 0, NULL, NULL);
-	if (rc && !h.records) {
-		history_free(&h);
+	if ((rc = cli_load(&cli, &h, 0, NULL, NULL)) < 0)
 		return 1;
-	}
-	if (guid || pid >= 0) {
+	if (cli.guid || cli.pid >= 0) {
 		int32_t target;
-		struct strbuf msg = STRBUF_INIT;
-		int pick = history_pick(&h, pid, at, guid, &target, &msg);
+		int pick = cli_pick(&cli, &h, &target);
 		if (pick) {
-			log_warnx("timeline: %s", sb_str(&msg));
-			sb_free(&msg);
 			history_free(&h);
-			return pick == 2 ? 2 : 1;
+			return pick;
 		}
-		sb_free(&msg);
 		st.member = calloc(h.nprocs, 1);
 		if (!st.member)
 			fatal("out of memory");
@@ -262,7 +202,8 @@ int cmd_timeline(int argc, char **argv)
 	if (st.format == OUT_CSV) {
 		/* the same header cat prints: the first segment's */
 		struct log_reader_opts o = {.events = HISTORY_EVENTS, .quiet = true};
-		struct log_reader *r = log_reader_open(dir, &o, err, sizeof(err));
+		char err[512];
+		struct log_reader *r = log_reader_open(cli.dir, &o, err, sizeof(err));
 		if (r) {
 			struct log_record tmp;
 			log_reader_next(r, &tmp);
@@ -271,13 +212,12 @@ int cmd_timeline(int argc, char **argv)
 			log_reader_close(r);
 		}
 	}
-	int rc2 = history_scan(&h, dir, LOG_EVENTS_ALL, st.format == OUT_CSV, timeline_record, &st);
+	int rc2 =
+	    history_scan(&h, cli.dir, LOG_EVENTS_ALL, st.format == OUT_CSV, timeline_record, &st);
 	if (rc2)
 		rc = rc2;
-	if (out_flush(&st.out, stdout, true) < 0) {
-		log_warn("timeline: writing the output failed");
+	if (cli_flush(&cli, &st.out))
 		rc = 1;
-	}
 	if (!st.shown && st.format == OUT_TABLE)
 		log_warnx("timeline: no record matches");
 	sb_free(&st.out);

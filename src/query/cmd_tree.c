@@ -8,11 +8,11 @@
  * only the NET and MODLOAD records of the processes shown, so a long log does
  * not have to fit in memory.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/cli.h"
 #include "query/commands.h"
 #include "query/filter.h"
 #include "query/history.h"
@@ -41,15 +41,8 @@ static void tree_usage(void)
 }
 
 enum {
-	OPT_PID = 256,
-	OPT_AT,
-	OPT_GUID,
-	OPT_ALL,
-	OPT_SINCE,
-	OPT_UNTIL,
+	OPT_ALL = CLI_OPT_OWN,
 	OPT_NO_MODULES,
-	OPT_JSON,
-	OPT_CSV,
 };
 
 enum role { ROLE_NONE = 0, ROLE_ANCESTOR, ROLE_TARGET, ROLE_DESCENDANT, ROLE_MEMBER };
@@ -380,101 +373,73 @@ static void emit_subtree(struct emit *e, int32_t root, int depth)
 	history_walk_descendants(e->h, root, depth, emit_marked, e);
 }
 
+struct tree_options {
+	bool all, modules;
+};
+
+static int tree_option(int c, const char *arg, void *ctx)
+{
+	struct tree_options *o = ctx;
+	switch (c) {
+	case OPT_ALL:
+		o->all = true;
+		return CLI_NEXT;
+	case OPT_NO_MODULES:
+		o->modules = false;
+		return CLI_NEXT;
+	default:
+		return CLI_SHARED;
+	}
+}
+
 int cmd_tree(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"pid", required_argument, NULL, OPT_PID},
-	    {"at", required_argument, NULL, OPT_AT},
-	    {"guid", required_argument, NULL, OPT_GUID},
+	    CLI_LONG_PID,
+	    CLI_LONG_AT,
+	    CLI_LONG_GUID,
 	    {"all", no_argument, NULL, OPT_ALL},
-	    {"since", required_argument, NULL, OPT_SINCE},
-	    {"until", required_argument, NULL, OPT_UNTIL},
+	    CLI_LONG_SINCE,
+	    CLI_LONG_UNTIL,
 	    {"no-modules", no_argument, NULL, OPT_NO_MODULES},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"csv", no_argument, NULL, OPT_CSV},
-	    {"log-dir", required_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    CLI_LONG_JSON,
+	    CLI_LONG_CSV,
+	    CLI_LONG_END,
 	};
-	const char *dir = DEFAULT_LOG_DIR, *guid = NULL;
-	enum out_format format = OUT_TABLE;
-	int64_t pid = -1;
-	uint64_t at = 0, now = now_unix_ns();
-	bool all = false;
-	struct tree_state st = {.since_ns = 0, .until_ns = UINT64_MAX, .modules = true};
-	char err[512];
-	int c;
-	options_reset();
-	while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_PID:
-			pid = log_field_num(optarg);
-			if (pid < 0 || pid > INT32_MAX)
-				return usage_error("tree",
-						   "--pid \"%s\" is not a process id: use a "
-						   "number like 4242",
-						   optarg);
-			break;
-		case OPT_AT:
-			if (parse_time_arg(optarg, now, &at, err, sizeof(err)) < 0)
-				return usage_error("tree", "--at %s", err);
-			break;
-		case OPT_GUID:
-			guid = optarg;
-			break;
-		case OPT_ALL:
-			all = true;
-			break;
-		case OPT_SINCE:
-			if (parse_time_arg(optarg, now, &st.since_ns, err, sizeof(err)) < 0)
-				return usage_error("tree", "--since %s", err);
-			break;
-		case OPT_UNTIL:
-			if (parse_time_arg(optarg, now, &st.until_ns, err, sizeof(err)) < 0)
-				return usage_error("tree", "--until %s", err);
-			break;
-		case OPT_NO_MODULES:
-			st.modules = false;
-			break;
-		case OPT_JSON:
-			format = OUT_JSON;
-			break;
-		case OPT_CSV:
-			format = OUT_CSV;
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'h':
-			tree_usage();
-			return 0;
-		default:
-			return option_error("tree", c, argv);
-		}
-	}
-	if (optind < argc)
-		return usage_error("tree", "unexpected argument '%s'", argv[optind]);
-	if ((pid >= 0) + (guid != NULL) + all != 1)
+	struct cli cli;
+	cli_init(&cli, "tree", tree_usage);
+	struct tree_options opt = {.all = false, .modules = true};
+	int rc = cli_parse(&cli, argc, argv, CLI_SHORT, longopts, tree_option, &opt);
+	if (rc != CLI_NEXT)
+		return rc;
+	if ((rc = cli_no_operands(&cli)))
+		return rc;
+	if ((cli.pid >= 0) + (cli.guid != NULL) + opt.all != 1)
 		return usage_error("tree", "say which process: --pid P, --guid G or --all");
-	if (at && pid < 0)
+	if (cli.at_ns && cli.pid < 0)
 		return usage_error("tree", "--at goes with --pid");
-	if (st.since_ns > st.until_ns)
-		return usage_error("tree", "--since is after --until: nothing can match");
+	if ((rc = cli_check_window(&cli)))
+		return rc;
+	struct tree_state st = {
+	    .since_ns = cli.since_ns, .until_ns = cli.until_ns, .modules = opt.modules};
 
 	struct history h;
-	history_init(&h);
-	int rc = history_load(&h, dir, 0, NULL, NULL);
-	if (rc && !h.records) {
-		history_free(&h);
+	if ((rc = cli_load(&cli, &h, 0, NULL, NULL)) < 0)
 		return 1;
+	int32_t target = PROC_NONE;
+	if (!opt.all) {
+		int pick = cli_pick(&cli, &h, &target);
+		if (pick) {
+			history_free(&h);
+			return pick;
+		}
 	}
 	st.role = calloc(h.nprocs ? h.nprocs : 1, 1);
 	if (!st.role)
 		fatal("out of memory");
-	int32_t target = PROC_NONE;
 	int32_t chain[HISTORY_MAX_DEPTH];
 	int nchain = 0;
-	if (all) {
+	if (opt.all) {
 		for (uint32_t i = 0; i < h.nprocs; i++) {
 			const struct proc *p = &h.procs[i];
 			uint64_t start = p->start_ns ? p->start_ns : p->first_seen_ns;
@@ -485,16 +450,6 @@ int cmd_tree(int argc, char **argv)
 				st.role[i] = ROLE_MEMBER;
 		}
 	} else {
-		struct strbuf msg = STRBUF_INIT;
-		int pick = history_pick(&h, pid, at, guid, &target, &msg);
-		if (pick) {
-			log_warnx("tree: %s", sb_str(&msg));
-			sb_free(&msg);
-			free(st.role);
-			history_free(&h);
-			return pick == 2 ? 2 : 1;
-		}
-		sb_free(&msg);
 		st.role[target] = ROLE_TARGET;
 		history_mark_descendants(&h, target, st.role, ROLE_DESCENDANT);
 		nchain = history_ancestry(&h, target, chain, HISTORY_MAX_DEPTH);
@@ -502,17 +457,17 @@ int cmd_tree(int argc, char **argv)
 			st.role[chain[i]] = ROLE_ANCESTOR;
 	}
 	int rc2 =
-	    history_scan(&h, dir, LOG_EVENT_BIT(OM_EVENT_NET) | LOG_EVENT_BIT(OM_EVENT_MODLOAD),
+	    history_scan(&h, cli.dir, LOG_EVENT_BIT(OM_EVENT_NET) | LOG_EVENT_BIT(OM_EVENT_MODLOAD),
 			 false, tree_record, &st);
 	if (rc2)
 		rc = rc2;
 	link_items(&h, &st);
 
 	struct strbuf out = STRBUF_INIT;
-	struct emit e = {.h = &h, .st = &st, .format = format, .out = &out};
-	if (format == OUT_CSV)
+	struct emit e = {.h = &h, .st = &st, .format = cli.format, .out = &out};
+	if (cli.format == OUT_CSV)
 		sb_adds(&out, csv_header);
-	if (all) {
+	if (opt.all) {
 		for (uint32_t i = 0; i < h.nprocs; i++) {
 			if (!st.role[i])
 				continue;
@@ -527,10 +482,8 @@ int cmd_tree(int argc, char **argv)
 			emit_one(&e, chain[i], nchain - 1 - i, ROLE_ANCESTOR);
 		emit_subtree(&e, target, nchain);
 	}
-	if (out_flush(&out, stdout, true) < 0) {
-		log_warn("tree: writing the output failed");
+	if (cli_flush(&cli, &out))
 		rc = 1;
-	}
 	sb_free(&out);
 	free(st.role);
 	free(st.flow_head);

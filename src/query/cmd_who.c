@@ -5,11 +5,11 @@
  * only the NET records that match; processes and ancestry are resolved at the
  * end, so a process's exit, logged after its flows, is known.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/cli.h"
 #include "query/commands.h"
 #include "query/filter.h"
 #include "query/history.h"
@@ -40,17 +40,11 @@ static void who_usage(void)
 }
 
 enum {
-	OPT_DST = 256,
+	OPT_DST = CLI_OPT_OWN,
 	OPT_SRC,
 	OPT_PORT,
 	OPT_PROTO,
 	OPT_CID,
-	OPT_SINCE,
-	OPT_UNTIL,
-	OPT_PID,
-	OPT_GUID,
-	OPT_JSON,
-	OPT_CSV,
 };
 
 struct who_state {
@@ -66,6 +60,49 @@ static void who_record(struct history *h, const struct log_record *rec, int32_t 
 		history_keep_flow(h, rec, proc);
 }
 
+static int who_option(int c, const char *arg, void *ctx)
+{
+	struct net_filter *filter = ctx;
+	char err[512];
+	switch (c) {
+	case OPT_DST:
+		if (parse_endpoint(arg, &filter->dst, err, sizeof(err)) < 0)
+			return usage_error("who", "--dst %s", err);
+		filter->has_dst = true;
+		return CLI_NEXT;
+	case OPT_SRC:
+		if (parse_endpoint(arg, &filter->src, err, sizeof(err)) < 0)
+			return usage_error("who", "--src %s", err);
+		filter->has_src = true;
+		return CLI_NEXT;
+	case OPT_PORT:
+		if (parse_port(arg, &filter->port, err, sizeof(err)) < 0)
+			return usage_error("who", "--port %s", err);
+		filter->has_port = true;
+		return CLI_NEXT;
+	case OPT_PROTO:
+		if (parse_proto(arg, &filter->proto, err, sizeof(err)) < 0)
+			return usage_error("who", "--proto %s", err);
+		return CLI_NEXT;
+	case OPT_CID:
+		if (strncmp(arg, "1:", 2) != 0 || !arg[2])
+			return usage_error("who",
+					   "--community-id \"%s\" is not a Community ID: use "
+					   "the \"1:...\" form a log or Zeek/Suricata shows",
+					   arg);
+		filter->community_id = arg;
+		return CLI_NEXT;
+	case CLI_OPT_GUID:
+		/* an empty guid would match the flows that name no process:
+		 * only who, which filters on it, refuses it */
+		if (!*arg)
+			return usage_error("who", "--guid needs a guid from the log");
+		return CLI_SHARED;
+	default:
+		return CLI_SHARED;
+	}
+}
+
 int cmd_who(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -74,107 +111,37 @@ int cmd_who(int argc, char **argv)
 	    {"port", required_argument, NULL, OPT_PORT},
 	    {"proto", required_argument, NULL, OPT_PROTO},
 	    {"community-id", required_argument, NULL, OPT_CID},
-	    {"since", required_argument, NULL, OPT_SINCE},
-	    {"until", required_argument, NULL, OPT_UNTIL},
-	    {"pid", required_argument, NULL, OPT_PID},
-	    {"guid", required_argument, NULL, OPT_GUID},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"csv", no_argument, NULL, OPT_CSV},
-	    {"log-dir", required_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    CLI_LONG_SINCE,
+	    CLI_LONG_UNTIL,
+	    CLI_LONG_PID,
+	    CLI_LONG_GUID,
+	    CLI_LONG_JSON,
+	    CLI_LONG_CSV,
+	    CLI_LONG_END,
 	};
-	const char *dir = DEFAULT_LOG_DIR;
-	enum out_format format = OUT_TABLE;
+	struct cli cli;
+	cli_init(&cli, "who", who_usage);
 	struct net_filter filter;
 	net_filter_init(&filter);
-	uint64_t now = now_unix_ns();
-	char err[512];
-	int c;
-	options_reset();
-	while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_DST:
-			if (parse_endpoint(optarg, &filter.dst, err, sizeof(err)) < 0)
-				return usage_error("who", "--dst %s", err);
-			filter.has_dst = true;
-			break;
-		case OPT_SRC:
-			if (parse_endpoint(optarg, &filter.src, err, sizeof(err)) < 0)
-				return usage_error("who", "--src %s", err);
-			filter.has_src = true;
-			break;
-		case OPT_PORT:
-			if (parse_port(optarg, &filter.port, err, sizeof(err)) < 0)
-				return usage_error("who", "--port %s", err);
-			filter.has_port = true;
-			break;
-		case OPT_PROTO:
-			if (parse_proto(optarg, &filter.proto, err, sizeof(err)) < 0)
-				return usage_error("who", "--proto %s", err);
-			break;
-		case OPT_CID:
-			if (strncmp(optarg, "1:", 2) != 0 || !optarg[2])
-				return usage_error(
-				    "who",
-				    "--community-id \"%s\" is not a Community ID: use "
-				    "the \"1:...\" form a log or Zeek/Suricata shows",
-				    optarg);
-			filter.community_id = optarg;
-			break;
-		case OPT_SINCE:
-			if (parse_time_arg(optarg, now, &filter.since_ns, err, sizeof(err)) < 0)
-				return usage_error("who", "--since %s", err);
-			break;
-		case OPT_UNTIL:
-			if (parse_time_arg(optarg, now, &filter.until_ns, err, sizeof(err)) < 0)
-				return usage_error("who", "--until %s", err);
-			break;
-		case OPT_PID:
-			filter.pid = log_field_num(optarg);
-			if (filter.pid < 0 || filter.pid > INT32_MAX)
-				return usage_error("who",
-						   "--pid \"%s\" is not a process id: use a "
-						   "number like 4242",
-						   optarg);
-			break;
-		case OPT_GUID:
-			if (!*optarg)
-				return usage_error("who", "--guid needs a guid from the log");
-			filter.guid = optarg;
-			break;
-		case OPT_JSON:
-			format = OUT_JSON;
-			break;
-		case OPT_CSV:
-			format = OUT_CSV;
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'h':
-			who_usage();
-			return 0;
-		default:
-			return option_error("who", c, argv);
-		}
-	}
-	if (optind < argc)
+	int rc = cli_parse(&cli, argc, argv, CLI_SHORT, longopts, who_option, &filter);
+	if (rc != CLI_NEXT)
+		return rc;
+	if (cli.noperands)
 		return usage_error("who",
 				   "unexpected argument '%s' (filters are options, e.g. "
 				   "--dst %s)",
-				   argv[optind], argv[optind]);
-	if (filter.since_ns > filter.until_ns)
-		return usage_error("who", "--since is after --until: nothing can match");
+				   cli.operands[0], cli.operands[0]);
+	if ((rc = cli_check_window(&cli)))
+		return rc;
+	filter.since_ns = cli.since_ns;
+	filter.until_ns = cli.until_ns;
+	filter.pid = cli.pid;
+	filter.guid = cli.guid;
 
 	struct history h;
-	history_init(&h);
 	struct who_state st = {.filter = &filter};
-	int rc = history_load(&h, dir, LOG_EVENT_BIT(OM_EVENT_NET), who_record, &st);
-	if (rc && !h.records) {
-		history_free(&h);
+	if ((rc = cli_load(&cli, &h, LOG_EVENT_BIT(OM_EVENT_NET), who_record, &st)) < 0)
 		return 1;
-	}
 
 	struct strbuf out = STRBUF_INIT;
 	struct flow_answer *answers = calloc(h.nflows ? h.nflows : 1, sizeof(*answers));
@@ -185,13 +152,11 @@ int cmd_who(int argc, char **argv)
 		answers[i].proc = h.flows[i].proc;
 		answers[i].proc_time = h.flows[i].time_ns;
 	}
-	report_answers(&out, &h, answers, h.nflows, format, false);
-	if (!h.nflows && format == OUT_TABLE)
+	report_answers(&out, &h, answers, h.nflows, cli.format, false);
+	if (!h.nflows && cli.format == OUT_TABLE)
 		log_warnx("who: no flow in the log matches");
-	if (out_flush(&out, stdout, true) < 0) {
-		log_warn("who: writing the output failed");
+	if (cli_flush(&cli, &out))
 		rc = 1;
-	}
 	sb_free(&out);
 	free(answers);
 	history_free(&h);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "query/output.h"
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,24 +248,4 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	log_warnx("%s: %s", cmd, msg);
 	log_warnx("try 'onmitsu %s --help'", cmd);
 	return 2;
-}
-
-void options_reset(void)
-{
-	optind = 0; /* glibc: 0 re-initialises getopt completely */
-	opterr = 0;
-}
-
-int option_error(const char *cmd, int c, char **argv)
-{
-	const char *opt = optind > 0 ? argv[optind - 1] : "?";
-	bool is_long = strncmp(opt, "--", 2) == 0;
-	if (c == ':') {
-		if (!is_long && optopt)
-			return usage_error(cmd, "option '-%c' needs a value", optopt);
-		return usage_error(cmd, "option '%s' needs a value", opt);
-	}
-	if (!is_long && optopt)
-		return usage_error(cmd, "unknown option '-%c'", optopt);
-	return usage_error(cmd, "unknown option '%s'", opt);
 }

@@ -56,11 +56,4 @@ size_t table_rows(const struct table *t);
 /* "onmitsu CMD: message" and the --help hint on stderr; returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Prepare getopt_long for a fresh parse (commands run more than once in the
- * unit tests). */
-void options_reset(void);
-
-/* The getopt_long error for the option at argv[optind - 1]; returns 2. */
-int option_error(const char *cmd, int c, char **argv);
-
 #endif
