@@ -421,7 +421,10 @@ static int open_new_active(struct log_writer *w)
 /* Rename the active segment to its closed name and start a new one. */
 static int close_active_segment(struct log_writer *w, uint64_t first_time_ns, uint64_t first_seq)
 {
-	if (fsync(w->fd) != 0)
+	/* the background thread syncs the closed segment and the directory: the
+	 * recording thread must not wait for the disk here */
+	bool deferred = w->thread_running;
+	if (!deferred && fsync(w->fd) != 0)
 		log_warn("cannot fsync %s/%s before rotating it", w->dir, w->active_name);
 	if (append_flag(w, w->fd, false) != 0 && w->append_only > 0)
 		log_warn("cannot lift append-only from %s/%s to rotate it", w->dir, w->active_name);
@@ -441,13 +444,13 @@ static int close_active_segment(struct log_writer *w, uint64_t first_time_ns, ui
 			append_flag(w, w->fd, true);
 		return -1;
 	}
-	fsync(w->dirfd);
 	close(w->fd);
 	w->fd = -1;
 	w->rotations++;
 	if (open_new_active(w) != 0)
 		return -1;
-	fsync(w->dirfd);
+	if (!deferred)
+		fsync(w->dirfd);
 	log_writer_maintain(w);
 	return 0;
 }
@@ -599,11 +602,22 @@ int log_writer_sync(struct log_writer *w)
 
 static void maintain_once(struct log_writer *w)
 {
+	/* what rotation left unsynced: the renames, the closed segments */
+	fsync(w->dirfd);
 	struct segment_info *segs;
 	int n = segment_list(w->dirfd, &segs);
 	if (n < 0) {
 		log_warn("cannot list the log directory %s", w->dir);
 		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (segs[i].active || segs[i].zst)
+			continue;
+		int fd = openat(w->dirfd, segs[i].name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
 	}
 	for (int i = 0; i < n && w->opts.compress_level > 0; i++) {
 		if (w->stopping)
@@ -926,6 +940,8 @@ void log_writer_close(struct log_writer *w)
 		pthread_join(w->thread, NULL);
 		w->thread_running = false;
 	}
+	if (w->dirfd >= 0)
+		fsync(w->dirfd); /* a rotation the compressor had no time to sync */
 	if (w->dirfd >= 0)
 		close(w->dirfd);
 	if (w->lock_fd >= 0)
