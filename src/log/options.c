@@ -12,13 +12,12 @@
 
 const char log_writer_usage[] =
     "      --format csv|jsonl  log format (default csv; jsonl: ECS names)\n"
-    "      --rotate-size BYTES --rotate-age DURATION   start a new segment after\n"
-    "                          (default 64M, 1d; 0: never)\n"
-    "      --keep-size BYTES --keep-age DURATION   expire the oldest segments beyond\n"
-    "                          (default 1G, 90d; 0: no limit)\n"
+    "      --rotate-size SIZE --rotate-age AGE   new segment after (64M, 1d; 0: off)\n"
+    "      --keep-size SIZE --keep-age AGE   expire the oldest beyond (1G, 90d)\n"
     "      --compress-level N  zstd level of closed segments, 1..19, 0: none (9)\n"
     "      --seal-key FILE     seal the chain (`onmitsu keygen`; default if present:\n"
-    "                          " SEAL_DEFAULT_KEY_FILE "), every --seal-interval (5m)\n"
+    "                          " SEAL_DEFAULT_KEY_FILE "; none: no seals),\n"
+    "                          every --seal-interval DURATION (default 5m)\n"
     "      --syslog HOST:PORT  also send every record as RFC 5424 over TCP\n";
 
 int parse_duration(const char *s, uint64_t *seconds)
@@ -100,7 +99,8 @@ int log_settings_option(struct log_settings *s, int ch, const char *arg)
 	case LOG_OPT_SEAL_KEY:
 		if (!*arg)
 			return bad("--seal-key", arg, "the key file `onmitsu keygen` wrote");
-		s->w.seal_key = arg;
+		/* "none": no seals, not even with the default key present */
+		s->w.seal_key = strcmp(arg, "none") == 0 ? NULL : arg;
 		s->seal_key_given = 1;
 		return 1;
 	case LOG_OPT_SEAL_INTERVAL:
@@ -125,7 +125,7 @@ int log_settings_option(struct log_settings *s, int ch, const char *arg)
 
 void log_settings_finish(struct log_settings *s)
 {
-	if (!s->w.seal_key && access(SEAL_DEFAULT_KEY_FILE, F_OK) == 0)
+	if (!s->seal_key_given && access(SEAL_DEFAULT_KEY_FILE, F_OK) == 0)
 		s->w.seal_key = SEAL_DEFAULT_KEY_FILE;
 	s->w.syslog = s->syslog;
 }

@@ -772,3 +772,26 @@ TEST(log_crash_between_rotation_and_new_segment)
 	rm_rf(dir);
 	free(dir);
 }
+
+TEST(log_settings_options)
+{
+	struct log_settings ls;
+	log_settings_init(&ls);
+	CHECK_EQ_INT(log_settings_option(&ls, LOG_OPT_SEAL_KEY, "none"), 1);
+	log_settings_finish(&ls);
+	CHECK(ls.w.seal_key == NULL); /* not even the default key */
+	log_settings_init(&ls);
+	CHECK_EQ_INT(log_settings_option(&ls, LOG_OPT_ROTATE_SIZE, "64M"), 1);
+	CHECK(ls.w.rotate_size == 64ull << 20);
+	CHECK_EQ_INT(log_settings_option(&ls, LOG_OPT_ROTATE_AGE, "0"), 1);
+	CHECK(ls.w.rotate_age == 0);
+	CHECK_EQ_INT(log_settings_option(&ls, LOG_OPT_SYSLOG, "[2001:db8::1]:514"), 1);
+	CHECK_EQ_INT(log_settings_option(&ls, 'x', "whatever"), 0);
+	FILE *saved = stderr;
+	stderr = fopen("/dev/null", "we");
+	CHECK_EQ_INT(log_settings_option(&ls, LOG_OPT_SYSLOG, "host:99999"), -1);
+	CHECK_EQ_INT(log_settings_option(&ls, LOG_OPT_COMPRESS, "20"), -1);
+	CHECK_EQ_INT(log_settings_option(&ls, LOG_OPT_FORMAT, "xml"), -1);
+	fclose(stderr);
+	stderr = saved;
+}
