@@ -767,6 +767,16 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 		log_warnx(
 		    "cannot start the keeper thread; append-only is lifted in the main thread");
 
+	/* the key first: a bad one must leave the log as it is */
+	if (w->opts.seal_key) {
+		char err[512];
+		if (seal_key_load(w->opts.seal_key, &w->key, err, sizeof(err)) != 0) {
+			log_warnx("%s; make one with `onmitsu keygen --key %s`", err,
+				  w->opts.seal_key);
+			return -1;
+		}
+		w->sealing = true;
+	}
 	/* one directory, one format: the reader and verify go by the names */
 	enum log_format other =
 	    w->opts.format == LOG_FORMAT_CSV ? LOG_FORMAT_JSONL : LOG_FORMAT_CSV;
@@ -843,15 +853,6 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 	if (w->append_only < 0)
 		set_append_only(w);
 
-	if (w->opts.seal_key) {
-		char err[512];
-		if (seal_key_load(w->opts.seal_key, &w->key, err, sizeof(err)) != 0) {
-			log_warnx("%s; make one with `onmitsu keygen --key %s`", err,
-				  w->opts.seal_key);
-			return -1;
-		}
-		w->sealing = true;
-	}
 	w->last_seal_ns = now_ns();
 	if (w->opts.syslog) {
 		w->forwarder = forwarder_start(dir, w->opts.format, w->opts.syslog, &w->opts.host,
