@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,9 +81,22 @@ int cmd_keygen(int argc, char **argv)
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s", path);
 	const char *d = dirname(dir);
-	if (mkdir(d, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "onmitsu keygen: cannot create %s: %s\n", d, strerror(errno));
-		return 1;
+	/* its directory and any missing parents; the key's own is 0700 */
+	char part[4096];
+	snprintf(part, sizeof(part), "%s", d);
+	for (char *p = part + 1;; p++) {
+		bool last = *p == '\0';
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(part, last ? 0700 : 0755) != 0 && errno != EEXIST) {
+			fprintf(stderr, "onmitsu keygen: cannot create %s: %s\n", part,
+				strerror(errno));
+			return 1;
+		}
+		if (last)
+			break;
+		*p = '/';
 	}
 	struct seal_key k;
 	if (seal_key_generate(&k) != 0) {
