@@ -759,6 +759,9 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 	struct stat dst;
 	if (fstat(w->dirfd, &dst) == 0 && (dst.st_mode & 077) && fchmod(w->dirfd, 0700) != 0)
 		log_warn("cannot restrict the log directory %s to mode 0700", dir);
+	/* a directory another user owns could have its segments replaced */
+	if (geteuid() == 0 && dst.st_uid != 0 && fchown(w->dirfd, 0, 0) != 0)
+		log_warn("cannot give the log directory %s to root", dir);
 	if (lock_dir(w) != 0)
 		return -1;
 	if (pthread_create(&w->keeper, NULL, keeper_main, w) == 0)

@@ -198,6 +198,7 @@ def test_rotate_under_load():
             raise AssertionError("START does not say append_only=: %r" % start)
         check_eq("active segment mode", oct(os.stat(active).st_mode & 0o777), "0o600")
         check_eq("log dir mode", oct(os.stat(d).st_mode & 0o777), "0o700")
+        check_eq("log dir owner", os.stat(d).st_uid, 0)
         pids = storm(400)
         time.sleep(1.5)
         stop_recorder(p)
