@@ -46,6 +46,10 @@ struct vstate {
 	bool sealing_seen;
 	bool have_epoch;
 	uint64_t last_epoch;
+	/* the epoch the next seal must have: the last one's + 1, or what a
+	 * START says the key was at (a crash may have used one up) */
+	bool have_expected;
+	uint64_t expected_epoch;
 	struct seal_key derived; /* key of derived.epoch, from key0 */
 	bool have_seal;
 	uint64_t last_seal_seq;
@@ -198,8 +202,18 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 			" does not follow epoch %" PRIu64
 			" (a seal forged with a later key, or seals reordered)",
 			where, seq, epoch, s->last_epoch);
+	else if (s->have_expected && epoch != s->expected_epoch)
+		/* seals of one run have consecutive epochs: a jump without a
+		 * restart means seals were removed and history re-sealed with a
+		 * later key, the one thing a thief of the current key can do */
+		problem(s,
+			"%s (seq %" PRIu64 "): seal epoch %" PRIu64 " where %" PRIu64
+			" was due: seals removed and the records re-sealed with a later key",
+			where, seq, epoch, s->expected_epoch);
 	s->have_epoch = true;
 	s->last_epoch = epoch;
+	s->have_expected = true;
+	s->expected_epoch = epoch + 1;
 	s->have_seal = true;
 	s->last_seal_seq = seq;
 	snprintf(s->last_reason, sizeof(s->last_reason), "%s", reason);
@@ -328,7 +342,20 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 	if (strcmp(fl.event, "SEAL") == 0)
 		check_seal(s, where, seq, fl.detail);
 	if (strcmp(fl.event, "START") == 0) {
-		char gap[32], end[16] = "";
+		char gap[32], end[16] = "", ep[24];
+		uint64_t e;
+		if (detail_get(fl.detail, "seal_epoch", ep, sizeof(ep)) && parse_seq(ep, &e)) {
+			if (s->have_epoch && e <= s->last_epoch)
+				problem(
+				    s,
+				    "%s (seq %" PRIu64 "): START with sealing key epoch %" PRIu64
+				    ", already used by a seal (the key was restored from a copy)",
+				    where, seq, e);
+			s->have_expected = true;
+			s->expected_epoch = e;
+		} else {
+			s->have_expected = false; /* a run without seals, or an older log */
+		}
 		if (detail_get(fl.detail, "gap_seconds", gap, sizeof(gap))) {
 			detail_get(fl.detail, "previous_end", end, sizeof(end));
 			fprintf(s->out,

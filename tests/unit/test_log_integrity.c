@@ -5,6 +5,8 @@
  * with in every way the issue names, and verified.
  */
 #include <dirent.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -794,4 +796,126 @@ TEST(log_settings_options)
 	CHECK_EQ_INT(log_settings_option(&ls, LOG_OPT_FORMAT, "xml"), -1);
 	fclose(stderr);
 	stderr = saved;
+}
+
+/* Rewrite lines[from..n) with new seqs and recomputed chain values, from the
+ * full chain value prev (updated); each keeps its chain field's length. The
+ * new lines go into store (NUL-terminated), their offsets into offs[]. */
+static void rechain(char **lines, size_t from, size_t n, uint64_t first_seq, char *prev,
+		    struct strbuf *store, size_t *offs)
+{
+	for (size_t i = from; i < n; i++) {
+		char *c1 = strchr(lines[i], ','), *c2 = strchr(c1 + 1, ','),
+		     *last = strrchr(lines[i], ',');
+		size_t flen = strlen(last + 1);
+		struct strbuf b = STRBUF_INIT;
+		sb_add(&b, lines[i], (size_t)(c1 - lines[i]));
+		sb_addf(&b, ",%" PRIu64, first_seq + (i - from));
+		sb_add(&b, c2, (size_t)(last - c2));
+		chain_compute(prev, b.data, b.len, prev);
+		sb_addc(&b, ',');
+		sb_add(&b, prev, flen);
+		offs[i] = store->len;
+		sb_add(store, b.data, b.len + 1); /* with its NUL */
+		sb_free(&b);
+	}
+}
+
+TEST(log_verify_detects_reseal_with_stolen_key)
+{
+	/* the thief of the current key edits sealed history, drops the seals
+	 * after the edit and re-seals everything with the key it holds: each
+	 * seal and the chain check out, but the epochs jump */
+	char *dir = make_tmpdir();
+	CHECK(dir);
+	char keyfile[4096];
+	snprintf(keyfile, sizeof(keyfile), "%s.key", dir);
+	struct seal_key k;
+	CHECK_EQ_INT(seal_key_generate(&k), 0);
+	uint8_t key0[SEAL_KEY_LEN];
+	memcpy(key0, k.key, SEAL_KEY_LEN);
+	CHECK_EQ_INT(seal_key_store(keyfile, &k), 0);
+	struct log_writer_opts o;
+	writer_opts(&o, 0, keyfile);
+	struct log_writer w;
+	CHECK_EQ_INT(log_writer_open(&w, dir, &o), 0);
+	uint64_t t = T0;
+	append_event(&w, OM_EVENT_START, t, 0);
+	for (int b = 0; b < 3; b++) {
+		for (int i = 0; i < 10; i++)
+			append_event(&w, OM_EVENT_EXEC, t += 1000, 10 * b + i);
+		if (b < 2)
+			log_writer_seal(&w, "interval", t += 1000);
+	}
+	append_event(&w, OM_EVENT_STOP, t += 1000, 0);
+	log_writer_close(&w); /* seals epochs 0, 1 and (stop) 2; the key is now at 3 */
+	struct verify_result res;
+	CHECK_EQ_INT(verify_quiet(dir, key0, &res), 0);
+	CHECK_EQ_INT(res.seals, 3);
+	struct seal_key stolen;
+	char err[256];
+	CHECK_EQ_INT(seal_key_load(keyfile, &stolen, err, sizeof(err)), 0);
+	CHECK_EQ_INT(stolen.epoch, 3);
+
+	char p[4096];
+	active_path(p, sizeof(p), dir);
+	struct strbuf sb = STRBUF_INIT;
+	read_file(p, &sb);
+	char *lines[64];
+	size_t n = split_lines(&sb, lines, 64);
+	/* header, START, 10 EXEC, SEAL0 (line 12), 10 EXEC, SEAL1 (23), 10 EXEC, STOP, SEAL2 */
+	CHECK_EQ_INT(n, 36);
+	CHECK(strstr(lines[12], ",SEAL,") && strstr(lines[23], ",SEAL,"));
+	/* edit a record after seal 0, drop seal 1 and the stop seal */
+	char *edited = strstr(lines[15], "prog12");
+	CHECK(edited != NULL);
+	edited[4] = 'X';
+	memmove(&lines[23], &lines[24], (n - 24) * sizeof(lines[0]));
+	n -= 2; /* and the last line (SEAL2) */
+	/* the full chain value after seal 0 */
+	char prev[CHAIN_HEX_LEN + 1];
+	char *c = strrchr(lines[12], ',');
+	memcpy(prev, c + 1, CHAIN_HEX_LEN);
+	prev[CHAIN_HEX_LEN] = '\0';
+	struct strbuf store = STRBUF_INIT;
+	size_t offs[64];
+	rechain(lines, 13, n, 12, prev, &store, offs);
+	for (size_t i = 13; i < n; i++)
+		lines[i] = store.data + offs[i];
+	/* a new last seal, with the stolen key: valid HMAC, valid chain */
+	uint64_t seal_seq = 12 + (n - 13);
+	char hmac[SEAL_HMAC_HEX_LEN + 1], detail[256];
+	seal_hmac(stolen.key, stolen.epoch, seal_seq, prev, hmac);
+	snprintf(detail, sizeof(detail), "reason=stop epoch=%" PRIu64 " head=%s hmac=%s",
+		 stolen.epoch, prev, hmac);
+	struct om_record r;
+	om_record_init(&r, OM_EVENT_SEAL);
+	r.time_ns = t + 5000;
+	r.seq = seal_seq;
+	r.detail = detail;
+	struct strbuf seal = STRBUF_INIT;
+	csv_encode(&seal, &r);
+	seal.len--;
+	chain_compute(prev, seal.data, seal.len, prev);
+	sb_addc(&seal, ',');
+	sb_add(&seal, prev, CHAIN_HEX_LEN);
+	lines[n++] = seal.data;
+	struct strbuf out = STRBUF_INIT;
+	join_lines(&out, lines, n);
+	write_file(p, out.data, out.len);
+
+	/* the chain and every HMAC are right; only the epochs give it away */
+	CHECK_EQ_INT(verify_quiet(dir, key0, &res), 1);
+	CHECK_EQ_INT(res.problems, 1);
+	if (!strstr(res.first_problem, "epoch 3 where 1 was due"))
+		TEST_FAIL_("unexpected: %s", res.first_problem);
+	sb_free(&sb);
+	sb_free(&store);
+	sb_free(&seal);
+	sb_free(&out);
+	seal_key_wipe(&k);
+	seal_key_wipe(&stolen);
+	unlink(keyfile);
+	rm_rf(dir);
+	free(dir);
 }
