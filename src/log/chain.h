@@ -32,11 +32,10 @@
 extern const char CHAIN_SEED[CHAIN_HEX_LEN + 1];
 
 struct chain {
-	void *ctx; /* one EVP_MD_CTX, reused for every record */
 	char head[CHAIN_HEX_LEN + 1];
 };
 
-/* head = CHAIN_SEED. Fatal when OpenSSL has no SHA-256. */
+/* head = CHAIN_SEED. */
 void chain_init(struct chain *c);
 void chain_free(struct chain *c);
 /* Continue from a chain value found in a log (64 hex digits, checked). */

@@ -466,6 +466,15 @@ static void rotate(struct log_writer *w, uint64_t t_ns)
 	log_writer_seal(w, "rotate", t_ns);
 }
 
+static void rotate_if_due(struct log_writer *w, uint64_t t_ns)
+{
+	if (w->seg_records &&
+	    ((w->opts.rotate_size && w->seg_bytes + w->buf.len >= w->opts.rotate_size) ||
+	     (w->opts.rotate_age && t_ns > w->seg_first_time_ns &&
+	      t_ns - w->seg_first_time_ns >= w->opts.rotate_age * 1000000000ull)))
+		rotate(w, t_ns);
+}
+
 static void encode(struct log_writer *w, const struct om_record *r)
 {
 	size_t start = w->buf.len;
@@ -503,11 +512,10 @@ void log_writer_append(struct log_writer *w, struct om_record *r)
 		w->next_seq++;
 		return;
 	}
-	if (w->seg_records &&
-	    ((w->opts.rotate_size && w->seg_bytes + w->buf.len >= w->opts.rotate_size) ||
-	     (w->opts.rotate_age && r->time_ns > w->seg_first_time_ns &&
-	      r->time_ns - w->seg_first_time_ns >= w->opts.rotate_age * 1000000000ull)))
-		rotate(w, r->time_ns);
+	/* a SEAL has rotated already, if it had to: its HMAC covers its seq and
+	 * the chain value before it, which a rotation here would change */
+	if (r->event != OM_EVENT_SEAL)
+		rotate_if_due(w, r->time_ns);
 	r->seq = w->next_seq++;
 	if (w->seg_records == 0) {
 		w->seg_first_seq = r->seq;
@@ -523,6 +531,8 @@ void log_writer_seal(struct log_writer *w, const char *reason, uint64_t t_ns)
 {
 	if (!w->sealing)
 		return;
+	if (strcmp(reason, "rotate") != 0)
+		rotate_if_due(w, t_ns); /* first: a rotation seals, and moves seq and head */
 	char hmac[SEAL_HMAC_HEX_LEN + 1], head[CHAIN_HEX_LEN + 1];
 	memcpy(head, w->chain.head, sizeof(head));
 	uint64_t epoch = w->key.epoch;

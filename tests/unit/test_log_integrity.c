@@ -919,3 +919,30 @@ TEST(log_verify_detects_reseal_with_stolen_key)
 	rm_rf(dir);
 	free(dir);
 }
+
+TEST(log_seal_at_a_rotation_boundary)
+{
+	/* the stop seal (or an interval seal) can fall where the segment is full:
+	 * the rotation must come first, or the seal would cover a head and a
+	 * seq that the rotation's own seal then changes */
+	for (int n = 20; n < 60; n++) {
+		char *dir = make_tmpdir();
+		CHECK(dir);
+		char keyfile[4096];
+		snprintf(keyfile, sizeof(keyfile), "%s.key", dir);
+		struct seal_key k;
+		CHECK_EQ_INT(seal_key_generate(&k), 0);
+		uint8_t key0[SEAL_KEY_LEN];
+		memcpy(key0, k.key, SEAL_KEY_LEN);
+		CHECK_EQ_INT(seal_key_store(keyfile, &k), 0);
+		CHECK_EQ_INT(make_log(dir, n, LOG_MIN_ROTATE_SIZE, keyfile), 0);
+		struct verify_result res;
+		int rc = verify_quiet(dir, key0, &res);
+		if (rc != 0)
+			TEST_FAIL_("%d records: %s", n, res.first_problem);
+		seal_key_wipe(&k);
+		unlink(keyfile);
+		rm_rf(dir);
+		free(dir);
+	}
+}
