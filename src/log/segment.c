@@ -110,7 +110,9 @@ static int compare_info(const void *pa, const void *pb)
 
 int segment_list(int dirfd, struct segment_info **out)
 {
-	int fd = dup(dirfd);
+	/* a description of its own: a dup would share the read offset with
+	 * every other reader of dirfd, in other threads too */
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	DIR *d = fdopendir(fd);
@@ -118,7 +120,6 @@ int segment_list(int dirfd, struct segment_info **out)
 		close(fd);
 		return -1;
 	}
-	rewinddir(d);
 	struct segment_info *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;

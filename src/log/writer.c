@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "log/writer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -610,6 +611,29 @@ int log_writer_sync(struct log_writer *w)
 
 /* ---- the compressor thread ---- */
 
+/* Half-written compressed files of a run that died while compressing: this
+ * thread is the only one that makes them, so at its start they are stale. */
+static void remove_stale_tmp(struct log_writer *w)
+{
+	int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (strncmp(de->d_name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) == 0 && n > 8 &&
+		    strcmp(de->d_name + n - 8, ".zst.tmp") == 0 &&
+		    unlinkat(w->dirfd, de->d_name, 0) == 0)
+			log_info("removed %s/%s, left by a run that died compressing it", w->dir,
+				 de->d_name);
+	}
+	closedir(d);
+}
+
 static void maintain_once(struct log_writer *w)
 {
 	/* what rotation left unsynced: the renames, the closed segments */
@@ -687,6 +711,7 @@ static void *compressor_main(void *arg)
 {
 	struct log_writer *w = arg;
 	log_thread_keep_cap(-1); /* compressing and expiring need no privilege */
+	remove_stale_tmp(w);
 	/* a background chore: let the recording threads go first */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
 	pthread_mutex_lock(&w->mu);
