@@ -108,9 +108,12 @@ int om_sock_create(struct bpf_sock *ctx)
 
 static __always_inline void own_connect(struct bpf_sock_addr *ctx, int v6)
 {
-	own(ctx->sk);
-	if (ctx->protocol != IPPROTO_TCP)
+	if (ctx->protocol != IPPROTO_TCP) {
+		own(ctx->sk);
 		return;
+	}
+	/* TCP: the owner is taken at SYN_SENT; here only what a connect()
+	 * that fails before then needs: the destination it asked for */
 	struct pending_connect pc = {};
 	pc.dport = bpf_ntohs(ctx->user_port);
 	if (v6) {

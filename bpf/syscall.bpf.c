@@ -242,14 +242,20 @@ int BPF_PROG(om_exec_modules, struct task_struct *task, pid_t old_pid, struct li
 	bpf_map_update_elem(&proc_gen, &tgid, &gen, BPF_ANY);
 
 	struct mm_struct *mm = task->mm;
-	unsigned long *auxv = mm->saved_auxv;
+	/* the auxiliary vector in one read, into scratch space (too big for
+	 * the stack); modload_at below reuses that space afterwards */
+	struct om_scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	unsigned long *auxv = (unsigned long *)s->rec;
+	if (bpf_probe_read_kernel(auxv, AUXV_PAIRS * 2 * sizeof(unsigned long), mm->saved_auxv) != 0)
+		return 0;
 	__u64 base = 0;
 	for (int i = 0; i < AUXV_PAIRS; i++) {
-		unsigned long pair[2];
-		if (bpf_probe_read_kernel(pair, sizeof(pair), &auxv[2 * i]) != 0 || pair[0] == 0)
+		if (auxv[2 * i] == 0)
 			break;
-		if (pair[0] == AT_BASE) {
-			base = pair[1];
+		if (auxv[2 * i] == AT_BASE) {
+			base = auxv[2 * i + 1];
 			break;
 		}
 	}

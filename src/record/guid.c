@@ -29,6 +29,23 @@
 
 #define GUID_DOMAIN "onmitsu-process-guid-v1"
 
+/*
+ * One digest context per thread, with the algorithm fetched once: OpenSSL 3
+ * looks the algorithm up again and allocates a context on every
+ * EVP_Digest(), which costs more than the hash of a few dozen bytes.
+ */
+static int digest_sha256(const void *in, size_t n, unsigned char *md, unsigned int *mdlen)
+{
+	static __thread EVP_MD *alg;
+	static __thread EVP_MD_CTX *ctx;
+	if (!alg && !(alg = EVP_MD_fetch(NULL, "SHA256", NULL)))
+		return 0;
+	if (!ctx && !(ctx = EVP_MD_CTX_new()))
+		return 0;
+	return EVP_DigestInit_ex2(ctx, alg, NULL) && EVP_DigestUpdate(ctx, in, n) &&
+	       EVP_DigestFinal_ex(ctx, md, mdlen);
+}
+
 void guid_format(char out[GUID_STR_LEN], const uint8_t boot_id[16], uint32_t pid,
 		 uint64_t start_ticks)
 {
@@ -47,7 +64,7 @@ void guid_format(char out[GUID_STR_LEN], const uint8_t boot_id[16], uint32_t pid
 	unsigned int mdlen = 0;
 	/* Only a broken or out-of-memory libcrypto fails here; a process without
 	 * its true guid would break every link in the log, so stop instead. */
-	if (!EVP_Digest(in, n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+	if (!digest_sha256(in, n, md, &mdlen) || mdlen != 32)
 		fatalx("process guid: SHA-256 from libcrypto failed");
 
 	md[6] = (uint8_t)((md[6] & 0x0f) | 0x80);

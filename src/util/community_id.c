@@ -85,6 +85,23 @@ static void hex_encode(char *out, const unsigned char *p, size_t n)
 	out[2 * n] = '\0';
 }
 
+/*
+ * One digest context per thread, with the algorithm fetched once: OpenSSL 3
+ * looks the algorithm up again and allocates a context on every
+ * EVP_Digest(), which costs more than the hash of a few dozen bytes.
+ */
+static int digest_sha1(const void *in, size_t n, unsigned char *md, unsigned int *mdlen)
+{
+	static __thread EVP_MD *alg;
+	static __thread EVP_MD_CTX *ctx;
+	if (!alg && !(alg = EVP_MD_fetch(NULL, "SHA1", NULL)))
+		return 0;
+	if (!ctx && !(ctx = EVP_MD_CTX_new()))
+		return 0;
+	return EVP_DigestInit_ex2(ctx, alg, NULL) && EVP_DigestUpdate(ctx, in, n) &&
+	       EVP_DigestFinal_ex(ctx, md, mdlen);
+}
+
 int community_id_v1(char out[COMMUNITY_ID_LEN], uint16_t seed, uint8_t proto, int family,
 		    const uint8_t *saddr, const uint8_t *daddr, uint16_t sport, uint16_t dport,
 		    bool has_ports, bool base64)
@@ -146,7 +163,7 @@ int community_id_v1(char out[COMMUNITY_ID_LEN], uint16_t seed, uint8_t proto, in
 	/* SHA-1 cannot fail on a 40-byte buffer unless libcrypto is broken or
 	 * out of memory; an id we cannot compute must not be written as a
 	 * wrong one, and the header leaves no error for it, so stop. */
-	if (!EVP_Digest(buf, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+	if (!digest_sha1(buf, n, md, &mdlen) || mdlen != 20)
 		fatalx("community id: SHA-1 from libcrypto failed");
 
 	out[0] = '1';
