@@ -49,8 +49,10 @@ struct pending_connect {
 	__u8 _pad[3];
 };
 
+/* LRU: a connect() made without a system call exit (io_uring) leaves its
+ * entry behind; old ones must make room rather than block new ones */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct pending_connect);
