@@ -21,14 +21,35 @@
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 
+/*
+ * The tracepoint's socket is a trusted pointer: its fields are read with
+ * plain loads here, not one probe-read helper call each (this runs for
+ * every TCP connection).
+ */
 static __always_inline void tcp_emit(const struct sock *sk, struct sk_owner *o, __u32 result)
 {
 	struct om_ev_net e = {};
+	const struct sock_common *c = &sk->__sk_common;
 	net_hdr_from_owner(&e, o);
 	e.proto = IPPROTO_TCP;
 	e.direction = OM_DIR_OUT;
 	e.result = result;
-	sk_tuple(sk, e.saddr, e.daddr, &e.sport, &e.dport, &e.family);
+	e.family = c->skc_family;
+	if (e.family == AF_INET6) {
+		__builtin_memcpy(e.saddr, &c->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(e.daddr, &c->skc_v6_daddr, 16);
+	} else {
+		*(__u32 *)e.saddr = c->skc_rcv_saddr;
+		*(__u32 *)e.daddr = c->skc_daddr;
+	}
+	e.sport = c->skc_num;
+	e.dport = bpf_ntohs(c->skc_dport);
+	if (e.sport == 0) {
+		/* TCP_CLOSE released the port before the tracepoint fired;
+		 * inet_sport still holds it */
+		const struct inet_sock *inet = (const struct inet_sock *)sk;
+		e.sport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+	}
 	e.sock_cookie = bpf_get_socket_cookie((void *)sk);
 	emit(&e, sizeof(e), OM_K_NET);
 }
@@ -45,7 +66,10 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 							BPF_SK_STORAGE_GET_F_CREATE);
 		if (!o)
 			return 0;
-		owner_set_current(o);
+		struct task_struct *t = bpf_get_current_task_btf();
+		o->tgid = t->tgid;
+		o->uid = (__u32)bpf_get_current_uid_gid();
+		o->start_ns = t->group_leader->start_boottime;
 		o->flags &= ~SKO_REPORTED;
 		__u32 tid = (__u32)bpf_get_current_pid_tgid();
 		struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);

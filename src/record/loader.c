@@ -259,6 +259,21 @@ int loader_counters(struct loader *l, uint64_t out[OM_C_MAX])
 	return 0;
 }
 
+uint64_t loader_hook_misses(struct loader *l)
+{
+	uint64_t sum = 0;
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, l->skel->obj)
+	{
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0)
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
 void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t ino)
 {
 	struct {

@@ -39,6 +39,13 @@ int loader_poll(struct loader *l, int timeout_ms);
 /* Sum the per-CPU counters (enum om_counter). 0 or -1. */
 int loader_counters(struct loader *l, uint64_t out[OM_C_MAX]);
 
+/*
+ * How often the kernel skipped one of our programs because it was already
+ * running on that CPU (a tracepoint firing in a softirq that interrupted the
+ * same program): each is an invocation that may have been an event.
+ */
+uint64_t loader_hook_misses(struct loader *l);
+
 /* Tell the kernel side that a module of a process that ran before the
  * recorder started was already logged (from /proc/PID/maps). */
 void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t ino);

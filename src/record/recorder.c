@@ -50,6 +50,7 @@ struct recorder {
 	struct consumer c;
 	struct loader *l;
 	uint64_t lost_reported[OM_C_MAX];
+	uint64_t hook_misses_reported; /* kernel-skipped program runs already in LOST */
 	uint64_t records_by_event[OM_EVENT_COUNT];
 	struct host_info host;
 };
@@ -98,6 +99,18 @@ static void report_lost(struct recorder *rec)
 		r.detail = detail;
 		write_record(rec, &r);
 		rec->lost_reported[k] = cnt[k];
+	}
+	uint64_t misses = loader_hook_misses(rec->l);
+	if (misses != rec->hook_misses_reported) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "lost=%" PRIu64 " kind=hook_skipped",
+			 misses - rec->hook_misses_reported);
+		struct om_record r;
+		om_record_init(&r, OM_EVENT_LOST);
+		r.time_ns = now_unix_ns();
+		r.detail = detail;
+		write_record(rec, &r);
+		rec->hook_misses_reported = misses;
 	}
 	if (rec->c.bad_samples != rec->lost_reported[OM_C_EVENTS]) {
 		/* reuse the EVENTS slot to remember reported bad samples */
@@ -430,12 +443,14 @@ int cmd_record(int argc, char **argv)
 	sb_reset(&d);
 	sb_addf(&d,
 		"events=%" PRIu64 " lost=%" PRIu64 " truncated_args=%" PRIu64
-		" truncated_paths=%" PRIu64 " read_failures=%" PRIu64 " bad_samples=%" PRIu64
+		" truncated_paths=%" PRIu64 " read_failures=%" PRIu64 " hooks_skipped=%" PRIu64
+		" bad_samples=%" PRIu64
 		" dropped_unwritten=%" PRIu64,
 		cnt[OM_C_EVENTS],
 		cnt[OM_C_LOST_FORK] + cnt[OM_C_LOST_EXEC] + cnt[OM_C_LOST_EXIT] +
 			cnt[OM_C_LOST_MODLOAD] + cnt[OM_C_LOST_NET],
-		cnt[OM_C_TRUNC_ARGS], cnt[OM_C_TRUNC_PATH], cnt[OM_C_READ_FAIL], rec->c.bad_samples,
+		cnt[OM_C_TRUNC_ARGS], cnt[OM_C_TRUNC_PATH], cnt[OM_C_READ_FAIL],
+		rec->hook_misses_reported, rec->c.bad_samples,
 		rec->w.dropped);
 	for (int e = 0; e < OM_EVENT_COUNT; e++) {
 		if (e == OM_EVENT_STOP || e == OM_EVENT_SEAL)

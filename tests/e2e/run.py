@@ -767,7 +767,10 @@ def check_structure(log):
             raise AssertionError("record with %d fields: %r" % (len(r), r))
         if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", r["time"]):
             raise AssertionError("bad time %r" % r["time"])
-    lost = log.find(event="LOST")
+    # a hook the kernel skipped (it fired in a softirq that interrupted the same
+    # program on that CPU) is reported, and rare; the scenario checks above say
+    # whether anything they need was missed. The ring must never overflow here.
+    lost = [r for r in log.find(event="LOST") if "kind=hook_skipped" not in r["detail"]]
     if lost:
         raise AssertionError("LOST records at test rates: %r" % lost)
     stop = log.records[-1]["detail"]
@@ -888,7 +891,8 @@ def test_lost_counted_when_ring_overflows():
         if seen + exec_lost < len(pids):
             raise AssertionError("%d EXEC seen + %d counted lost < %d made" %
                                  (seen, exec_lost, len(pids)))
-        total = sum(int(re.search(r"lost=(\d+)", r["detail"]).group(1)) for r in lost)
+        total = sum(int(re.search(r"lost=(\d+)", r["detail"]).group(1)) for r in lost
+                    if "kind=hook_skipped" not in r["detail"])
         stop_lost = int(re.search(r"(?:^| )lost=(\d+)", log.records[-1]["detail"]).group(1))
         check_eq("STOP lost= equals the LOST records' sum", stop_lost, total)
         seqs = [int(r["seq"]) for r in log.records]
