@@ -360,6 +360,35 @@ def tcp_no_route():
 
 
 @scenario
+def tcp_loopback_both_ends():
+    """both ends on this host: the client's out and the server's in, one Community ID
+    (equal addresses: the spec orders the endpoints by port)"""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    infos, _ = probe("tcp", "127.0.0.1", port)
+    srv.settimeout(5)
+    conn, _ = srv.accept()
+    conn.close()
+    srv.close()
+    def check(log):
+        i = infos[0]
+        out = one(log.find(event="NET", pid=i["pid"], proto="tcp"),
+                                           "loopback client")
+        check_eq("loopback out", (out["direction"], out["src_port"], out["dst_port"], out["result"]),
+                 ("out", str(i["sport"]), str(port), "established"))
+        cid = community_id("tcp", "127.0.0.1", "127.0.0.1", i["sport"], port)
+        check_eq("loopback community id", out["community_id"], cid)
+        inn = one([r for r in log.find(event="NET", pid=os.getpid(), proto="tcp", direction="in")
+                   if r["src_port"] == str(i["sport"])], "loopback server (this test) accept")
+        check_eq("accepting side: same flow", (inn["src_ip"], inn["dst_ip"], inn["dst_port"],
+                                               inn["community_id"]),
+                 ("127.0.0.1", "127.0.0.1", str(port), cid))
+    return check
+
+
+@scenario
 def tcp_from_thread():
     infos, _ = probe("tcp-thread", PEER4, TCP_PORT)
     def check(log):
