@@ -374,8 +374,7 @@ def tcp_loopback_both_ends():
     srv.close()
     def check(log):
         i = infos[0]
-        out = one(log.find(event="NET", pid=i["pid"], proto="tcp"),
-                                           "loopback client")
+        out = one(log.find(event="NET", pid=i["pid"], proto="tcp"), "loopback client")
         check_eq("loopback out", (out["direction"], out["src_port"], out["dst_port"], out["result"]),
                  ("out", str(i["sport"]), str(port), "established"))
         cid = community_id("tcp", "127.0.0.1", "127.0.0.1", i["sport"], port)
