@@ -21,37 +21,48 @@
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 
-/*
- * The tracepoint's socket is a trusted pointer: its fields are read with
- * plain loads here, not one probe-read helper call each (this runs for
- * every TCP connection).
- */
-static __always_inline void tcp_emit(const struct sock *sk, struct sk_owner *o, __u32 result)
+static __always_inline void tcp_emit(const struct sock *sk, struct sk_owner *o, __u32 result,
+				     __u32 flags)
 {
 	struct om_ev_net e = {};
-	const struct sock_common *c = &sk->__sk_common;
 	net_hdr_from_owner(&e, o);
+	e.h.flags = flags;
 	e.proto = IPPROTO_TCP;
 	e.direction = OM_DIR_OUT;
 	e.result = result;
-	e.family = c->skc_family;
-	if (e.family == AF_INET6) {
-		__builtin_memcpy(e.saddr, &c->skc_v6_rcv_saddr, 16);
-		__builtin_memcpy(e.daddr, &c->skc_v6_daddr, 16);
-	} else {
-		*(__u32 *)e.saddr = c->skc_rcv_saddr;
-		*(__u32 *)e.daddr = c->skc_daddr;
-	}
-	e.sport = c->skc_num;
-	e.dport = bpf_ntohs(c->skc_dport);
-	if (e.sport == 0) {
-		/* TCP_CLOSE released the port before the tracepoint fired;
-		 * inet_sport still holds it */
-		const struct inet_sock *inet = (const struct inet_sock *)sk;
-		e.sport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
-	}
+	sk_tuple(sk, e.saddr, e.daddr, &e.sport, &e.dport, &e.family);
 	e.sock_cookie = bpf_get_socket_cookie((void *)sk);
 	emit(&e, sizeof(e), OM_K_NET);
+}
+
+/*
+ * Two programs on the same tracepoint, on purpose. The kernel skips a
+ * tracing program that fires while the same program already runs on that
+ * CPU (counted: LOST kind=hook_skipped). SYN_SENT runs in process context,
+ * where a softirq can interrupt it and complete another socket's handshake;
+ * with the handshake outcomes in a program of their own, that nested run is
+ * not skipped.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(om_inet_syn_sent, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (newstate != TCP_SYN_SENT || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	/* connect() in process context: remember who asked */
+	struct sk_owner *o =
+		bpf_sk_storage_get(&sk_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		return 0;
+	struct task_struct *t = bpf_get_current_task_btf();
+	o->tgid = t->tgid;
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	o->start_ns = t->group_leader->start_boottime;
+	o->flags &= ~SKO_REPORTED;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
+	if (pc)
+		pc->syn_seen = 1;
+	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -59,22 +70,15 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-
-	if (newstate == TCP_SYN_SENT) {
-		/* connect() in process context: remember who asked */
-		struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0,
-							BPF_SK_STORAGE_GET_F_CREATE);
-		if (!o)
-			return 0;
-		struct task_struct *t = bpf_get_current_task_btf();
-		o->tgid = t->tgid;
-		o->uid = (__u32)bpf_get_current_uid_gid();
-		o->start_ns = t->group_leader->start_boottime;
-		o->flags &= ~SKO_REPORTED;
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();
-		struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
-		if (pc)
-			pc->syn_seen = 1;
+	if (oldstate == TCP_ESTABLISHED) {
+		/* An outgoing connection leaving ESTABLISHED unreported: the
+		 * kernel skipped this program when its handshake completed
+		 * (see above). Write it now, marked late, rather than never. */
+		struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
+		if (o && !(o->flags & SKO_REPORTED)) {
+			o->flags |= SKO_REPORTED;
+			tcp_emit(sk, o, OM_RES_ESTABLISHED, OM_F_LATE);
+		}
 		return 0;
 	}
 	if (oldstate != TCP_SYN_SENT)
@@ -106,7 +110,7 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 	}
 	if (o)
 		o->flags |= SKO_REPORTED;
-	tcp_emit(sk, o, result);
+	tcp_emit(sk, o, result, 0);
 	return 0;
 }
 

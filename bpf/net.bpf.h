@@ -82,27 +82,31 @@ static __always_inline void net_hdr_from_owner(struct om_ev_net *e, const struct
 	}
 }
 
-/* Fill the 4-tuple from a socket: local -> remote (caller orients it). */
+/*
+ * Fill the 4-tuple from a socket: local -> remote (the caller orients it).
+ * sk is a BTF pointer (the tracepoint's, or one cast with bpf_rdonly_cast),
+ * so its fields are plain loads, not a probe-read helper call each.
+ */
 static __always_inline void sk_tuple(const struct sock *sk, __u8 *laddr, __u8 *raddr, __u16 *lport,
 				     __u16 *rport, __u8 *family)
 {
-	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
-	*family = fam;
-	if (fam == AF_INET6) {
-		BPF_CORE_READ_INTO((struct in6_addr *)laddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO((struct in6_addr *)raddr, sk, __sk_common.skc_v6_daddr);
+	const struct sock_common *c = &sk->__sk_common;
+	*family = c->skc_family;
+	if (*family == AF_INET6) {
+		__builtin_memcpy(laddr, &c->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(raddr, &c->skc_v6_daddr, 16);
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)raddr, sk, __sk_common.skc_daddr);
+		*(__u32 *)laddr = c->skc_rcv_saddr;
+		*(__u32 *)raddr = c->skc_daddr;
 	}
-	*lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	*lport = c->skc_num;
+	*rport = bpf_ntohs(c->skc_dport);
 	if (*lport == 0) {
 		/* TCP_CLOSE releases the port (skc_num = 0) before the state
 		 * tracepoint fires; inet_sport still holds it */
 		const struct inet_sock *inet = (const struct inet_sock *)sk;
 		*lport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
 	}
-	*rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 }
 
 #endif

@@ -8,6 +8,8 @@
  */
 #include "net.bpf.h"
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 #define PROT_EXEC 0x4
 #define MAP_ANONYMOUS 0x20
 #define TS_COMPAT 0x0002
@@ -124,12 +126,15 @@ static __noinline void modload_at(struct task_struct *task, __u64 addr, int need
 /* TCP in: the connection a process took with accept() */
 static __noinline void accepted(struct task_struct *task, long fd)
 {
-	struct file *f = fd_file(task, fd);
-	if (!f)
+	struct file *fp = fd_file(task, fd);
+	if (!fp)
 		return;
-	struct socket *sock = BPF_CORE_READ(f, private_data);
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	/* typed (read-only) pointers: the fields below are plain loads */
+	struct file *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
+	struct socket *sock =
+		bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	struct sock *sk = sock->sk;
+	if (!sk || sk->sk_protocol != IPPROTO_TCP)
 		return;
 	struct om_ev_net e = {};
 	fill_hdr(&e.h, OM_K_NET, sizeof(e), task);

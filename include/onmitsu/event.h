@@ -65,6 +65,8 @@ enum om_counter {
 #define OM_F_MEMFD (1u << 3)       /* the file is a memfd */
 #define OM_F_ARGS_FAULT (1u << 4)  /* argv could not be read */
 #define OM_F_SETUID (1u << 5)      /* euid differs from uid at exec */
+#define OM_F_LATE (1u << 6)        /* NET: written when the connection left ESTABLISHED, its
+                                      handshake's record having been skipped by the kernel */
 
 struct om_hdr {
 	__u32 kind;      /* enum om_kind */

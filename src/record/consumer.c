@@ -283,6 +283,8 @@ static int on_net(struct consumer *c, const struct om_ev_net *e, size_t size)
 		r.guid = NULL;
 		r.detail = "owner=unknown";
 	}
+	if (e->h.flags & OM_F_LATE)
+		r.detail = r.detail ? "owner=unknown late=1" : "late=1";
 	switch (e->proto) {
 	case IPPROTO_TCP: r.proto = "tcp"; break;
 	case IPPROTO_UDP: r.proto = "udp"; break;
