@@ -276,3 +276,30 @@ TEST(proctable_many_insert_remove)
 	CHECK_EQ_INT(t.count, 2500);
 	proctable_free(&t);
 }
+
+TEST(consumer_net_late_flag_in_detail)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	struct om_ev_net e = {0};
+	e.h.kind = OM_K_NET;
+	e.h.size = sizeof(e);
+	e.h.pid = 9;
+	e.h.flags = OM_F_LATE;
+	e.family = AF_INET;
+	e.proto = IPPROTO_TCP;
+	uint8_t a[4] = {127, 0, 0, 1};
+	memcpy(e.saddr, a, 4);
+	memcpy(e.daddr, a, 4);
+	e.sport = 50000;
+	e.dport = 80;
+	CHECK_EQ_INT(consumer_sample(&c, &e, sizeof(e)), 0);
+	CHECK_FIELD(&cap, 0, C_RESULT, "established");
+	CHECK_FIELD(&cap, 0, C_DETAIL, "late=1");
+	e.h.uid = (uint32_t)-1; /* and with an unknown owner */
+	CHECK_EQ_INT(consumer_sample(&c, &e, sizeof(e)), 0);
+	CHECK_FIELD(&cap, 1, C_DETAIL, "owner=unknown late=1");
+	CHECK_FIELD(&cap, 1, C_PID, "");
+	teardown(&c, &cap);
+}
