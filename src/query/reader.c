@@ -17,7 +17,9 @@
 #include <emmintrin.h>
 #endif
 
+#include "log/chain.h"
 #include "log/csv.h"
+#include "log/jsonl.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -45,6 +47,7 @@ const char *const log_col_names[COL_COUNT] = {
 };
 
 #define ACTIVE_LOG "onmitsu.csv"
+#define ACTIVE_JSONL "onmitsu.jsonl"
 #define SEGMENT_PREFIX "onmitsu-"
 #define READ_CHUNK (1u << 20)
 #define BATCHES 3
@@ -58,6 +61,7 @@ struct segment_name {
 	char *name;
 	size_t key_len; /* the name without ".zst" */
 	bool zst;
+	bool jsonl;
 };
 
 static bool has_suffix(const char *s, size_t n, const char *suffix)
@@ -97,6 +101,12 @@ static bool is_regular(const char *dir, const char *name)
 	return ok;
 }
 
+static bool is_jsonl_path(const char *path)
+{
+	size_t n = strlen(path);
+	return has_suffix(path, n, ".jsonl") || has_suffix(path, n, ".jsonl.zst");
+}
+
 int log_segments(const char *dir, char ***paths_out)
 {
 	DIR *d = opendir(dir);
@@ -104,7 +114,7 @@ int log_segments(const char *dir, char ***paths_out)
 		return -1;
 	struct segment_name *segs = NULL;
 	size_t nsegs = 0, cap = 0;
-	bool have_active = false;
+	bool have_active = false, have_active_jsonl = false;
 	struct dirent *de;
 	errno = 0;
 	while ((de = readdir(d))) {
@@ -114,11 +124,19 @@ int log_segments(const char *dir, char ***paths_out)
 			have_active = is_regular(dir, name);
 			continue;
 		}
+		if (strcmp(name, ACTIVE_JSONL) == 0) {
+			have_active_jsonl = is_regular(dir, name);
+			continue;
+		}
 		if (strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) != 0)
 			continue;
-		bool zst = has_suffix(name, n, ".csv.zst");
-		if (!zst && !has_suffix(name, n, ".csv"))
-			continue;
+		bool jsonl = false, zst = has_suffix(name, n, ".csv.zst");
+		if (!zst && !has_suffix(name, n, ".csv")) {
+			jsonl = true;
+			zst = has_suffix(name, n, ".jsonl.zst");
+			if (!zst && !has_suffix(name, n, ".jsonl"))
+				continue;
+		}
 		if (!is_regular(dir, name))
 			continue;
 		if (nsegs == cap) {
@@ -131,6 +149,7 @@ int log_segments(const char *dir, char ***paths_out)
 		if (!segs[nsegs].name)
 			fatal("out of memory");
 		segs[nsegs].zst = zst;
+		segs[nsegs].jsonl = jsonl;
 		segs[nsegs].key_len = zst ? n - 4 : n;
 		nsegs++;
 	}
@@ -143,6 +162,12 @@ int log_segments(const char *dir, char ***paths_out)
 		errno = saved;
 		return -1;
 	}
+	/* one format per directory (the recorder refuses to mix them): CSV
+	 * when there is any, else JSON Lines */
+	bool any_csv = have_active;
+	for (size_t i = 0; i < nsegs && !any_csv; i++)
+		any_csv = !segs[i].jsonl;
+	bool jsonl = !any_csv;
 	if (nsegs)
 		qsort(segs, nsegs, sizeof(*segs), compare_segments);
 	char **paths = calloc(nsegs + 2, sizeof(*paths));
@@ -154,14 +179,16 @@ int log_segments(const char *dir, char ***paths_out)
 		bool dup = i > 0 && segs[i].zst && !segs[i - 1].zst &&
 			   segs[i].key_len == segs[i - 1].key_len &&
 			   memcmp(segs[i].name, segs[i - 1].name, segs[i].key_len) == 0;
-		if (!dup)
+		if (!dup && segs[i].jsonl == jsonl)
 			paths[np++] = join_path(dir, segs[i].name);
 	}
 	for (size_t i = 0; i < nsegs; i++)
 		free(segs[i].name);
 	free(segs);
-	if (have_active)
+	if (!jsonl && have_active)
 		paths[np++] = join_path(dir, ACTIVE_LOG);
+	if (jsonl && have_active_jsonl)
+		paths[np++] = join_path(dir, ACTIVE_JSONL);
 	paths[np] = NULL;
 	*paths_out = paths;
 	return (int)np;
@@ -308,6 +335,11 @@ struct log_reader {
 	char *rec_work; /* where the last record's fields are, and how many bytes */
 	size_t rec_work_len;
 
+	/* the current segment is JSON Lines: each line is decoded (log/jsonl.h)
+	 * and rebuilt as its CSV line, then read like one */
+	bool jsonl;
+	struct strbuf jstore, jline;
+
 	/* the reading thread and the batches it hands over */
 	bool threaded, thread_running, done;
 	pthread_t thread;
@@ -345,9 +377,13 @@ struct batch {
 	size_t nfield_ptrs;
 };
 
-static const char *const default_header =
-    "time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"
-    "dst_ip,dst_port,direction,result,path,community_id,detail";
+#define STANDARD_COLUMNS                                                                           \
+	"time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"          \
+	"dst_ip,dst_port,direction,result,path,community_id,detail"
+static const char *const default_header = STANDARD_COLUMNS;
+/* A JSON Lines segment has no header: its records are read as the CSV lines
+ * `cat --format csv` makes of them (log/convert.h), under this one. */
+static const char *const jsonl_header = STANDARD_COLUMNS "," CHAIN_COLUMN;
 
 static void sanitize(char *out, size_t size, const char *s, size_t n)
 {
@@ -412,6 +448,7 @@ static bool open_next_file(struct log_reader *r)
 		r->line_no = 0;
 		r->bad_in_file = 0;
 		r->have_header = false;
+		r->jsonl = is_jsonl_path(path);
 		return true;
 	}
 	return false;
@@ -765,23 +802,6 @@ static int parse_record(struct log_reader *r, char *line, size_t len, struct log
 
 static void start_thread(struct log_reader *r);
 
-static bool has_jsonl_log(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return false;
-	bool found = false;
-	struct dirent *de;
-	while (!found && (de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		found = strncmp(de->d_name, "onmitsu", 7) == 0 &&
-			(has_suffix(de->d_name, n, ".jsonl") ||
-			 has_suffix(de->d_name, n, ".jsonl.zst"));
-	}
-	closedir(d);
-	return found;
-}
-
 struct log_reader *log_reader_open(const char *dir, const struct log_reader_opts *opts, char *err,
 				   size_t errsize)
 {
@@ -793,16 +813,10 @@ struct log_reader *log_reader_open(const char *dir, const struct log_reader_opts
 	}
 	if (n == 0) {
 		log_segments_free(paths);
-		if (has_jsonl_log(dir))
-			snprintf(err, errsize,
-				 "the log in %s is JSON Lines (record --format jsonl); these "
-				 "commands read CSV logs",
-				 dir);
-		else
-			snprintf(err, errsize,
-				 "no log in %s (expected " ACTIVE_LOG " or " SEGMENT_PREFIX
-				 "*.csv[.zst]; is --log-dir right?)",
-				 dir);
+		snprintf(err, errsize,
+			 "no log in %s (expected " ACTIVE_LOG ", " ACTIVE_JSONL
+			 " or " SEGMENT_PREFIX "*.csv|jsonl[.zst]; is --log-dir right?)",
+			 dir);
 		return NULL;
 	}
 	struct log_reader *r = calloc(1, sizeof(*r));
@@ -827,6 +841,50 @@ struct log_reader *log_reader_open(const char *dir, const struct log_reader_opts
 	return r;
 }
 
+/* The first segment's header is the log's; a later one that differs is told. */
+static void note_header(struct log_reader *r, const char *line, size_t len)
+{
+	if (!r->first_header) {
+		r->first_header = strndup(line, len);
+		if (!r->first_header)
+			fatal("out of memory");
+	} else if (!r->opts.quiet &&
+		   (strlen(r->first_header) != len || memcmp(r->first_header, line, len))) {
+		/* an upgrade appended columns: records still read by name */
+		log_warnx("%s: its header differs from the first segment's", r->file);
+	}
+}
+
+/* A JSON Lines record as the CSV line `cat --format csv` writes for it, in
+ * r->jline (with a spare byte after it, as the read buffer has); false when
+ * the line is no record (reported). */
+static bool jsonl_to_csv(struct log_reader *r, char **line, size_t *len)
+{
+	const char *f[32];
+	if (*len == 0) {
+		report(r, r->line_no, "empty line");
+		return false;
+	}
+	if (jsonl_decode(*line, *len, &r->jstore, f, NULL) != 0 || !*f[0] || !*f[1] || !*f[2]) {
+		report(r, r->line_no,
+		       "not an onmitsu JSON Lines record (want a flat object with @timestamp, "
+		       "event.sequence and event.action)");
+		return false;
+	}
+	sb_reset(&r->jline);
+	csv_encode_fields(&r->jline, f, csv_ncolumns);
+	sb_addc(&r->jline, ',');
+	sb_adds(&r->jline, f[csv_ncolumns]);
+	/* the recorder escapes line breaks; a CSV line cannot hold one */
+	if (memchr(r->jline.data, '\n', r->jline.len)) {
+		report(r, r->line_no, "a line break in a value");
+		return false;
+	}
+	*line = r->jline.data;
+	*len = r->jline.len;
+	return true;
+}
+
 /* The next record, read and parsed here (single-threaded, or on the reading
  * thread). */
 static int produce_next(struct log_reader *r, struct log_record *rec)
@@ -836,23 +894,17 @@ static int produce_next(struct log_reader *r, struct log_record *rec)
 			return 0;
 		char *line;
 		size_t len;
+		if (r->jsonl && !r->have_header) {
+			parse_header(r, jsonl_header, strlen(jsonl_header), true);
+			note_header(r, jsonl_header, strlen(jsonl_header));
+		}
 		if (!next_line(r, &line, &len)) {
 			finish_file(r);
 			continue;
 		}
 		if (!r->have_header) {
 			if (parse_header(r, line, len, true)) {
-				if (!r->first_header) {
-					r->first_header = strndup(line, len);
-					if (!r->first_header)
-						fatal("out of memory");
-				} else if (!r->opts.quiet && (strlen(r->first_header) != len ||
-							      memcmp(r->first_header, line, len))) {
-					/* an upgrade appended columns: records still read by name
-					 */
-					log_warnx("%s: its header differs from the first segment's",
-						  r->file);
-				}
+				note_header(r, line, len);
 				continue;
 			}
 			/* no header: a torn start, or not a log; read it as the standard columns */
@@ -865,6 +917,8 @@ static int produce_next(struct log_reader *r, struct log_record *rec)
 					fatal("out of memory");
 			}
 		}
+		if (r->jsonl && !jsonl_to_csv(r, &line, &len))
+			continue;
 		memset(rec, 0, sizeof(*rec));
 		if (parse_record(r, line, len, rec)) {
 			r->records++;
@@ -1111,5 +1165,7 @@ void log_reader_close(struct log_reader *r)
 		r->headers = next;
 	}
 	sb_free(&r->scratch);
+	sb_free(&r->jstore);
+	sb_free(&r->jline);
 	free(r);
 }

@@ -13,6 +13,16 @@
  * Every file starts with a header line; columns are found by header name, so
  * columns appended later are carried along and unknown ones ignored.
  *
+ * A JSON Lines log (record --format jsonl: onmitsu.jsonl, onmitsu-*.jsonl
+ * and onmitsu-*.jsonl.zst, in the same order) is read too. A directory holds
+ * one format (the writer refuses to mix them), told from the file names: CSV
+ * when there is any, else JSON Lines. Each JSON line is decoded
+ * (log/jsonl.h) and rebuilt as the CSV line `cat --format csv` makes of it,
+ * under that command's header (the standard columns, then chain), then read
+ * like a CSV line: records, raw lines and the header are the same as on the
+ * log converted to CSV. A line that is not an onmitsu JSON Lines record is
+ * reported and skipped like a bad CSV line.
+ *
  * A line that cannot be parsed (bad quoting, wrong number of fields, binary
  * data, a bad time or number, an incomplete last line) is reported on stderr
  * with its file and line number and skipped; the reader never stops on one.

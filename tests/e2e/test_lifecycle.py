@@ -380,6 +380,20 @@ def test_jsonl_format():
         j = subprocess.run([ONMITSU, "cat", "--log-dir", d], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=60)
         check_eq("cat of a JSONL log is the log", j.stdout, read_text(os.path.join(d, "onmitsu.jsonl")))
+        # the investigation commands read it exactly as they read its CSV
+        cd = os.path.join(tmp, "as-csv")
+        os.mkdir(cd)
+        with open(os.path.join(cd, "onmitsu.csv"), "w", newline="") as f:
+            f.write(c.stdout)
+        for args in (["who", "--json"], ["timeline", "--json", "--pid", str(q.pid)]):
+            a, b = (subprocess.run([ONMITSU, *args, "--log-dir", x], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, timeout=60) for x in (d, cd))
+            what = " ".join(args[:2])
+            check_eq("%s of a JSONL log (%s)" % (what, a.stderr), a.returncode, 0)
+            check_eq("%s of a JSONL log, as of its CSV" % what, (a.stdout, a.stderr),
+                     (b.stdout, b.stderr))
+        if "/usr/bin/echo" not in a.stdout:
+            raise AssertionError("timeline of echo in the JSONL log: %r" % a.stdout)
         # a CSV recorder refuses a JSONL directory
         r = subprocess.run([ONMITSU, "record", "--log-dir", d], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=30)

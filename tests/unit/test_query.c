@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The log reader, the filters and the investigation commands (cat, who, tree,
- * timeline) on hand-built logs (tests/data/query) and damaged ones. */
+ * timeline, correlate) on hand-built logs (tests/data/query), damaged ones, and
+ * the same logs in JSON Lines. */
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "log/convert.h"
 #include "log/csv.h"
 #include "query/commands.h"
 #include "query/filter.h"
@@ -704,4 +708,287 @@ TEST(query_help_fits_a_screen)
 		free(out);
 		free(err);
 	}
+}
+
+/* ---- JSON Lines logs read as their CSV ---- */
+
+/* The zeus fixture converted to JSON Lines by the log's own converter
+ * (`cat --format jsonl`), as DIR/onmitsu.jsonl; NULL on failure. */
+static char *zeus_as_jsonl(void)
+{
+	char *dir = tq_tempdir();
+	char path[512];
+	snprintf(path, sizeof(path), "%s/onmitsu.jsonl", dir);
+	FILE *f = fopen(path, "w");
+	int rc = f ? log_cat(tq_fixture("zeus"), LOG_FORMAT_JSONL, f) : 1;
+	if (f && fclose(f) != 0)
+		rc = 1;
+	if (rc != 0) {
+		tq_rmdir(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/* Run a command on the CSV fixture and on dir; both must give the same bytes
+ * and exit status. argv[2] is the log directory, replaced for the second. */
+static bool same_on_both(int (*fn)(int, char **), const char **argv, const char *dir, int *rc_out)
+{
+	char *out1, *err1, *out2, *err2;
+	argv[2] = tq_fixture("zeus");
+	int rc1 = tq_run(fn, argv, &out1, &err1);
+	argv[2] = dir;
+	int rc2 = tq_run(fn, argv, &out2, &err2);
+	bool same = rc1 == rc2 && out1 && out2 && err1 && err2 && strcmp(out1, out2) == 0 &&
+		    strcmp(err1, err2) == 0 && *out1;
+	if (!same)
+		fprintf(stderr, "  %s on %s differs:\n--- CSV (%d)\n%s%s--- JSON Lines (%d)\n%s%s",
+			argv[0], dir, rc1, out1 ? out1 : "", err1 ? err1 : "", rc2,
+			out2 ? out2 : "", err2 ? err2 : "");
+	*rc_out = rc1;
+	free(out1);
+	free(err1);
+	free(out2);
+	free(err2);
+	return same;
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* One raw IPv4 packet (DLT_RAW): TCP with flags, UDP, or ICMP (sp = type) */
+static void dump_packet(pcap_dumper_t *d, const char *when, const char *src, const char *dst,
+			uint8_t proto, uint16_t sp, uint16_t dp, uint8_t flags)
+{
+	uint8_t b[64] = {0};
+	b[0] = 0x45;
+	b[8] = 64;
+	b[9] = proto;
+	inet_pton(AF_INET, src, b + 12);
+	inet_pton(AF_INET, dst, b + 16);
+	uint8_t *t = b + 20;
+	size_t tl = 8;
+	if (proto == IPPROTO_ICMP) {
+		t[0] = (uint8_t)sp;
+		put_be16(t + 4, 77);
+	} else {
+		put_be16(t, sp);
+		put_be16(t + 2, dp);
+		if (proto == IPPROTO_TCP) {
+			t[12] = 5 << 4;
+			t[13] = flags;
+			tl = 20;
+		} else {
+			put_be16(t + 4, 8);
+		}
+	}
+	put_be16(b + 2, (uint16_t)(20 + tl));
+	uint64_t ns = t_of(when);
+	struct pcap_pkthdr h = {.caplen = (bpf_u_int32)(20 + tl), .len = (bpf_u_int32)(20 + tl)};
+	h.ts.tv_sec = (time_t)(ns / 1000000000ull);
+	h.ts.tv_usec = (suseconds_t)(ns % 1000000000ull / 1000);
+	pcap_dump((u_char *)d, &h, b);
+}
+
+/* A capture of the zeus host's flows (as tests/unit/test_pcap.c writes one) */
+static bool write_capture(const char *path)
+{
+	pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
+	pcap_dumper_t *d = dead ? pcap_dump_open(dead, path) : NULL;
+	if (!d) {
+		if (dead)
+			pcap_close(dead);
+		return false;
+	}
+	const uint8_t tcp = IPPROTO_TCP, udp = IPPROTO_UDP, icmp = IPPROTO_ICMP;
+	dump_packet(d, "2026-11-25T19:10:03.002000Z", "192.0.2.10", "203.0.113.50", tcp, 40001, 443,
+		    0x02);
+	dump_packet(d, "2026-11-25T19:10:03.030000Z", "203.0.113.50", "192.0.2.10", tcp, 443, 40001,
+		    0x12);
+	dump_packet(d, "2026-11-25T19:10:03.100500Z", "192.0.2.10", "198.51.100.20", tcp, 40002,
+		    443, 0x02);
+	dump_packet(d, "2026-11-25T19:10:04.500200Z", "192.0.2.10", "203.0.113.53", udp, 40004, 53,
+		    0);
+	dump_packet(d, "2026-11-25T19:10:05.000100Z", "198.51.100.99", "192.0.2.10", tcp, 51000, 22,
+		    0x02);
+	dump_packet(d, "2026-11-25T19:10:07.100100Z", "192.0.2.10", "203.0.113.50", icmp, 8, 0, 0);
+	dump_packet(d, "2026-11-25T19:10:11.000000Z", "198.51.100.1", "198.51.100.2", tcp, 1234, 80,
+		    0x02);
+	dump_packet(d, "2026-11-25T19:12:00.150000Z", "192.0.2.10", "203.0.113.50", tcp, 40001, 443,
+		    0x02);
+	pcap_dump_close(d);
+	pcap_close(dead);
+	return true;
+}
+
+TEST(query_jsonl_log_reads_as_its_csv)
+{
+	char *dir = zeus_as_jsonl();
+	CHECK(dir);
+	int rc;
+	/* argv[2]: the log directory, filled in by same_on_both */
+	const char *who[] = {"who", "-d", NULL, "--json", NULL};
+	CHECK(same_on_both(cmd_who, who, dir, &rc));
+	CHECK_EQ_INT(rc, 0);
+	const char *who_dst[] = {"who", "-d", NULL, "--json", "--dst", "203.0.113.50:443", NULL};
+	CHECK(same_on_both(cmd_who, who_dst, dir, &rc));
+	CHECK_EQ_INT(rc, 0);
+	const char *who_table[] = {"who", "-d", NULL, "--dst", "203.0.113.50", NULL};
+	CHECK(same_on_both(cmd_who, who_table, dir, &rc));
+	CHECK_EQ_INT(rc, 0);
+	const char *tree[] = {"tree", "-d", NULL, "--pid", "4241", "--json", NULL};
+	CHECK(same_on_both(cmd_tree, tree, dir, &rc));
+	CHECK_EQ_INT(rc, 0);
+	const char *tree_all[] = {"tree", "-d", NULL, "--all", "--json", NULL};
+	CHECK(same_on_both(cmd_tree, tree_all, dir, &rc));
+	CHECK_EQ_INT(rc, 0);
+	const char *tree_table[] = {"tree", "-d", NULL, "--pid", "4241", NULL};
+	CHECK(same_on_both(cmd_tree, tree_table, dir, &rc));
+	const char *timeline[] = {"timeline", "-d", NULL, "--json", NULL};
+	CHECK(same_on_both(cmd_timeline, timeline, dir, &rc));
+	CHECK_EQ_INT(rc, 0);
+	const char *family[] = {
+	    "timeline",	     "-d",     NULL, "--guid", "6f1c1090-0000-4000-8000-000000001090",
+	    "--descendants", "--json", NULL};
+	CHECK(same_on_both(cmd_timeline, family, dir, &rc));
+	const char *timeline_table[] = {"timeline", "-d", NULL, NULL};
+	CHECK(same_on_both(cmd_timeline, timeline_table, dir, &rc));
+
+	char cap[600];
+	snprintf(cap, sizeof(cap), "%s/zeus.pcap", dir);
+	CHECK(write_capture(cap));
+	const char *corr[] = {"correlate", "-d", NULL, cap, NULL};
+	const char *corr_json[] = {"correlate", "-d", NULL, "--json", cap, NULL};
+	CHECK(same_on_both(cmd_correlate, corr_json, dir, &rc));
+	CHECK_EQ_INT(rc, 0);
+	CHECK(same_on_both(cmd_correlate, corr, dir, &rc));
+	CHECK_EQ_INT(rc, 0);
+	char *out, *err;
+	corr_json[2] = dir;
+	CHECK_EQ_INT(tq_run(cmd_correlate, corr_json, &out, &err), 0);
+	CHECK(strstr(out, "svch0st")); /* the C&C flow was attributed */
+	CHECK_EQ_STR(err, "flows seen 7, attributed 6, unattributed 1\n");
+	free(out);
+	free(err);
+
+	/* timeline --csv writes the records as `cat --format csv` converts them */
+	const char *csv[] = {"timeline", "-d", dir, "--csv", NULL};
+	CHECK_EQ_INT(tq_run(cmd_timeline, csv, &out, &err), 0);
+	char cat_path[600];
+	snprintf(cat_path, sizeof(cat_path), "%s/cat.csv", dir);
+	FILE *f = fopen(cat_path, "w");
+	CHECK(f);
+	CHECK_EQ_INT(log_cat(dir, LOG_FORMAT_CSV, f), 0);
+	fclose(f);
+	char *want = tq_read_file(cat_path);
+	CHECK_EQ_STR(out, want);
+	CHECK_EQ_STR(err, "");
+	free(want);
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
+
+TEST(query_jsonl_bad_lines_reported_and_skipped)
+{
+	char *conv = zeus_as_jsonl();
+	CHECK(conv);
+	char path[600];
+	snprintf(path, sizeof(path), "%s/onmitsu.jsonl", conv);
+	char *text = tq_read_file(path);
+	tq_rmdir(conv);
+	CHECK(text);
+	/* its first 10 records in a closed, compressed segment; the rest in the
+	 * active one after five lines that are no records */
+	char *cut = text;
+	for (int i = 0; i < 10 && cut; i++) {
+		cut = strchr(cut, '\n');
+		if (cut)
+			cut++;
+	}
+	CHECK(cut);
+	char *rest = strdup(cut);
+	*cut = '\0';
+	char *dir = tq_tempdir();
+	tq_write_zst(dir, "onmitsu-20261125T190000.000000Z-000000000001.jsonl.zst", text, 0);
+	struct strbuf active = STRBUF_INIT;
+	sb_adds(&active,
+		"{\"@timestamp\":\"2026-11-25T19:10:00.000000Z\",\"event.seq\n"
+		"{}\n"
+		"{\"@timestamp\":\"2026-11-25T19:10:00.000000Z\",\"event.sequence\":[1]}\n"
+		"{\"@timestamp\":\"yesterday\",\"event.sequence\":9,\"event.action\":\"EXIT\"}\n"
+		"{\"@timestamp\":\"2026-11-25T19:10:00.000000Z\",\"event.sequence\":9,"
+		"\"event.action\":\"EXIT\",\"onmitsu.detail\":\"a\\nb\"}\n");
+	sb_adds(&active, rest);
+	tq_write_str(dir, "onmitsu.jsonl", active.data);
+	sb_free(&active);
+	free(rest);
+	free(text);
+
+	char *out, *err, *want, *want_err;
+	const char *csv[] = {"who", "--json", "-d", tq_fixture("zeus"), NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, csv, &want, &want_err), 0);
+	const char *who[] = {"who", "--json", "-d", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_who, who, &out, &err), 0);
+	CHECK_EQ_STR(out, want);
+	CHECK(strstr(err, "onmitsu.jsonl:1: not an onmitsu JSON Lines record"));
+	CHECK(strstr(err, "onmitsu.jsonl:2: not an onmitsu JSON Lines record"));
+	CHECK(strstr(err, "onmitsu.jsonl:3: not an onmitsu JSON Lines record"));
+	CHECK(strstr(err, "onmitsu.jsonl:4: bad time \"yesterday\""));
+	CHECK(strstr(err, "onmitsu.jsonl:5: a line break in a value; record skipped"));
+	CHECK(!strstr(err, ".zst:"));
+	free(out);
+	free(err);
+	free(want);
+	free(want_err);
+	const char *tl[] = {"timeline", "--json", "-d", dir, NULL};
+	const char *tl_csv[] = {"timeline", "--json", "-d", tq_fixture("zeus"), NULL};
+	CHECK_EQ_INT(tq_run(cmd_timeline, tl_csv, &want, &want_err), 0);
+	CHECK_EQ_INT(tq_run(cmd_timeline, tl, &out, &err), 0);
+	CHECK_EQ_STR(out, want);
+	free(out);
+	free(err);
+	free(want);
+	free(want_err);
+	/* every record read once, the bad ones counted */
+	struct log_reader_opts opts = {.single_thread = true, .quiet = true};
+	char e[256];
+	struct log_reader *r = log_reader_open(dir, &opts, e, sizeof(e));
+	CHECK(r);
+	struct log_record rec;
+	while (log_reader_next(r, &rec) > 0)
+		;
+	CHECK_EQ_INT(log_reader_records(r), 31);
+	CHECK_EQ_INT(log_reader_bad_lines(r), 5);
+	CHECK(!log_reader_failed(r));
+	log_reader_close(r);
+	tq_rmdir(dir);
+}
+
+TEST(query_jsonl_segments_in_order)
+{
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu.jsonl", "");
+	tq_write_str(dir, "onmitsu-20261125T110000Z.jsonl", "");
+	tq_write_zst(dir, "onmitsu-20261125T100000Z.jsonl.zst", "", 0);
+	tq_write_str(dir, "onmitsu-20261125T120000Z.jsonl", "");
+	tq_write_zst(dir, "onmitsu-20261125T120000Z.jsonl.zst", "", 0);
+	tq_write_str(dir, "onmitsu-20261125T130000Z.jsonl.zst.tmp", "x");
+	char **paths;
+	CHECK_EQ_INT(log_segments(dir, &paths), 4);
+	const char *want[] = {"onmitsu-20261125T100000Z.jsonl.zst",
+			      "onmitsu-20261125T110000Z.jsonl", "onmitsu-20261125T120000Z.jsonl",
+			      "onmitsu.jsonl"};
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ_STR(strrchr(paths[i], '/') + 1, want[i]);
+	log_segments_free(paths);
+	/* one format per directory: with a CSV log there, it is the CSV one */
+	tq_write_str(dir, "onmitsu.csv", HEADER);
+	CHECK_EQ_INT(log_segments(dir, &paths), 1);
+	CHECK_EQ_STR(strrchr(paths[0], '/') + 1, "onmitsu.csv");
+	log_segments_free(paths);
+	tq_rmdir(dir);
 }
