@@ -92,24 +92,58 @@ bool segment_name_parse(const char *name, uint64_t *t_ns, uint64_t *seq, enum lo
 	return true;
 }
 
-static int compare_info(const void *pa, const void *pb)
+static bool has_suffix(const char *s, size_t n, const char *suffix)
 {
-	const struct segment_info *a = pa, *b = pb;
-	if (a->active != b->active)
-		return a->active ? 1 : -1;
+	size_t m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* A closed segment by its name's prefix and suffix alone (SEGMENT_SCAN_LOOSE). */
+static bool loose_segment_name(const char *name, enum log_format *f, bool *zst)
+{
+	size_t n = strlen(name);
+	if (strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) != 0)
+		return false;
+	*f = LOG_FORMAT_CSV;
+	*zst = has_suffix(name, n, ".csv.zst");
+	if (!*zst && !has_suffix(name, n, ".csv")) {
+		*f = LOG_FORMAT_JSONL;
+		*zst = has_suffix(name, n, ".jsonl.zst");
+		if (!*zst && !has_suffix(name, n, ".jsonl"))
+			return false;
+	}
+	return true;
+}
+
+static int compare_files(const void *pa, const void *pb)
+{
+	const struct segment_file *a = pa, *b = pb;
+	if (a->info.active != b->info.active)
+		return a->info.active ? 1 : -1;
 	/* compare without ".zst" so plain and compressed interleave by name */
-	size_t la = strlen(a->name) - (a->zst ? 4 : 0), lb = strlen(b->name) - (b->zst ? 4 : 0);
+	size_t la = strlen(a->name) - (a->info.zst ? 4 : 0);
+	size_t lb = strlen(b->name) - (b->info.zst ? 4 : 0);
 	size_t n = la < lb ? la : lb;
 	int c = memcmp(a->name, b->name, n);
 	if (c)
 		return c;
 	if (la != lb)
 		return la < lb ? -1 : 1;
-	return (int)a->zst - (int)b->zst;
+	return (int)a->info.zst - (int)b->info.zst;
 }
 
-int segment_list(int dirfd, struct segment_info **out)
+void segment_files_free(struct segment_file *v, size_t n)
 {
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+int segment_scan(int dirfd, unsigned flags, struct segment_file **out)
+{
+	bool loose = flags & SEGMENT_SCAN_LOOSE;
 	/* a description of its own: a dup would share the read offset with
 	 * every other reader of dirfd, in other threads too */
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -120,51 +154,93 @@ int segment_list(int dirfd, struct segment_info **out)
 		close(fd);
 		return -1;
 	}
-	struct segment_info *v = NULL;
+	struct segment_file *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
+	/* loose: any error from here on (readdir's, or a file that cannot be
+	 * stat'ed) fails the listing, as the query commands always had it */
+	errno = 0;
 	while ((de = readdir(d))) {
-		struct segment_info si;
-		memset(&si, 0, sizeof(si));
+		struct segment_file sf;
+		memset(&sf, 0, sizeof(sf));
 		if (strcmp(de->d_name, log_active_name(LOG_FORMAT_CSV)) == 0 ||
 		    strcmp(de->d_name, log_active_name(LOG_FORMAT_JSONL)) == 0) {
-			si.active = true;
-			si.format = de->d_name[8] == 'j' ? LOG_FORMAT_JSONL : LOG_FORMAT_CSV;
-		} else if (!segment_name_parse(de->d_name, &si.first_time_ns, &si.first_seq,
-					       &si.format, &si.zst)) {
+			sf.info.active = true;
+			sf.info.format = de->d_name[8] == 'j' ? LOG_FORMAT_JSONL : LOG_FORMAT_CSV;
+		} else if (loose) {
+			if (!loose_segment_name(de->d_name, &sf.info.format, &sf.info.zst))
+				continue;
+		} else if (!segment_name_parse(de->d_name, &sf.info.first_time_ns,
+					       &sf.info.first_seq, &sf.info.format, &sf.info.zst)) {
 			continue;
 		}
-		if (strlen(de->d_name) >= sizeof(si.name))
+		/* segment_info holds the name in a fixed array */
+		if (!loose && strlen(de->d_name) >= SEGMENT_NAME_MAX)
 			continue;
+		/* the query commands follow a symlinked segment; the writer and
+		 * verify, which change and vouch for the files, do not */
 		struct stat st;
-		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		if (fstatat(dirfd, de->d_name, &st, loose ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
-		snprintf(si.name, sizeof(si.name), "%s", de->d_name);
-		si.size = st.st_size;
-		si.mtime = st.st_mtim.tv_sec;
+		sf.name = strdup(de->d_name);
+		if (!sf.name)
+			fatal("out of memory");
+		sf.info.size = st.st_size;
+		sf.info.mtime = st.st_mtim.tv_sec;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
 			v = realloc(v, cap * sizeof(*v));
 			if (!v)
 				fatal("out of memory");
 		}
-		v[n++] = si;
+		v[n++] = sf;
 	}
+	int saved = errno;
 	closedir(d);
+	if (loose && saved) {
+		segment_files_free(v, n);
+		errno = saved;
+		return -1;
+	}
 	if (n)
-		qsort(v, n, sizeof(*v), compare_info);
-	/* a segment both plain and compressed: keep the plain one */
+		qsort(v, n, sizeof(*v), compare_files);
+	/* a segment both plain and compressed: keep the plain one (the
+	 * compressor is at work, the compressed one may be incomplete) */
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (k > 0 && v[i].zst && !v[k - 1].zst && !v[k - 1].active &&
+		if (k > 0 && v[i].info.zst && !v[k - 1].info.zst && !v[k - 1].info.active &&
 		    strlen(v[i].name) == strlen(v[k - 1].name) + 4 &&
-		    strncmp(v[i].name, v[k - 1].name, strlen(v[k - 1].name)) == 0)
+		    strncmp(v[i].name, v[k - 1].name, strlen(v[k - 1].name)) == 0) {
+			free(v[i].name);
 			continue;
+		}
 		v[k++] = v[i];
 	}
 	*out = v;
 	return (int)k;
+}
+
+int segment_list(int dirfd, struct segment_info **out)
+{
+	struct segment_file *f;
+	int n = segment_scan(dirfd, 0, &f);
+	if (n < 0)
+		return -1;
+	struct segment_info *v = NULL;
+	if (n) {
+		v = calloc((size_t)n, sizeof(*v));
+		if (!v)
+			fatal("out of memory");
+	}
+	for (int i = 0; i < n; i++) {
+		v[i] = f[i].info;
+		/* it fits: segment_scan skipped longer names */
+		snprintf(v[i].name, sizeof(v[i].name), "%s", f[i].name);
+	}
+	segment_files_free(f, (size_t)n);
+	*out = v;
+	return n;
 }
 
 size_t segment_plan_retention(const struct segment_info *segs, size_t n, uint64_t active_size,
@@ -298,38 +374,20 @@ done:
 	return rc;
 }
 
-int seg_reader_open(struct seg_reader *r, int dirfd, const char *name)
+void seg_source_init(struct seg_source *s, int fd, bool zst)
 {
-	memset(r, 0, sizeof(*r));
-	r->fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	size_t n = strlen(name);
-	bool zst_twin = false;
-	if (r->fd < 0 && errno == ENOENT &&
-	    strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) == 0 &&
-	    (n < 4 || strcmp(name + n - 4, ".zst") != 0)) {
-		/* compressed (and the plain one removed) since it was listed */
-		char z[SEGMENT_NAME_MAX + 8];
-		snprintf(z, sizeof(z), "%s.zst", name);
-		r->fd = openat(dirfd, z, O_RDONLY | O_CLOEXEC);
-		zst_twin = true;
-	}
-	if (r->fd < 0)
-		return -1;
-	r->zst = zst_twin || (n > 4 && strcmp(name + n - 4, ".zst") == 0);
-	if (r->zst) {
-		r->zs = ZSTD_createDStream();
-		r->in_cap = ZSTD_DStreamInSize();
-		r->in = malloc(r->in_cap);
-		if (!r->zs || !r->in)
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->zst = zst;
+	if (zst) {
+		s->zs = ZSTD_createDStream();
+		s->in_cap = ZSTD_DStreamInSize();
+		s->in = malloc(s->in_cap);
+		if (!s->zs || !s->in)
 			fatal("out of memory for zstd");
-		ZSTD_initDStream(r->zs);
-		r->last_ret = 1;
+		ZSTD_initDStream(s->zs);
+		s->last_ret = 1; /* an empty file holds no complete frame */
 	}
-	r->cap = READ_CHUNK;
-	r->buf = malloc(r->cap + 1);
-	if (!r->buf)
-		fatal("out of memory");
-	return 0;
 }
 
 static ssize_t raw_read(int fd, char *p, size_t n)
@@ -341,47 +399,85 @@ static ssize_t raw_read(int fd, char *p, size_t n)
 	}
 }
 
-static ssize_t source_read(struct seg_reader *r, char *dst, size_t cap)
+ssize_t seg_source_read(struct seg_source *s, char *dst, size_t cap)
 {
-	if (!r->zst) {
-		ssize_t n = raw_read(r->fd, dst, cap);
+	if (!s->zst) {
+		ssize_t n = raw_read(s->fd, dst, cap);
 		if (n < 0)
-			snprintf(r->error, sizeof(r->error), "read failed: %s", strerror(errno));
+			snprintf(s->error, sizeof(s->error), "read failed: %s", strerror(errno));
 		return n;
 	}
 	ZSTD_outBuffer out = {dst, cap, 0};
 	while (out.pos == 0) {
-		if (r->in_pos == r->in_len && !r->in_eof) {
-			ssize_t n = raw_read(r->fd, r->in, r->in_cap);
+		if (s->in_pos == s->in_len && !s->in_eof) {
+			ssize_t n = raw_read(s->fd, s->in, s->in_cap);
 			if (n < 0) {
-				snprintf(r->error, sizeof(r->error), "read failed: %s",
+				snprintf(s->error, sizeof(s->error), "read failed: %s",
 					 strerror(errno));
 				return -1;
 			}
 			if (n == 0)
-				r->in_eof = true;
-			r->in_len = (size_t)n;
-			r->in_pos = 0;
+				s->in_eof = true;
+			s->in_len = (size_t)n;
+			s->in_pos = 0;
 		}
-		bool drained = r->in_eof && r->in_pos == r->in_len;
-		if (drained && r->last_ret == 0)
+		bool drained = s->in_eof && s->in_pos == s->in_len;
+		if (drained && s->last_ret == 0)
 			break; /* the last frame ended and all its output was given */
-		ZSTD_inBuffer in = {r->in, r->in_len, r->in_pos};
-		size_t ret = ZSTD_decompressStream(r->zs, &out, &in);
-		r->in_pos = in.pos;
+		ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
+		size_t ret = ZSTD_decompressStream(s->zs, &out, &in);
+		s->in_pos = in.pos;
 		if (ZSTD_isError(ret)) {
-			snprintf(r->error, sizeof(r->error), "corrupt compressed data: %s",
+			snprintf(s->error, sizeof(s->error), "corrupt compressed data: %s",
 				 ZSTD_getErrorName(ret));
 			return -1;
 		}
-		r->last_ret = ret;
+		s->last_ret = ret;
 		if (drained && out.pos == 0) {
-			snprintf(r->error, sizeof(r->error),
+			snprintf(s->error, sizeof(s->error),
 				 "compressed data ends in the middle of a frame (truncated file)");
 			return -1;
 		}
 	}
 	return (ssize_t)out.pos;
+}
+
+void seg_source_close(struct seg_source *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->zs)
+		ZSTD_freeDStream(s->zs);
+	free(s->in);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
+int seg_reader_open(struct seg_reader *r, int dirfd, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	size_t n = strlen(name);
+	bool zst_twin = false;
+	if (fd < 0 && errno == ENOENT &&
+	    strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) == 0 &&
+	    (n < 4 || strcmp(name + n - 4, ".zst") != 0)) {
+		/* compressed (and the plain one removed) since it was listed */
+		char z[SEGMENT_NAME_MAX + 8];
+		snprintf(z, sizeof(z), "%s.zst", name);
+		fd = openat(dirfd, z, O_RDONLY | O_CLOEXEC);
+		zst_twin = true;
+	}
+	if (fd < 0) {
+		r->src.fd = -1;
+		return -1;
+	}
+	seg_source_init(&r->src, fd, zst_twin || (n > 4 && strcmp(name + n - 4, ".zst") == 0));
+	r->cap = READ_CHUNK;
+	r->buf = malloc(r->cap + 1);
+	if (!r->buf)
+		fatal("out of memory");
+	return 0;
 }
 
 int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *complete)
@@ -431,9 +527,11 @@ int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *comple
 			if (!r->buf)
 				fatal("out of memory");
 		}
-		ssize_t n = source_read(r, r->buf + r->end, r->cap - r->end);
-		if (n < 0)
+		ssize_t n = seg_source_read(&r->src, r->buf + r->end, r->cap - r->end);
+		if (n < 0) {
+			snprintf(r->error, sizeof(r->error), "%s", r->src.error);
 			return -1;
+		}
 		if (n == 0)
 			r->eof = true;
 		r->end += (size_t)n;
@@ -442,14 +540,10 @@ int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *comple
 
 void seg_reader_close(struct seg_reader *r)
 {
-	if (r->fd >= 0)
-		close(r->fd);
-	if (r->zs)
-		ZSTD_freeDStream(r->zs);
-	free(r->in);
+	seg_source_close(&r->src);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
-	r->fd = -1;
+	r->src.fd = -1;
 }
 
 int file_set_append_only(int fd, bool on)

@@ -54,6 +54,26 @@ struct segment_info {
 int segment_list(int dirfd, struct segment_info **out);
 
 /*
+ * The same listing for the query commands (query/reader.c), which read logs
+ * the writer and verify would not vouch for, so it is kept in one place
+ * here rather than src/log depending on src/query. With SEGMENT_SCAN_LOOSE a
+ * closed segment is any regular file onmitsu-*.csv, .jsonl (either .zst),
+ * its name's time and seq unchecked and of any length, a symlink followed;
+ * any error while listing (readdir's, a file that cannot be stat'ed) fails
+ * it. Without it, as segment_list. info.first_seq and info.first_time_ns
+ * are 0 with SEGMENT_SCAN_LOOSE. Free *out with segment_files_free.
+ */
+#define SEGMENT_SCAN_LOOSE 1u
+
+struct segment_file {
+	char *name;		  /* malloc'ed: a loose name may not fit info.name */
+	struct segment_info info; /* all but info.name, left "" */
+};
+
+int segment_scan(int dirfd, unsigned flags, struct segment_file **out);
+void segment_files_free(struct segment_file *v, size_t n);
+
+/*
  * How many of the oldest closed segments to delete so that the total size
  * (closed + active_size) is at most keep_size and none is older than
  * keep_age seconds (by mtime: the time of its last record). 0 disables a
@@ -68,15 +88,32 @@ size_t segment_plan_retention(const struct segment_info *segs, size_t n, uint64_
 int segment_compress(int dirfd, const char *name, int level, const volatile int *stop, char *err,
 		     size_t errsize);
 
-/* Read the lines of one segment, plain or zstd. */
-struct seg_reader {
+/*
+ * The bytes of one file, plain or zstd-decompressed. Both line readers stand
+ * on it: seg_reader below (verify, cat, the writer, the forwarder) and the
+ * query commands' reader (query/reader.c), which splits lines its own way.
+ */
+struct seg_source {
 	int fd;
 	bool zst;
 	void *zs;
 	char *in;
 	size_t in_cap, in_len, in_pos;
 	bool in_eof;
-	size_t last_ret;
+	size_t last_ret; /* ZSTD_decompressStream's last hint: 0 when a frame just ended */
+	char error[160];
+};
+
+/* Read fd (then owned: seg_source_close closes it), zstd when zst. */
+void seg_source_init(struct seg_source *s, int fd, bool zst);
+/* Bytes read into dst (cap > 0), 0 at the end, -1 on a read or
+ * decompression error (s->error says why). */
+ssize_t seg_source_read(struct seg_source *s, char *dst, size_t cap);
+void seg_source_close(struct seg_source *s);
+
+/* Read the lines of one segment, plain or zstd. */
+struct seg_reader {
+	struct seg_source src;
 	char *buf;
 	size_t cap, pos, end;
 	bool eof;

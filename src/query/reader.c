@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "query/reader.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,10 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <zstd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -20,6 +17,7 @@
 #include "log/chain.h"
 #include "log/csv.h"
 #include "log/jsonl.h"
+#include "log/segment.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -48,7 +46,6 @@ const char *const log_col_names[COL_COUNT] = {
 
 #define ACTIVE_LOG "onmitsu.csv"
 #define ACTIVE_JSONL "onmitsu.jsonl"
-#define SEGMENT_PREFIX "onmitsu-"
 #define READ_CHUNK (1u << 20)
 #define BATCHES 3
 #define BATCH_RECORDS 8192
@@ -57,29 +54,10 @@ const char *const log_col_names[COL_COUNT] = {
 
 /* ---- segments ---- */
 
-struct segment_name {
-	char *name;
-	size_t key_len; /* the name without ".zst" */
-	bool zst;
-	bool jsonl;
-};
-
 static bool has_suffix(const char *s, size_t n, const char *suffix)
 {
 	size_t m = strlen(suffix);
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
-
-static int compare_segments(const void *pa, const void *pb)
-{
-	const struct segment_name *a = pa, *b = pb;
-	size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
-	int c = memcmp(a->name, b->name, n);
-	if (c)
-		return c;
-	if (a->key_len != b->key_len)
-		return a->key_len < b->key_len ? -1 : 1;
-	return (int)a->zst - (int)b->zst; /* plain before compressed */
 }
 
 static char *join_path(const char *dir, const char *name)
@@ -92,15 +70,6 @@ static char *join_path(const char *dir, const char *name)
 	return p;
 }
 
-static bool is_regular(const char *dir, const char *name)
-{
-	char *p = join_path(dir, name);
-	struct stat st;
-	bool ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
-	free(p);
-	return ok;
-}
-
 static bool is_jsonl_path(const char *path)
 {
 	size_t n = strlen(path);
@@ -109,86 +78,33 @@ static bool is_jsonl_path(const char *path)
 
 int log_segments(const char *dir, char ***paths_out)
 {
-	DIR *d = opendir(dir);
-	if (!d)
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
 		return -1;
-	struct segment_name *segs = NULL;
-	size_t nsegs = 0, cap = 0;
-	bool have_active = false, have_active_jsonl = false;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d))) {
-		const char *name = de->d_name;
-		size_t n = strlen(name);
-		if (strcmp(name, ACTIVE_LOG) == 0) {
-			have_active = is_regular(dir, name);
-			continue;
-		}
-		if (strcmp(name, ACTIVE_JSONL) == 0) {
-			have_active_jsonl = is_regular(dir, name);
-			continue;
-		}
-		if (strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) != 0)
-			continue;
-		bool jsonl = false, zst = has_suffix(name, n, ".csv.zst");
-		if (!zst && !has_suffix(name, n, ".csv")) {
-			jsonl = true;
-			zst = has_suffix(name, n, ".jsonl.zst");
-			if (!zst && !has_suffix(name, n, ".jsonl"))
-				continue;
-		}
-		if (!is_regular(dir, name))
-			continue;
-		if (nsegs == cap) {
-			cap = cap ? cap * 2 : 16;
-			segs = realloc(segs, cap * sizeof(*segs));
-			if (!segs)
-				fatal("out of memory");
-		}
-		segs[nsegs].name = strdup(name);
-		if (!segs[nsegs].name)
-			fatal("out of memory");
-		segs[nsegs].zst = zst;
-		segs[nsegs].jsonl = jsonl;
-		segs[nsegs].key_len = zst ? n - 4 : n;
-		nsegs++;
-	}
+	/* the listing, ordering and plain-over-compressed choice are the
+	 * writer's (log/segment.h); only the choice of format is ours */
+	struct segment_file *segs;
+	int n = segment_scan(dirfd, SEGMENT_SCAN_LOOSE, &segs);
 	int saved = errno;
-	closedir(d);
-	if (saved) {
-		for (size_t i = 0; i < nsegs; i++)
-			free(segs[i].name);
-		free(segs);
+	close(dirfd);
+	if (n < 0) {
 		errno = saved;
 		return -1;
 	}
 	/* one format per directory (the recorder refuses to mix them): CSV
 	 * when there is any, else JSON Lines */
-	bool any_csv = have_active;
-	for (size_t i = 0; i < nsegs && !any_csv; i++)
-		any_csv = !segs[i].jsonl;
-	bool jsonl = !any_csv;
-	if (nsegs)
-		qsort(segs, nsegs, sizeof(*segs), compare_segments);
-	char **paths = calloc(nsegs + 2, sizeof(*paths));
+	bool any_csv = false;
+	for (int i = 0; i < n && !any_csv; i++)
+		any_csv = segs[i].info.format == LOG_FORMAT_CSV;
+	enum log_format want = any_csv ? LOG_FORMAT_CSV : LOG_FORMAT_JSONL;
+	char **paths = calloc((size_t)n + 1, sizeof(*paths));
 	if (!paths)
 		fatal("out of memory");
 	size_t np = 0;
-	for (size_t i = 0; i < nsegs; i++) {
-		/* a segment both plain and compressed: the compressor is at work */
-		bool dup = i > 0 && segs[i].zst && !segs[i - 1].zst &&
-			   segs[i].key_len == segs[i - 1].key_len &&
-			   memcmp(segs[i].name, segs[i - 1].name, segs[i].key_len) == 0;
-		if (!dup && segs[i].jsonl == jsonl)
+	for (int i = 0; i < n; i++)
+		if (segs[i].info.format == want)
 			paths[np++] = join_path(dir, segs[i].name);
-	}
-	for (size_t i = 0; i < nsegs; i++)
-		free(segs[i].name);
-	free(segs);
-	if (!jsonl && have_active)
-		paths[np++] = join_path(dir, ACTIVE_LOG);
-	if (jsonl && have_active_jsonl)
-		paths[np++] = join_path(dir, ACTIVE_JSONL);
+	segment_files_free(segs, (size_t)n);
 	paths[np] = NULL;
 	*paths_out = paths;
 	return (int)np;
@@ -203,107 +119,15 @@ void log_segments_free(char **paths)
 	free(paths);
 }
 
-/* ---- byte sources: a plain file or a zstd stream ---- */
+/* ---- byte sources: a plain file or a zstd stream (log/segment.h) ---- */
 
-struct source {
-	int fd;
-	bool zst;
-	ZSTD_DStream *zs;
-	char *in;
-	size_t in_cap, in_pos, in_len;
-	bool in_eof;
-	size_t last_ret; /* ZSTD_decompressStream's last hint: 0 when a frame just ended */
-	char error[160];
-};
-
-static ssize_t read_full(int fd, char *p, size_t n)
+static int source_open(struct seg_source *s, const char *path)
 {
-	for (;;) {
-		ssize_t got = read(fd, p, n);
-		if (got >= 0 || errno != EINTR)
-			return got;
-	}
-}
-
-/* Bytes read into dst, 0 at the end, -1 on error (source.error says why). */
-static ssize_t source_read(struct source *s, char *dst, size_t cap)
-{
-	if (!s->zst) {
-		ssize_t n = read_full(s->fd, dst, cap);
-		if (n < 0)
-			snprintf(s->error, sizeof(s->error), "read failed: %s", strerror(errno));
-		return n;
-	}
-	ZSTD_outBuffer out = {dst, cap, 0};
-	while (out.pos == 0) {
-		if (s->in_pos == s->in_len && !s->in_eof) {
-			ssize_t n = read_full(s->fd, s->in, s->in_cap);
-			if (n < 0) {
-				snprintf(s->error, sizeof(s->error), "read failed: %s",
-					 strerror(errno));
-				return -1;
-			}
-			if (n == 0) {
-				s->in_eof = true;
-			} else {
-				s->in_len = (size_t)n;
-				s->in_pos = 0;
-			}
-		}
-		ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
-		size_t out_before = out.pos;
-		size_t ret = ZSTD_decompressStream(s->zs, &out, &in);
-		bool progress = in.pos != s->in_pos || out.pos != out_before;
-		s->in_pos = in.pos;
-		if (ZSTD_isError(ret)) {
-			snprintf(s->error, sizeof(s->error), "corrupt compressed data: %s",
-				 ZSTD_getErrorName(ret));
-			return -1;
-		}
-		/* a call without progress only hints at the size of a next frame */
-		if (progress)
-			s->last_ret = ret;
-		if (s->in_eof && s->in_pos == s->in_len && out.pos == 0)
-			break;
-	}
-	if (out.pos == 0 && s->last_ret != 0) {
-		snprintf(s->error, sizeof(s->error),
-			 "compressed data ends in the middle of a frame (truncated file)");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	}
-	return (ssize_t)out.pos;
-}
-
-static int source_open(struct source *s, const char *path)
-{
-	memset(s, 0, sizeof(*s));
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0)
-		return -1;
-	s->zst = has_suffix(path, strlen(path), ".zst");
-	if (s->zst) {
-		s->zs = ZSTD_createDStream();
-		if (!s->zs)
-			fatal("out of memory for zstd");
-		ZSTD_initDStream(s->zs);
-		s->in_cap = ZSTD_DStreamInSize();
-		s->in = malloc(s->in_cap);
-		if (!s->in)
-			fatal("out of memory");
-		s->last_ret = 1; /* an empty file holds no complete frame */
-	}
+	seg_source_init(s, fd, has_suffix(path, strlen(path), ".zst"));
 	return 0;
-}
-
-static void source_close(struct source *s)
-{
-	if (s->fd >= 0)
-		close(s->fd);
-	if (s->zs)
-		ZSTD_freeDStream(s->zs);
-	free(s->in);
-	memset(s, 0, sizeof(*s));
-	s->fd = -1;
 }
 
 /* ---- the reader ---- */
@@ -314,7 +138,7 @@ struct log_reader {
 	char **paths;
 	size_t next_path;
 	const char *file; /* current segment, or NULL */
-	struct source src;
+	struct seg_source src;
 
 	char *buf;
 	size_t cap, pos, end;
@@ -427,7 +251,7 @@ static void finish_file(struct log_reader *r)
 	if (!r->opts.quiet && r->bad_in_file > LOG_MAX_REPORTS)
 		log_warnx("%s: %llu more unreadable lines skipped", r->file,
 			  (unsigned long long)(r->bad_in_file - LOG_MAX_REPORTS));
-	source_close(&r->src);
+	seg_source_close(&r->src);
 	r->file = NULL;
 }
 
@@ -503,7 +327,7 @@ static int next_line(struct log_reader *r, char **line, size_t *len)
 			}
 		}
 		size_t want = r->cap - r->end;
-		ssize_t n = source_read(&r->src, r->buf + r->end, want);
+		ssize_t n = seg_source_read(&r->src, r->buf + r->end, want);
 		if (n < 0) {
 			log_warnx("%s: %s (after line %llu); rest of the segment skipped", r->file,
 				  r->src.error, (unsigned long long)r->line_no);
