@@ -23,33 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define MAX_CONNECTS 1000000
 #define MAX_LISTENERS 16
-#define DEADLINE_NS (120ULL * 1000000000ULL)
 
 static int listeners[MAX_LISTENERS];
 static long n_listeners = 4, n_connects = 20000;
 static long accepted;
 static unsigned long long t0;
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
-
-static long parse_count(const char *s, long lo, long hi, const char *what)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "connstorm: %s \"%s\": want %ld..%ld\n", what, s, lo, hi);
-		exit(2);
-	}
-	return v;
-}
 
 static void *accept_loop(void *arg)
 {
@@ -85,10 +67,10 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "n:l:o:")) != -1) {
 		switch (c) {
 		case 'n':
-			n_connects = parse_count(optarg, 1, MAX_CONNECTS, "-n");
+			n_connects = parse_count("connstorm", optarg, 1, MAX_CONNECTS, "-n");
 			break;
 		case 'l':
-			n_listeners = parse_count(optarg, 1, MAX_LISTENERS, "-l");
+			n_listeners = parse_count("connstorm", optarg, 1, MAX_LISTENERS, "-l");
 			break;
 		case 'o':
 			outfile = optarg;
@@ -158,17 +140,13 @@ int main(int argc, char **argv)
 	unsigned long long elapsed = now_ns() - t0;
 
 	if (outfile) {
-		FILE *f = fopen(outfile, "w");
-		if (!f) {
-			fprintf(stderr, "connstorm: %s: %s\n", outfile, strerror(errno));
+		FILE *f = open_output("connstorm", outfile);
+		if (!f)
 			return 1;
-		}
 		for (long i = 0; i < made; i++)
 			fprintf(f, "%u %u\n", ports[2 * i], ports[2 * i + 1]);
-		if (fclose(f) != 0) {
-			fprintf(stderr, "connstorm: %s: %s\n", outfile, strerror(errno));
+		if (close_output("connstorm", outfile, f) != 0)
 			return 1;
-		}
 	}
 	printf("connects=%ld failed=%ld accepted=%ld elapsed_ns=%llu pid=%d\n", made, failed,
 	       accepted, elapsed, (int)getpid());

@@ -17,28 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define MAX_EXECS 1000000
 #define MAX_WORKERS 64
-#define DEADLINE_NS (120ULL * 1000000000ULL)
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
-
-static long parse_count(const char *s, long lo, long hi, const char *what)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "execstorm: %s \"%s\": want %ld..%ld\n", what, s, lo, hi);
-		exit(2);
-	}
-	return v;
-}
 
 int main(int argc, char **argv)
 {
@@ -48,10 +30,10 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "n:j:p:o:")) != -1) {
 		switch (c) {
 		case 'n':
-			n = parse_count(optarg, 1, MAX_EXECS, "-n");
+			n = parse_count("execstorm", optarg, 1, MAX_EXECS, "-n");
 			break;
 		case 'j':
-			workers = parse_count(optarg, 1, MAX_WORKERS, "-j");
+			workers = parse_count("execstorm", optarg, 1, MAX_WORKERS, "-j");
 			break;
 		case 'p':
 			prog = optarg;
@@ -111,18 +93,14 @@ int main(int argc, char **argv)
 	unsigned long long elapsed = now_ns() - t0;
 
 	if (pidfile) {
-		FILE *f = fopen(pidfile, "w");
-		if (!f) {
-			fprintf(stderr, "execstorm: %s: %s\n", pidfile, strerror(errno));
+		FILE *f = open_output("execstorm", pidfile);
+		if (!f)
 			return 1;
-		}
 		for (long i = 0; i < n; i++)
 			if (pids[i] > 0)
 				fprintf(f, "%d\n", pids[i]);
-		if (fclose(f) != 0) {
-			fprintf(stderr, "execstorm: %s: %s\n", pidfile, strerror(errno));
+		if (close_output("execstorm", pidfile, f) != 0)
 			return 1;
-		}
 	}
 	printf("execs=%ld failed=%ld elapsed_ns=%llu\n", n, *failed, elapsed);
 	return bad_workers || *failed ? 1 : 0;

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NEEDLE_IP "192.0.2.77"
 #define NEEDLE_PORT 4444
 #define MAX_RECORDS 100000000L
@@ -137,23 +139,15 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: genlog [-n RECORDS] FILE\n");
 			return 2;
 		}
-		char *end;
-		errno = 0;
-		limit = strtol(optarg, &end, 10);
-		if (errno || *end || limit < 100 || limit > MAX_RECORDS) {
-			fprintf(stderr, "genlog: -n \"%s\": want 100..%ld\n", optarg, MAX_RECORDS);
-			return 2;
-		}
+		limit = parse_count("genlog", optarg, 100, MAX_RECORDS, "-n");
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "usage: genlog [-n RECORDS] FILE\n");
 		return 2;
 	}
-	out = fopen(argv[optind], "w");
-	if (!out) {
-		fprintf(stderr, "genlog: %s: %s\n", argv[optind], strerror(errno));
+	out = open_output("genlog", argv[optind]);
+	if (!out)
 		return 1;
-	}
 	static char obuf[1 << 20];
 	setvbuf(out, obuf, _IOFBF, sizeof(obuf));
 	fputs("time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"
@@ -228,10 +222,8 @@ int main(int argc, char **argv)
 	}
 	put_time();
 	fprintf(out, "STOP,1,,,,,,,,,,,,,,,,events=%ld lost=0\n", seq);
-	if (fclose(out) != 0) {
-		fprintf(stderr, "genlog: %s: %s\n", argv[optind], strerror(errno));
+	if (close_output("genlog", argv[optind], out) != 0)
 		return 1;
-	}
 	printf("records=%ld needle=%s:%d needle_pid=%d\n", seq, NEEDLE_IP, NEEDLE_PORT, needle_pid);
 	return 0;
 }

@@ -24,20 +24,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define MAX_DATAGRAMS 1000000
-#define DEADLINE_NS (120ULL * 1000000000ULL)
 
 static int rx;
 static long n_datagrams = 10000, received;
 static int sending_done;
 static unsigned long long t0;
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
 
 static void *receive_loop(void *arg)
 {
@@ -65,17 +59,9 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt(argc, argv, "n:o:")) != -1) {
 		switch (c) {
-		case 'n': {
-			char *end;
-			errno = 0;
-			n_datagrams = strtol(optarg, &end, 10);
-			if (errno || *end || n_datagrams < 1 || n_datagrams > MAX_DATAGRAMS) {
-				fprintf(stderr, "udpstorm: -n \"%s\": want 1..%d\n", optarg,
-					MAX_DATAGRAMS);
-				return 2;
-			}
+		case 'n':
+			n_datagrams = parse_count("udpstorm", optarg, 1, MAX_DATAGRAMS, "-n");
 			break;
-		}
 		case 'o':
 			outfile = optarg;
 			break;
@@ -138,17 +124,13 @@ int main(int argc, char **argv)
 	unsigned long long elapsed = now_ns() - t0;
 
 	if (outfile) {
-		FILE *f = fopen(outfile, "w");
-		if (!f) {
-			fprintf(stderr, "udpstorm: %s: %s\n", outfile, strerror(errno));
+		FILE *f = open_output("udpstorm", outfile);
+		if (!f)
 			return 1;
-		}
 		for (long i = 0; i < sent; i++)
 			fprintf(f, "%u %u\n", sports[i], ntohs(to.sin_port));
-		if (fclose(f) != 0) {
-			fprintf(stderr, "udpstorm: %s: %s\n", outfile, strerror(errno));
+		if (close_output("udpstorm", outfile, f) != 0)
 			return 1;
-		}
 	}
 	printf("datagrams=%ld failed=%ld received=%ld elapsed_ns=%llu pid=%d\n", sent, failed,
 	       received, elapsed, (int)getpid());
