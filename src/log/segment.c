@@ -157,10 +157,15 @@ int segment_scan(int dirfd, unsigned flags, struct segment_file **out)
 	struct segment_file *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
-	/* loose: any error from here on (readdir's, or a file that cannot be
-	 * stat'ed) fails the listing, as the query commands always had it */
-	errno = 0;
-	while ((de = readdir(d))) {
+	/* loose: an error of readdir's fails the listing. A file that vanished
+	 * between readdir and fstatat (compressed or expired by a recorder at
+	 * work) is skipped, so errno is cleared before each readdir: readdir
+	 * reports an error only through it. */
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
 		struct segment_file sf;
 		memset(&sf, 0, sizeof(sf));
 		if (strcmp(de->d_name, log_active_name(LOG_FORMAT_CSV)) == 0 ||

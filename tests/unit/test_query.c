@@ -7,6 +7,7 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include "log/convert.h"
@@ -990,5 +991,31 @@ TEST(query_jsonl_segments_in_order)
 	CHECK_EQ_INT(log_segments(dir, &paths), 1);
 	CHECK_EQ_STR(strrchr(paths[0], '/') + 1, "onmitsu.csv");
 	log_segments_free(paths);
+	tq_rmdir(dir);
+}
+
+/*
+ * A query next to a live recorder: a segment listed by readdir can be gone
+ * (compressed, expired) before it is stat'ed. It is skipped; the listing
+ * does not fail. A dangling symlink named like a segment stands in for it.
+ */
+TEST(query_listing_skips_a_segment_that_vanished)
+{
+	char *dir = tq_tempdir();
+	char src[600];
+	snprintf(src, sizeof(src), "%s/onmitsu.csv", tq_fixture("zeus"));
+	char *log = tq_read_file(src);
+	CHECK(log != NULL);
+	tq_write_str(dir, "onmitsu.csv", log);
+	char link[600];
+	snprintf(link, sizeof(link), "%s/onmitsu-20261125T000000.000000Z-000000000001.csv", dir);
+	CHECK(symlink("/nonexistent/onmitsu-gone.csv", link) == 0);
+	char *out, *err;
+	const char *argv[] = {"cat", "--log-dir", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 0);
+	CHECK_EQ_STR(out, log);
+	free(out);
+	free(err);
+	free(log);
 	tq_rmdir(dir);
 }
