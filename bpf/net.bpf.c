@@ -121,8 +121,12 @@ static __always_inline void own(struct bpf_sock *bsk)
 	if (!bsk)
 		return;
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (o)
-		owner_set_current(o);
+	if (!o)
+		return;
+	/* every datagram passes here: most often its owner is already right */
+	if (o->start_ns && o->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return;
+	owner_set_current(o);
 }
 
 SEC("cgroup/sock_create")
