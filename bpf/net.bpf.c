@@ -68,20 +68,7 @@ int BPF_PROG(om_inet_syn_sent, const struct sock *sk, const int oldstate, const 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-	if (oldstate == TCP_ESTABLISHED) {
-		/* An outgoing connection leaving ESTABLISHED unreported: the
-		 * kernel skipped this program when its handshake completed
-		 * (see above). Write it now, marked late, rather than never. */
-		struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
-		if (o && !(o->flags & SKO_REPORTED)) {
-			o->flags |= SKO_REPORTED;
-			tcp_emit(sk, o, OM_RES_ESTABLISHED, OM_F_LATE);
-		}
-		return 0;
-	}
-	if (oldstate != TCP_SYN_SENT)
+	if (oldstate != TCP_SYN_SENT || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
@@ -111,6 +98,25 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 	if (o)
 		o->flags |= SKO_REPORTED;
 	tcp_emit(sk, o, result, 0);
+	return 0;
+}
+
+/*
+ * An outgoing connection leaving ESTABLISHED unreported: the kernel skipped
+ * om_inet_state when its handshake completed. Write it now, marked late,
+ * rather than never. A program of its own, so that its work (in process
+ * context when the process closes) does not widen om_inet_state's window.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(om_inet_late, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (oldstate != TCP_ESTABLISHED || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
+	if (o && !(o->flags & SKO_REPORTED)) {
+		o->flags |= SKO_REPORTED;
+		tcp_emit(sk, o, OM_RES_ESTABLISHED, OM_F_LATE);
+	}
 	return 0;
 }
 
