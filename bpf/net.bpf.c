@@ -17,6 +17,7 @@
 #define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
 #define ECONNABORTED 103
+#define ECONNRESET 104
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
@@ -80,17 +81,20 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 	} else if (newstate == TCP_CLOSE) {
 		result = sk->sk_err;
 		if (result == 0) {
-			if (sk->sk_shutdown != 3 /* SHUTDOWN_MASK: closed by its process */) {
-				/* connect() itself failed (in process context):
+			__u32 tid = (__u32)bpf_get_current_pid_tgid();
+			struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
+			if (sk->sk_shutdown == 3 /* SHUTDOWN_MASK: closed by its process */) {
+				result = ECONNABORTED;
+			} else if (pc) {
+				/* connect() itself failed, in this thread:
 				 * syscall.bpf.c reports it with the syscall's error */
-				__u32 tid = (__u32)bpf_get_current_pid_tgid();
-				struct pending_connect *pc =
-					bpf_map_lookup_elem(&pending_connects, &tid);
-				if (pc)
-					pc->needs_report = 1;
+				pc->needs_report = 1;
 				return 0;
+			} else {
+				/* given up with connect(AF_UNSPEC): tcp_disconnect()
+				 * sets ECONNRESET just after this transition */
+				result = ECONNRESET;
 			}
-			result = ECONNABORTED;
 		}
 	} else {
 		return 0;

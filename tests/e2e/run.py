@@ -345,6 +345,26 @@ def tcp_unreachable():
 
 
 @scenario
+def tcp_reset_while_connecting():
+    """a connect given up with connect(AF_UNSPEC) while in SYN_SENT: the kernel resets it"""
+    infos, _ = probe("tcp-reset", BLACKHOLE4, 81)
+    def check(log):
+        check_eq("errno of the non-blocking connect", infos[0]["errno"], 115)
+        check_tcp_out(log, infos[0], BLACKHOLE4, 81, "reset", "reset")
+    return check
+
+
+@scenario
+def tcp_abandoned_while_connecting():
+    """a connect given up by closing the socket while in SYN_SENT"""
+    infos, _ = probe("tcp-abandon", BLACKHOLE4, 82)
+    def check(log):
+        check_eq("errno of the non-blocking connect", infos[0]["errno"], 115)
+        check_tcp_out(log, infos[0], BLACKHOLE4, 82, "error:ECONNABORTED", "abandoned")
+    return check
+
+
+@scenario
 def tcp_no_route():
     """connect() fails at once (no route, inside the namespace): no SYN, still a NET record"""
     infos, _ = probe("tcp", "203.0.113.9", 80, ns=True)

@@ -137,6 +137,21 @@ int main(int argc, char **argv)
 		}
 		report(local_port(fd), err);
 		close(fd);
+	} else if ((!strcmp(mode, "tcp-reset") || !strcmp(mode, "tcp-abandon")) && argc == 4) {
+		/* start a connect that cannot complete (blackholed), then give it
+		 * up: disconnect it (AF_UNSPEC: the kernel resets it) or close it */
+		struct sockaddr_storage ss;
+		socklen_t len = make_addr(&ss, argv[2], atoi(argv[3]));
+		int fd = socket(family_of(argv[2]), SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int err = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+		int sport = local_port(fd);
+		usleep(200000);
+		if (!strcmp(mode, "tcp-reset")) {
+			struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+			connect(fd, &unspec, sizeof(unspec));
+		}
+		close(fd);
+		report(sport, err);
 	} else if (!strcmp(mode, "tcp-thread") && argc == 4) {
 		g_host = argv[2];
 		g_port = atoi(argv[3]);
