@@ -73,7 +73,7 @@ $(BUILD)/unit-tests: $(TEST_OBJS) $(LIB_OBJS)
 $(BUILD)/asan/unit-tests: $(ASAN_OBJS)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/e2e/%: tests/e2e/progs/%.c
+$(BUILD)/e2e/%: tests/e2e/progs/%.c $(wildcard tests/e2e/progs/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
 
