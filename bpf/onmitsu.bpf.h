@@ -19,7 +19,8 @@
 #define AF_INET 2
 #define AF_INET6 10
 
-/* Settings written by the loader before load (see struct om_config). */
+/* Settings the loader writes into .rodata before load (record --cmdline-max, the
+ * ring's wakeup threshold); defined in process.bpf.c. */
 extern const volatile __u32 cfg_cmdline_max;
 extern const volatile __u32 cfg_wakeup_bytes;
 

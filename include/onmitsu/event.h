@@ -116,7 +116,6 @@ _Static_assert(sizeof(struct om_ev_mod) == 56, "om_ev_mod layout");
 #define OM_RES_ESTABLISHED 0
 #define OM_RES_SENT 100000
 #define OM_RES_RECEIVED 100001
-#define OM_RES_ACCEPTED 100002
 
 struct om_ev_net {
 	struct om_hdr h;
@@ -130,20 +129,12 @@ struct om_ev_net {
 	__u16 sport;    /* host order; ICMP: type */
 	__u16 dport;    /* host order; ICMP: code */
 	__u32 _pad1;
-	__u64 sock_cookie;
+	__u64 sock_cookie; /* the socket (not logged; one socket's records share it) */
 };
 _Static_assert(sizeof(struct om_ev_net) == 96, "om_ev_net layout");
 _Static_assert(__builtin_offsetof(struct om_ev_net, saddr) == 48, "om_ev_net layout");
 
 /* The largest record: EXEC with a full path and full argv. */
 #define OM_REC_MAX (sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX)
-
-/* Settings user space writes into .rodata before load. */
-struct om_config {
-	__u32 cmdline_max; /* <= OM_CMDLINE_MAX */
-	__u32 self_tgid;   /* the recorder itself: its own actions are not recorded */
-	__u32 wakeup_every; /* force a wakeup after this many records (0: never) */
-	__u32 _pad;
-};
 
 #endif /* ONMITSU_EVENT_H */
