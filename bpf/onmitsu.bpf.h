@@ -46,7 +46,7 @@ struct {
  * max_entries is set to the number of possible CPUs by the loader.
  */
 struct om_scratch {
-	__u8 rec[sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX];
+	__u8 rec[OM_REC_MAX];
 	__u8 path[2 * OM_PATH_MAX]; /* path assembly, back to front */
 };
 
