@@ -240,6 +240,12 @@ int main(int argc, char **argv)
 				   "S"(MAP_PRIVATE), "D"(fd)
 				 : "memory", "r8", "r9", "r10", "r11");
 		report(0, ret < 0 && ret > -4096 ? (int)-ret : 0);
+	} else if (!strcmp(mode, "compat-gate") && argc == 2) {
+		/* getpid through the i386 gate: a kernel without IA32 emulation (or
+		 * with it turned off) kills us with SIGSEGV, which the test reads */
+		long ret;
+		__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20) : "memory", "r8", "r9", "r10", "r11");
+		return ret == getpid() ? 0 : 1;
 	} else if (!strcmp(mode, "sleep") && argc == 3) {
 		report(0, 0);
 		struct timespec ts = {atoi(argv[2]) / 1000, (atoi(argv[2]) % 1000) * 1000000L};
