@@ -129,108 +129,132 @@ static void base_record(struct consumer *c, struct om_record *r, enum om_event e
 	r->guid = guid;
 }
 
-static int on_proc(struct consumer *c, const struct om_ev_proc *e, size_t size)
+/* FORK: the child gets its guid and, from the parent's entry, the image it
+ * inherits (the parent's EXEC or EXISTING holds the same). */
+static void on_fork(struct consumer *c, const struct om_ev_proc *e)
 {
-	if (size < sizeof(*e))
-		return -1;
-	if (e->h.kind == OM_K_EXEC) {
-		if (e->exe_len > OM_PATH_MAX || e->args_len > OM_CMDLINE_MAX ||
-		    sizeof(*e) + e->exe_len + e->args_len != size)
-			return -1;
-	} else if (size != sizeof(*e)) {
-		return -1;
+	char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
+	struct om_record r;
+	struct strbuf d = STRBUF_INIT;
+	base_record(c, &r, OM_EVENT_FORK, &e->h, guid);
+	make_guid(c, pguid, e->ppid, e->parent_start_ns);
+	struct proc_entry *p = proctable_lookup(&c->procs, e->ppid);
+	if (p && strcmp(p->guid, pguid) != 0)
+		p = NULL; /* a stale entry for a reused pid */
+	struct proc_entry *ch = proctable_put(&c->procs, e->h.pid);
+	ch->ppid = e->ppid;
+	ch->start_ticks = guid_ticks_from_ns(e->h.start_ns);
+	memcpy(ch->guid, guid, GUID_STR_LEN);
+	memcpy(ch->parent_guid, pguid, GUID_STR_LEN);
+	if (p) {
+		proc_entry_set_image(ch, p->exe, p->exe_len, p->args, p->args_len,
+				     p->args_truncated);
+		r.exe = ch->exe;
+		r.exe_len = ch->exe_len;
+		r.args = ch->args;
+		r.args_len = ch->args_len;
+		r.has_cmdline = true;
+		if (ch->args_truncated)
+			sb_adds(&d, " truncated=1");
 	}
+	r.ppid = e->ppid;
+	r.parent_guid = pguid;
+	r.detail = detail_str(&d);
+	c->out(c->out_ctx, &r);
+	sb_free(&d);
+}
+
+/* EXEC: the new image, exe and argv as the kernel took them at exec. */
+static void on_exec(struct consumer *c, const struct om_ev_proc *e)
+{
 	const char *exe = (const char *)(e + 1);
 	const char *args = exe + e->exe_len;
+	uint64_t ticks = guid_ticks_from_ns(e->h.start_ns);
+	char guid[GUID_STR_LEN];
+	struct om_record r;
+	struct strbuf d = STRBUF_INIT;
+	base_record(c, &r, OM_EVENT_EXEC, &e->h, guid);
+	struct proc_entry *p = proctable_lookup(&c->procs, e->h.pid);
+	if (!p || p->start_ticks != ticks) {
+		/* not seen before (its FORK was before the recorder started) */
+		p = proctable_put(&c->procs, e->h.pid);
+		p->start_ticks = ticks;
+		memcpy(p->guid, guid, GUID_STR_LEN);
+		p->ppid = e->ppid;
+		make_guid(c, p->parent_guid, e->ppid, e->parent_start_ns);
+	}
+	proc_entry_set_image(p, exe, e->exe_len, args, e->args_len,
+			     (e->h.flags & OM_F_ARGS_TRUNC) != 0);
+	r.ppid = p->ppid;
+	r.parent_guid = p->parent_guid;
+	r.exe = exe;
+	r.exe_len = e->exe_len;
+	r.args = args;
+	r.args_len = e->args_len;
+	r.has_cmdline = true;
+	flags_detail(&d, e->h.flags);
+	if (e->h.flags & OM_F_SETUID)
+		sb_addf(&d, " euid=%u", e->euid);
+	r.detail = detail_str(&d);
+	c->out(c->out_ctx, &r);
+	sb_free(&d);
+}
+
+/* EXIT: the fork-time parent (kept across reparenting), then the entry goes. */
+static void on_exit_event(struct consumer *c, const struct om_ev_proc *e)
+{
 	uint64_t ticks = guid_ticks_from_ns(e->h.start_ns);
 	char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
 	struct om_record r;
 	struct strbuf d = STRBUF_INIT;
-
-	switch (e->h.kind) {
-	case OM_K_FORK: {
-		base_record(c, &r, OM_EVENT_FORK, &e->h, guid);
-		make_guid(c, pguid, e->ppid, e->parent_start_ns);
-		struct proc_entry *p = proctable_lookup(&c->procs, e->ppid);
-		if (p && strcmp(p->guid, pguid) != 0)
-			p = NULL; /* a stale entry for a reused pid */
-		struct proc_entry *ch = proctable_put(&c->procs, e->h.pid);
-		ch->ppid = e->ppid;
-		ch->start_ticks = ticks;
-		memcpy(ch->guid, guid, GUID_STR_LEN);
-		memcpy(ch->parent_guid, pguid, GUID_STR_LEN);
-		if (p) {
-			proc_entry_set_image(ch, p->exe, p->exe_len, p->args, p->args_len,
-					     p->args_truncated);
-			r.exe = ch->exe;
-			r.exe_len = ch->exe_len;
-			r.args = ch->args;
-			r.args_len = ch->args_len;
-			r.has_cmdline = true;
-			if (ch->args_truncated)
-				sb_adds(&d, " truncated=1");
-		}
-		r.ppid = e->ppid;
-		r.parent_guid = pguid;
-		r.detail = detail_str(&d);
-		c->out(c->out_ctx, &r);
-		break;
-	}
-	case OM_K_EXEC: {
-		base_record(c, &r, OM_EVENT_EXEC, &e->h, guid);
-		struct proc_entry *p = proctable_lookup(&c->procs, e->h.pid);
-		if (!p || p->start_ticks != ticks) {
-			/* not seen before (its FORK was before the recorder started) */
-			p = proctable_put(&c->procs, e->h.pid);
-			p->start_ticks = ticks;
-			memcpy(p->guid, guid, GUID_STR_LEN);
-			p->ppid = e->ppid;
-			make_guid(c, p->parent_guid, e->ppid, e->parent_start_ns);
-		}
-		proc_entry_set_image(p, exe, e->exe_len, args, e->args_len,
-				     (e->h.flags & OM_F_ARGS_TRUNC) != 0);
+	base_record(c, &r, OM_EVENT_EXIT, &e->h, guid);
+	struct proc_entry *p = proctable_lookup(&c->procs, e->h.pid);
+	bool known = p && p->start_ticks == ticks;
+	if (known) {
 		r.ppid = p->ppid;
-		r.parent_guid = p->parent_guid;
-		r.exe = exe;
-		r.exe_len = e->exe_len;
-		r.args = args;
-		r.args_len = e->args_len;
-		r.has_cmdline = true;
-		flags_detail(&d, e->h.flags);
-		if (e->h.flags & OM_F_SETUID)
-			sb_addf(&d, " euid=%u", e->euid);
-		r.detail = detail_str(&d);
-		c->out(c->out_ctx, &r);
-		break;
+		r.parent_guid = p->parent_guid[0] ? p->parent_guid : NULL;
+	} else {
+		r.ppid = e->ppid;
+		make_guid(c, pguid, e->ppid, e->parent_start_ns);
+		r.parent_guid = pguid;
 	}
-	case OM_K_EXIT: {
-		base_record(c, &r, OM_EVENT_EXIT, &e->h, guid);
-		struct proc_entry *p = proctable_lookup(&c->procs, e->h.pid);
-		if (p && p->start_ticks == ticks) {
-			r.ppid = p->ppid;
-			r.parent_guid = p->parent_guid[0] ? p->parent_guid : NULL;
-		} else {
-			r.ppid = e->ppid;
-			make_guid(c, pguid, e->ppid, e->parent_start_ns);
-			r.parent_guid = pguid;
-		}
-		char res[48];
-		exit_result(res, sizeof(res), e->exit_code);
-		r.result = res;
-		if (e->exit_code & 0x80 && (e->exit_code & 0x7f))
-			sb_adds(&d, " core=1");
-		r.detail = detail_str(&d);
-		c->out(c->out_ctx, &r);
-		if (p && p->start_ticks == ticks)
-			proctable_remove(&c->procs, e->h.pid);
-		break;
-	}
+	char res[48];
+	exit_result(res, sizeof(res), e->exit_code);
+	r.result = res;
+	if (e->exit_code & 0x80 && (e->exit_code & 0x7f))
+		sb_adds(&d, " core=1");
+	r.detail = detail_str(&d);
+	c->out(c->out_ctx, &r);
+	if (known)
+		proctable_remove(&c->procs, e->h.pid);
+	sb_free(&d);
+}
+
+/* The process samples share one layout; only EXEC carries exe and argv. */
+static int on_proc(struct consumer *c, const struct om_ev_proc *e, size_t size)
+{
+	if (size < sizeof(*e))
+		return -1;
+	switch (e->h.kind) {
+	case OM_K_FORK:
+		if (size != sizeof(*e))
+			return -1;
+		on_fork(c, e);
+		return 0;
+	case OM_K_EXEC:
+		if (e->exe_len > OM_PATH_MAX || e->args_len > OM_CMDLINE_MAX ||
+		    sizeof(*e) + e->exe_len + e->args_len != size)
+			return -1;
+		on_exec(c, e);
+		return 0;
+	case OM_K_EXIT:
+		if (size != sizeof(*e))
+			return -1;
+		on_exit_event(c, e);
+		return 0;
 	default:
-		sb_free(&d);
 		return -1;
 	}
-	sb_free(&d);
-	return 0;
 }
 
 static int on_mod(struct consumer *c, const struct om_ev_mod *e, size_t size)

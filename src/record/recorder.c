@@ -126,6 +126,109 @@ static void report_lost(struct recorder *rec)
 	}
 }
 
+/* MODLOAD for each file a running process maps executable (from its maps),
+ * seeding the kernel's dedupe map so that it is not logged again live. */
+static void snapshot_modules(struct recorder *rec, const struct proc_info *pi, const char *guid,
+			     uint64_t t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%u/maps", pi->stat.pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return; /* it exited meanwhile */
+	/* a library is mapped in several pieces: log each file once */
+	struct {
+		uint32_t dev;
+		uint64_t ino;
+	} seen[256];
+	size_t nseen = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		struct proc_map m;
+		if (procfs_parse_maps_line(line, &m) != 1)
+			continue;
+		uint32_t kdev = (m.dev_major << 20) | m.dev_minor;
+		bool dup = false;
+		for (size_t k = 0; k < nseen && !dup; k++)
+			dup = seen[k].dev == kdev && seen[k].ino == m.ino;
+		if (dup)
+			continue;
+		if (nseen < sizeof(seen) / sizeof(seen[0])) {
+			seen[nseen].dev = kdev;
+			seen[nseen].ino = m.ino;
+			nseen++;
+		}
+		loader_seed_module(rec->l, pi->stat.pid, kdev, m.ino);
+		struct om_record mr;
+		om_record_init(&mr, OM_EVENT_MODLOAD);
+		mr.time_ns = t;
+		mr.pid = pi->stat.pid;
+		mr.guid = guid;
+		mr.uid = pi->uid;
+		mr.path = m.path;
+		mr.path_len = m.path_len;
+		mr.detail = m.deleted ? "deleted=1" : NULL;
+		write_record(rec, &mr);
+	}
+	free(line);
+	fclose(f);
+}
+
+/* EXISTING for one running process, its entry in the process table (unless
+ * a live FORK/EXEC came first), then its modules. starts: every process's
+ * start time, for the parent's guid. */
+static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
+			     struct proctable *starts, uint64_t t)
+{
+	char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
+	guid_format(guid, rec->c.boot_id, pi->stat.pid, pi->stat.start_ticks);
+	struct proc_entry *parent = proctable_lookup(starts, pi->stat.ppid);
+	pguid[0] = '\0';
+	if (parent)
+		guid_format(pguid, rec->c.boot_id, pi->stat.ppid, parent->start_ticks);
+
+	struct om_record r;
+	om_record_init(&r, OM_EVENT_EXISTING);
+	r.time_ns = t;
+	r.pid = pi->stat.pid;
+	r.ppid = pi->stat.ppid;
+	r.guid = guid;
+	r.parent_guid = pguid[0] ? pguid : NULL;
+	r.uid = pi->uid;
+	r.exe = pi->exe.data;
+	r.exe_len = pi->exe.len;
+	r.args = pi->args.data;
+	r.args_len = pi->args.len;
+	r.has_cmdline = true;
+	struct strbuf d = STRBUF_INIT;
+	if (pi->args_truncated)
+		sb_adds(&d, " truncated=1");
+	if (pi->exe_deleted)
+		sb_adds(&d, " deleted=1");
+	if (pi->exe_memfd)
+		sb_adds(&d, " memfd=1");
+	r.detail = d.len ? d.data + 1 : NULL;
+	write_record(rec, &r);
+	sb_free(&d);
+
+	struct proc_entry *e = proctable_lookup(&rec->c.procs, pi->stat.pid);
+	if (!e || e->start_ticks != pi->stat.start_ticks) {
+		/* not already known from a live FORK/EXEC */
+		e = proctable_put(&rec->c.procs, pi->stat.pid);
+		e->ppid = pi->stat.ppid;
+		e->start_ticks = pi->stat.start_ticks;
+		memcpy(e->guid, guid, GUID_STR_LEN);
+		memcpy(e->parent_guid, pguid, GUID_STR_LEN);
+		proc_entry_set_image(e, pi->exe.data, pi->exe.len, pi->args.data, pi->args.len,
+				     pi->args_truncated);
+	}
+	snapshot_modules(rec, pi, guid, t);
+}
+
 /* EXISTING and MODLOAD for every process already running */
 static void snapshot(struct recorder *rec, uint32_t cmdline_max)
 {
@@ -152,100 +255,9 @@ static void snapshot(struct recorder *rec, uint32_t cmdline_max)
 	}
 	uint64_t t = now_unix_ns();
 	for (size_t i = 0; i < n; i++) {
-		struct proc_info *pi = &infos[i];
-		if (!ok[i] || pi->stat.is_kernel_thread)
-			goto next;
-		char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
-		guid_format(guid, rec->c.boot_id, pi->stat.pid, pi->stat.start_ticks);
-		struct proc_entry *parent = proctable_lookup(&starts, pi->stat.ppid);
-		pguid[0] = '\0';
-		if (parent)
-			guid_format(pguid, rec->c.boot_id, pi->stat.ppid, parent->start_ticks);
-
-		struct om_record r;
-		om_record_init(&r, OM_EVENT_EXISTING);
-		r.time_ns = t;
-		r.pid = pi->stat.pid;
-		r.ppid = pi->stat.ppid;
-		r.guid = guid;
-		r.parent_guid = pguid[0] ? pguid : NULL;
-		r.uid = pi->uid;
-		r.exe = pi->exe.data;
-		r.exe_len = pi->exe.len;
-		r.args = pi->args.data;
-		r.args_len = pi->args.len;
-		r.has_cmdline = true;
-		struct strbuf d = STRBUF_INIT;
-		if (pi->args_truncated)
-			sb_adds(&d, " truncated=1");
-		if (pi->exe_deleted)
-			sb_adds(&d, " deleted=1");
-		if (pi->exe_memfd)
-			sb_adds(&d, " memfd=1");
-		r.detail = d.len ? d.data + 1 : NULL;
-		write_record(rec, &r);
-		sb_free(&d);
-
-		struct proc_entry *e = proctable_lookup(&rec->c.procs, pi->stat.pid);
-		if (!e || e->start_ticks != pi->stat.start_ticks) {
-			/* not already known from a live FORK/EXEC */
-			e = proctable_put(&rec->c.procs, pi->stat.pid);
-			e->ppid = pi->stat.ppid;
-			e->start_ticks = pi->stat.start_ticks;
-			memcpy(e->guid, guid, GUID_STR_LEN);
-			memcpy(e->parent_guid, pguid, GUID_STR_LEN);
-			proc_entry_set_image(e, pi->exe.data, pi->exe.len, pi->args.data,
-					     pi->args.len, pi->args_truncated);
-		}
-
-		/* its executable mappings */
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%u/maps", pi->stat.pid);
-		FILE *f = fopen(path, "re");
-		if (f) {
-			/* a library is mapped in several pieces: log each file once */
-			struct {
-				uint32_t dev;
-				uint64_t ino;
-			} seen[256];
-			size_t nseen = 0;
-			char *line = NULL;
-			size_t cap = 0;
-			ssize_t len;
-			while ((len = getline(&line, &cap, f)) > 0) {
-				if (line[len - 1] == '\n')
-					line[--len] = '\0';
-				struct proc_map m;
-				if (procfs_parse_maps_line(line, &m) != 1)
-					continue;
-				uint32_t kdev = (m.dev_major << 20) | m.dev_minor;
-				bool dup = false;
-				for (size_t k = 0; k < nseen && !dup; k++)
-					dup = seen[k].dev == kdev && seen[k].ino == m.ino;
-				if (dup)
-					continue;
-				if (nseen < sizeof(seen) / sizeof(seen[0])) {
-					seen[nseen].dev = kdev;
-					seen[nseen].ino = m.ino;
-					nseen++;
-				}
-				loader_seed_module(rec->l, pi->stat.pid, kdev, m.ino);
-				struct om_record mr;
-				om_record_init(&mr, OM_EVENT_MODLOAD);
-				mr.time_ns = t;
-				mr.pid = pi->stat.pid;
-				mr.guid = guid;
-				mr.uid = pi->uid;
-				mr.path = m.path;
-				mr.path_len = m.path_len;
-				mr.detail = m.deleted ? "deleted=1" : NULL;
-				write_record(rec, &mr);
-			}
-			free(line);
-			fclose(f);
-		}
-	next:
-		proc_info_free(pi);
+		if (ok[i] && !infos[i].stat.is_kernel_thread)
+			snapshot_process(rec, &infos[i], &starts, t);
+		proc_info_free(&infos[i]);
 	}
 	free(infos);
 	free(ok);
@@ -275,7 +287,14 @@ static void usage(FILE *out)
 		OM_CMDLINE_MAX, OM_CMDLINE_DEFAULT, log_writer_usage);
 }
 
-int cmd_record(int argc, char **argv)
+struct record_args {
+	const char *dir;
+	struct log_settings ls;
+	uint64_t ring, cmdline_max;
+};
+
+/* 0: go on, else the exit status (0 after --help, 2 for bad usage). */
+static int parse_record_args(int argc, char **argv, struct record_args *a, bool *done)
 {
 	static const struct option opts[] = {
 		{"log-dir", required_argument, NULL, 'd'},
@@ -286,24 +305,25 @@ int cmd_record(int argc, char **argv)
 		LOG_WRITER_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = DEFAULT_LOG_DIR;
-	struct log_settings ls;
-	log_settings_init(&ls);
-	uint64_t ring = DEFAULT_RING_BYTES, cmdline_max = OM_CMDLINE_DEFAULT;
+	a->dir = DEFAULT_LOG_DIR;
+	log_settings_init(&a->ls);
+	a->ring = DEFAULT_RING_BYTES;
+	a->cmdline_max = OM_CMDLINE_DEFAULT;
+	*done = false;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
-			dir = optarg;
-			if (!*dir) {
+			a->dir = optarg;
+			if (!*a->dir) {
 				fprintf(stderr, "onmitsu record: --log-dir needs a directory, not \"\"\n");
 				return 2;
 			}
 			break;
 		case 'r':
-			if (parse_size(optarg, &ring) != 0 || ring < 65536 || ring > (1u << 30) ||
-			    (ring & (ring - 1))) {
+			if (parse_size(optarg, &a->ring) != 0 || a->ring < 65536 ||
+			    a->ring > (1u << 30) || (a->ring & (a->ring - 1))) {
 				fprintf(stderr,
 					"onmitsu record: bad --ring-size \"%s\": want a power of two "
 					"from 64K to 1G, e.g. 8M\n",
@@ -312,8 +332,8 @@ int cmd_record(int argc, char **argv)
 			}
 			break;
 		case 'c':
-			if (parse_size(optarg, &cmdline_max) != 0 || cmdline_max < 64 ||
-			    cmdline_max > OM_CMDLINE_MAX) {
+			if (parse_size(optarg, &a->cmdline_max) != 0 || a->cmdline_max < 64 ||
+			    a->cmdline_max > OM_CMDLINE_MAX) {
 				fprintf(stderr,
 					"onmitsu record: bad --cmdline-max \"%s\": want 64..%u bytes\n",
 					optarg, OM_CMDLINE_MAX);
@@ -325,9 +345,10 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			*done = true;
 			return 0;
 		default:
-			switch (log_settings_option(&ls, ch, optarg)) {
+			switch (log_settings_option(&a->ls, ch, optarg)) {
 			case 1:
 				continue;
 			case -1:
@@ -342,23 +363,21 @@ int cmd_record(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "onmitsu record: must run as root (it loads eBPF programs)\n");
-		return 1;
-	}
+	return 0;
+}
 
-	struct recorder *rec = calloc(1, sizeof(*rec));
-	if (!rec)
-		fatal("out of memory");
-	umask(077);
+/* Open the log, load and attach every hook, write START, snapshot what
+ * already runs, then drop every capability. 0, or -1 (said why). */
+static int recorder_begin(struct recorder *rec, struct record_args *a)
+{
 	if (host_info_read(&rec->host) != 0)
-		return 1;
-	log_settings_finish(&ls);
-	ls.w.host.name = rec->host.hostname;
-	ls.w.host.id = rec->host.machine_id;
-	ls.w.host.boot_id = rec->host.boot_id;
-	if (log_writer_open(&rec->w, dir, &ls.w) != 0)
-		return 1;
+		return -1;
+	log_settings_finish(&a->ls);
+	a->ls.w.host.name = rec->host.hostname;
+	a->ls.w.host.id = rec->host.machine_id;
+	a->ls.w.host.boot_id = rec->host.boot_id;
+	if (log_writer_open(&rec->w, a->dir, &a->ls.w) != 0)
+		return -1;
 	consumer_init(&rec->c, rec->host.boot_id_bytes, write_record, rec);
 
 	struct sigaction sa;
@@ -370,23 +389,25 @@ int cmd_record(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct loader_opts lo = {
-		.ring_bytes = (uint32_t)ring,
-		.cmdline_max = (uint32_t)cmdline_max,
-		.wakeup_bytes = (uint32_t)(ring / 4),
+		.ring_bytes = (uint32_t)a->ring,
+		.cmdline_max = (uint32_t)a->cmdline_max,
+		.wakeup_bytes = (uint32_t)(a->ring / 4),
 	};
 	struct strbuf hooks = STRBUF_INIT;
 	rec->l = loader_start(&lo, on_sample, rec, &hooks);
 	if (!rec->l) {
 		log_warnx("recording did not start");
+		sb_free(&hooks);
+		consumer_free(&rec->c);
 		log_writer_close(&rec->w);
-		return 1;
+		return -1;
 	}
 
 	/* START: every hook is attached */
 	struct strbuf d = STRBUF_INIT;
 	sb_addf(&d, "version=%s hooks=%s ", ONMITSU_VERSION, sb_str(&hooks));
 	host_info_detail(&rec->host, &d);
-	sb_addf(&d, " ring_bytes=%" PRIu64 " cmdline_max=%" PRIu64, ring, cmdline_max);
+	sb_addf(&d, " ring_bytes=%" PRIu64 " cmdline_max=%" PRIu64, a->ring, a->cmdline_max);
 	struct om_record r;
 	om_record_init(&r, OM_EVENT_START);
 	r.time_ns = now_unix_ns();
@@ -395,10 +416,11 @@ int cmd_record(int argc, char **argv)
 	r.detail = d.data;
 	write_record(rec, &r);
 	sb_free(&hooks);
+	sb_free(&d);
 	if (log_writer_flush(&rec->w) != 0)
 		log_warnx("START could not be written yet");
 
-	snapshot(rec, (uint32_t)cmdline_max);
+	snapshot(rec, (uint32_t)a->cmdline_max);
 	log_writer_flush(&rec->w);
 	/* privilege separation: root was needed to load, attach and read /proc;
 	 * consuming, formatting and writing need none */
@@ -406,17 +428,21 @@ int cmd_record(int argc, char **argv)
 		log_warn("cannot drop capabilities; recording goes on with them");
 	/* loading parsed the kernel's BTF (megabytes): give that memory back */
 	malloc_trim(0);
-	log_info("recording into %s/%s", dir, LOG_ACTIVE_NAME);
-	service_notify("READY=1");
+	log_info("recording into %s/%s", a->dir, LOG_ACTIVE_NAME);
+	return 0;
+}
 
+/* Consume samples until SIGTERM/SIGINT: flush at least once a second (or
+ * when a megabyte waits), and once a second report losses, rotate by age
+ * and seal. 0, or 1 when the ring buffer cannot be read. */
+static int record_loop(struct recorder *rec)
+{
 	struct timespec last;
 	clock_gettime(CLOCK_MONOTONIC, &last);
-	int rc = 0;
 	while (!stop_requested) {
 		if (loader_poll(rec->l, POLL_MS) < 0) {
 			log_warn("reading the ring buffer failed");
-			rc = 1;
-			break;
+			return 1;
 		}
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -432,15 +458,19 @@ int cmd_record(int argc, char **argv)
 			log_writer_flush(&rec->w);
 		}
 	}
+	return 0;
+}
 
-	service_notify("STOPPING=1");
-	/* drain what the kernel still holds, then STOP */
+/* Drain what the kernel still holds, write STOP with the counters, sync,
+ * and release everything. Returns rc, or 1 when the log cannot be synced. */
+static int recorder_end(struct recorder *rec, int rc)
+{
 	for (int i = 0; i < 100 && loader_poll(rec->l, 0) > 0; i++)
 		;
 	report_lost(rec);
 	uint64_t cnt[OM_C_MAX] = {0};
 	loader_counters(rec->l, cnt);
-	sb_reset(&d);
+	struct strbuf d = STRBUF_INIT;
 	sb_addf(&d,
 		"events=%" PRIu64 " lost=%" PRIu64 " truncated_args=%" PRIu64
 		" truncated_paths=%" PRIu64 " read_failures=%" PRIu64 " hooks_skipped=%" PRIu64
@@ -462,6 +492,7 @@ int cmd_record(int argc, char **argv)
 		sb_addf(&d, " %s_records=%" PRIu64, key, rec->records_by_event[e]);
 	}
 	log_writer_stop_detail(&rec->w, &d);
+	struct om_record r;
 	om_record_init(&r, OM_EVENT_STOP);
 	r.time_ns = now_unix_ns();
 	r.pid = getpid();
@@ -473,6 +504,32 @@ int cmd_record(int argc, char **argv)
 	loader_stop(rec->l);
 	consumer_free(&rec->c);
 	log_writer_close(&rec->w);
+	return rc;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a;
+	bool done;
+	int rc = parse_record_args(argc, argv, &a, &done);
+	if (rc != 0 || done)
+		return rc;
+	if (geteuid() != 0) {
+		fprintf(stderr, "onmitsu record: must run as root (it loads eBPF programs)\n");
+		return 1;
+	}
+	struct recorder *rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		fatal("out of memory");
+	umask(077);
+	if (recorder_begin(rec, &a) != 0) {
+		free(rec);
+		return 1;
+	}
+	service_notify("READY=1");
+	rc = record_loop(rec);
+	service_notify("STOPPING=1");
+	rc = recorder_end(rec, rc);
 	free(rec);
 	return rc;
 }
