@@ -31,13 +31,10 @@ import threading
 import time
 import traceback
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ONMITSU = os.path.join(ROOT, "build", "onmitsu")
-PROBE = os.path.join(ROOT, "build", "e2e", "netprobe")
-IN_CI = os.environ.get("CI") == "true"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import (ROOT, ONMITSU, PROBE, IN_CI, Skip, sh, check_eq, one)  # noqa: E402,F401
 
-NS = "onm-e2e-%d" % os.getpid()
-VETH_H, VETH_N = "onmh%d" % (os.getpid() % 100000), "onmn%d" % (os.getpid() % 100000)
 # a /26 of TEST-NET-2, so that other test suites' /24 (bench) cannot collide with it
 HOST4, PEER4 = "198.51.100.65", "198.51.100.66"
 HOST6, PEER6 = "2001:db8:1::1", "2001:db8:1::2"
@@ -50,11 +47,6 @@ COLUMNS = ("time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_i
 
 
 # ---------------------------------------------------------------- helpers
-
-def sh(*cmd, check=True, **kw):
-    return subprocess.run(list(cmd), check=check, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=60, **kw)
-
 
 def unescape(s):
     """Undo DESIGN.md's text escaping: \\xHH -> byte."""
@@ -153,86 +145,33 @@ class Log:
         return [r for r in self.records if all(r.get(k) == str(v) for k, v in kw.items())]
 
 
-class Recorder:
-    """Runs `onmitsu record` in the foreground, like systemd would."""
+class Recorder(harness.Recorder):
+    """The harness's recorder without seals (a host key, /etc/onmitsu/seal.key,
+    would add SEAL records these checks do not expect); stop() returns the log."""
 
     def __init__(self, log_dir, *extra):
-        self.log_dir = log_dir
-        self.stderr = tempfile.TemporaryFile(mode="w+")
         if "--seal-key" not in extra:
-            # a host key (/etc/onmitsu/seal.key) would add SEAL records these checks do not expect
             extra = ("--seal-key", "none") + tuple(extra)
-        self.proc = subprocess.Popen([ONMITSU, "record", "--log-dir", log_dir, *extra],
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
-        path = os.path.join(log_dir, "onmitsu.csv")
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("recorder exited with %d: %s" % (self.proc.returncode,
-                                                                        self.err()))
-            if os.path.exists(path):
-                with open(path) as f:
-                    if ",START," in f.read():
-                        # the snapshot follows START; give it a moment to be written
-                        time.sleep(0.3)
-                        return
-            time.sleep(0.05)
-        self.proc.kill()
-        raise AssertionError("no START within 20 s: " + self.err())
-
-    def err(self):
-        self.stderr.seek(0)
-        return self.stderr.read()
+        super().__init__(log_dir, *extra, timeout=20)
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise AssertionError("recorder did not stop within 30 s of SIGTERM")
-        if rc != 0:
-            raise AssertionError("recorder exited with %d: %s" % (rc, self.err()))
+        super().stop()
         return Log(os.path.join(self.log_dir, "onmitsu.csv"))
-
-
-def check_eq(what, got, want):
-    if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what, got, want))
-
-
-def one(records, what):
-    if len(records) != 1:
-        raise AssertionError("%s: want exactly one record, found %d: %r" %
-                             (what, len(records), records[:3]))
-    return records[0]
 
 
 # ---------------------------------------------------------------- the network
 
+NET = harness.Netns("e2e", HOST4, [PEER4], 26, HOST6, [PEER6], 64,
+                    routes=[("203.0.113.0/24", PEER4)])
+NS = NET.name
+
+
 def netns_up():
-    sh("ip", "netns", "add", NS)
-    sh("ip", "link", "add", VETH_H, "type", "veth", "peer", "name", VETH_N, "netns", NS)
-    sh("ip", "addr", "add", HOST4 + "/26", "dev", VETH_H)
-    sh("ip", "-6", "addr", "add", HOST6 + "/64", "dev", VETH_H, "nodad")
-    sh("ip", "link", "set", VETH_H, "up")
-    n = ["ip", "netns", "exec", NS]
-    sh(*n, "ip", "link", "set", "lo", "up")
-    sh(*n, "ip", "addr", "add", PEER4 + "/26", "dev", VETH_N)
-    sh(*n, "ip", "-6", "addr", "add", PEER6 + "/64", "dev", VETH_N, "nodad")
-    sh(*n, "ip", "link", "set", VETH_N, "up")
-    sh("ip", "route", "add", "203.0.113.0/24", "via", PEER4)
-    # wait for the link (bounded)
-    for _ in range(100):
-        if sh("ping", "-c1", "-W1", PEER4, check=False).returncode == 0:
-            break
-        time.sleep(0.05)
+    NET.up()
 
 
 def netns_down():
-    sh("ip", "route", "del", "203.0.113.0/24", check=False)
-    sh("ip", "link", "del", VETH_H, check=False)
-    sh("ip", "netns", "del", NS, check=False)
+    NET.down()
 
 
 SERVER = r"""
@@ -297,11 +236,6 @@ TESTS = []
 def scenario(fn):
     TESTS.append(fn)
     return fn
-
-
-class Skip(Exception):
-    """A scenario whose kernel facility this machine lacks: reported as skipped
-    with the reason, never as passed (and never for a missing tool or root)."""
 
 
 def compat_gate_open():
@@ -992,15 +926,9 @@ def test_missing_cgroup2_is_a_clear_error():
 
 def main():
     only = sys.argv[1] if len(sys.argv) > 1 else ""
-    if os.geteuid() != 0:
-        msg = "end-to-end tests need root (they load eBPF programs)"
-        if IN_CI:
-            print("FAIL e2e: " + msg)
-            print("0 passed, 1 failed")
-            return 1
-        print("SKIP e2e: " + msg + "; run as root, e.g. sudo make test")
-        print("0 passed, 0 failed, 1 skipped")
-        return 0
+    rc = harness.needs_root("e2e", "end-to-end tests")
+    if rc is not None:
+        return rc
     for tool in (ONMITSU, PROBE):
         if not os.access(tool, os.X_OK):
             print("FAIL e2e: %s is missing; run make first" % tool)
@@ -1011,27 +939,11 @@ def main():
               test_one_recorder_per_log_dir, test_make_install,
               test_lost_counted_when_ring_overflows, test_missing_cgroup2_is_a_clear_error):
         if only in t.__name__:
-            try:
-                t()
-                results.append((t.__name__, None))
-            except Exception:
-                results.append((t.__name__, traceback.format_exc()))
+            results.append(harness.run_test(t.__name__, t))
     selected = [t for t in TESTS if only in t.__name__]
     if selected or only in "existing_snapshot log_structure":
         results.extend(run_main_session(selected))
-    passed = sum(1 for _, e in results if not e)
-    skipped = sum(1 for _, e in results if isinstance(e, Skip))
-    failed = len(results) - passed - skipped
-    for name, err in results:
-        if isinstance(err, Skip):
-            print("SKIP e2e %s: %s" % (name, err))
-        else:
-            print(("ok   e2e %s" % name) if not err else ("FAIL e2e %s\n%s" % (name, err)))
-    if skipped:
-        print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    else:
-        print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return harness.report("e2e", results)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import run as e2e  # noqa: E402
 
 ROOT = e2e.ROOT
@@ -54,8 +55,6 @@ DROPPER = os.path.join(ROOT, "build", "e2e", "dropper")
 IN_CI = e2e.IN_CI
 check_eq, one, sh = e2e.check_eq, e2e.one, e2e.sh
 
-NS = "onm-inv-%d" % os.getpid()
-VETH_H, VETH_N = "oivh%d" % (os.getpid() % 100000), "oivn%d" % (os.getpid() % 100000)
 PREFIX4, PREFIX6 = "203.0.113.8/29", "2001:db8:3::/64"
 HOST4, HOST6 = "203.0.113.9", "2001:db8:3::1"
 C2A, C2B = "203.0.113.10", "203.0.113.11"     # the C&C hosts
@@ -81,31 +80,17 @@ time.sleep(300)
 
 # ---------------------------------------------------------------- the network
 
+NET = harness.Netns("inv", HOST4, [C2A, C2B, WEB4], 29, HOST6, [WEB6], 64)
+NS, VETH_H = NET.name, NET.veth_h
+
+
 def netns_up():
-    sh("ip", "netns", "add", NS)
-    sh("ip", "link", "add", VETH_H, "type", "veth", "peer", "name", VETH_N, "netns", NS)
-    sh("ip", "addr", "add", HOST4 + "/29", "dev", VETH_H)
-    sh("ip", "-6", "addr", "add", HOST6 + "/64", "dev", VETH_H, "nodad")
-    sh("ip", "link", "set", VETH_H, "up")
-    n = ["ip", "netns", "exec", NS]
-    sh(*n, "ip", "link", "set", "lo", "up")
-    for a in (C2A, C2B, WEB4):
-        sh(*n, "ip", "addr", "add", a + "/29", "dev", VETH_N)
-    sh(*n, "ip", "-6", "addr", "add", WEB6 + "/64", "dev", VETH_N, "nodad")
-    sh(*n, "ip", "link", "set", VETH_N, "up")
-    # the only traffic before the capture starts: wait for the link (bounded)
-    for addr in (C2A, WEB6):
-        for _ in range(100):
-            if sh("ping", "-c1", "-W1", addr, check=False).returncode == 0:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the namespace's %s does not answer" % addr)
+    # the only traffic before the capture starts: the link check's pings
+    NET.up()
 
 
 def netns_down():
-    sh("ip", "link", "del", VETH_H, check=False)
-    sh("ip", "netns", "del", NS, check=False)
+    NET.down()
 
 
 class Tcpdump:
@@ -609,16 +594,14 @@ CHECKS = ["scenario_ran_as_planned", "log_has_the_family", "correlate_attributes
 
 def main():
     t0 = time.time()
-    if os.geteuid() != 0 or not os.access(TCPDUMP, os.X_OK):
-        msg = ("the investigation test needs root (it loads eBPF programs)" if os.geteuid() != 0
-               else "the investigation test needs tcpdump (scripts/setup installs it)")
-        if IN_CI:
-            print("FAIL investigation: " + msg)
-            print("0 passed, 1 failed")
-            return 1
-        print("SKIP investigation: " + msg)
-        print("0 passed, 0 failed, 1 skipped")
-        return 0
+    rc = harness.needs_root("investigation", "the investigation tests")
+    if rc is not None:
+        return rc
+    if not os.access(TCPDUMP, os.X_OK):
+        print("FAIL investigation: the investigation test needs tcpdump "
+              "(scripts/setup installs it)")
+        print("0 passed, 1 failed")
+        return 1
     for tool in (ONMITSU, PROBE, DROPPER):
         if not os.access(tool, os.X_OK):
             print("FAIL investigation: %s is missing; run make first" % tool)
@@ -657,14 +640,8 @@ def main():
             listener.wait()
         netns_down()
         shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(1 for _, e in results if not e)
-    failed = len(results) - passed
-    for name, err in results:
-        print(("ok   investigation %s" % name) if not err else
-              ("FAIL investigation %s\n%s" % (name, err)))
     print("  (%.1f s)" % (time.time() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return harness.report("investigation", results)
 
 
 if __name__ == "__main__":

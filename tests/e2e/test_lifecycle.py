@@ -27,7 +27,8 @@ import threading
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import run as e2e  # noqa: E402
 
 ONMITSU = e2e.ONMITSU
@@ -39,47 +40,18 @@ SEGMENT = re.compile(r"^onmitsu-(\d{8}T\d{6}\.\d{6}Z)-(\d{12})\.(csv|jsonl)(\.zs
 # ---------------------------------------------------------------- helpers
 
 def start_recorder(d, *extra, active="onmitsu.csv"):
-    """`onmitsu record` in the foreground; returns once START is in the log."""
-    err = tempfile.TemporaryFile(mode="w+")
-    p = subprocess.Popen([ONMITSU, "record", "--log-dir", d, *extra],
-                         stdout=subprocess.DEVNULL, stderr=err)
-    p.err = err
-    STARTED.append(p)
-    path = os.path.join(d, active)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if p.poll() is not None:
-            err.seek(0)
-            raise AssertionError("recorder exited with %d: %s" % (p.returncode, err.read()))
-        # START is the first record: in the active segment, or already rotated out
-        rotated = os.path.isdir(d) and any(SEGMENT.match(n) for n in os.listdir(d))
-        if rotated or os.path.exists(path):
-            with open(path, errors="replace") as f:
-                if rotated or "START" in f.read():
-                    time.sleep(0.3)
-                    return p
-        time.sleep(0.05)
-    p.kill()
-    raise AssertionError("no START within 20 s")
-
-
-STARTED = []  # recorders this run started: none outlives a failed test
+    """`onmitsu record` in the foreground; returns once it is ready (START and
+    the snapshot written). active: kept for the callers, readiness does not
+    depend on which file START went to."""
+    return harness.Recorder(d, *extra)
 
 
 def kill_leftovers():
-    while STARTED:
-        p = STARTED.pop()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    harness.kill_leftovers()
 
 
 def stop_recorder(p):
-    p.send_signal(signal.SIGTERM)
-    rc = p.wait(timeout=30)
-    if rc != 0:
-        p.err.seek(0)
-        raise AssertionError("recorder exited with %d: %s" % (rc, p.err.read()))
+    p.stop()
 
 
 def segment_files(d):
@@ -292,8 +264,7 @@ def test_kill9_restart_verify():
         t = threading.Thread(target=storm, args=(100000, stop))
         t.start()
         time.sleep(2.5)
-        p.kill()
-        p.wait()
+        p.kill()  # SIGKILL
         stop.set()
         t.join()
         time.sleep(0.5)
@@ -488,7 +459,7 @@ class Rsyslog:
 def test_syslog_forwarding_across_collector_restart():
     """a real rsyslogd receives every record, also across its restart while events flow"""
     if not shutil.which("rsyslogd"):
-        raise Skip("rsyslogd is missing (Debian package rsyslog; scripts/setup installs it)")
+        raise harness.CannotRun("rsyslogd is missing (Debian package rsyslog; scripts/setup installs it)")
     tmp = tempfile.mkdtemp(prefix="onm-life-")
     rs = Rsyslog(tmp)
     try:
@@ -537,10 +508,6 @@ def test_syslog_forwarding_across_collector_restart():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-class Skip(Exception):
-    pass
-
-
 TESTS = [test_bad_lifecycle_options, test_rotate_under_load, test_retention_keeps_size,
          test_kill9_restart_verify, test_jsonl_format,
          test_syslog_forwarding_across_collector_restart]
@@ -548,48 +515,15 @@ TESTS = [test_bad_lifecycle_options, test_rotate_under_load, test_retention_keep
 
 def main():
     only = sys.argv[1] if len(sys.argv) > 1 else ""
-    if os.geteuid() != 0:
-        msg = "lifecycle tests need root (they load eBPF programs)"
-        if IN_CI:
-            print("FAIL e2e-lifecycle: " + msg)
-            print("0 passed, 1 failed")
-            return 1
-        print("SKIP e2e-lifecycle: " + msg + "; run as root, e.g. sudo make test")
-        print("0 passed, 0 failed, 1 skipped")
-        return 0
+    rc = harness.needs_root("e2e-lifecycle", "lifecycle tests")
+    if rc is not None:
+        return rc
     if not os.access(ONMITSU, os.X_OK) or not shutil.which("zstd"):
         print("FAIL e2e-lifecycle: %s or zstd is missing; run make setup all first" % ONMITSU)
         print("0 passed, 1 failed")
         return 1
-    results = []
-    for t in TESTS:
-        if only not in t.__name__:
-            continue
-        try:
-            t()
-            results.append((t.__name__, None))
-        except Skip as e:
-            # outside CI a missing tool skips; under CI=true it fails
-            results.append((t.__name__, "SKIP: %s" % e if not IN_CI else "cannot run: %s" % e))
-        except Exception:
-            results.append((t.__name__, traceback.format_exc()))
-        finally:
-            kill_leftovers()
-    skipped = sum(1 for _, e in results if e and e.startswith("SKIP: "))
-    passed = sum(1 for _, e in results if not e)
-    failed = len(results) - passed - skipped
-    for name, err in results:
-        if not err:
-            print("ok   e2e-lifecycle %s" % name)
-        elif err.startswith("SKIP: "):
-            print("SKIP e2e-lifecycle %s: %s" % (name, err[6:]))
-        else:
-            print("FAIL e2e-lifecycle %s\n%s" % (name, err))
-    if skipped:
-        print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    else:
-        print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    results = [harness.run_test(t.__name__, t) for t in TESTS if only in t.__name__]
+    return harness.report("e2e-lifecycle", results)
 
 
 if __name__ == "__main__":
