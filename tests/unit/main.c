@@ -19,12 +19,6 @@ const char *test_data_dir(void)
 	return d ? d : "tests/data";
 }
 
-const char *test_shared_dir(void)
-{
-	const char *d = getenv("ONMITSU_SHARED_TESTDATA");
-	return d ? d : "../shared/testdata";
-}
-
 int main(int argc, char **argv)
 {
 	/* registration order is reversed by the list; restore file order */

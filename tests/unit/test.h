@@ -21,9 +21,8 @@ struct test_case {
 
 void test_register(struct test_case *tc);
 
-/* Directory of tests/data and of ../shared/testdata (set by main from env). */
-const char *test_data_dir(void);   /* tests/data */
-const char *test_shared_dir(void); /* ../shared/testdata */
+/* The fixture directory: tests/data, or $ONMITSU_TEST_DATA when set. */
+const char *test_data_dir(void);
 
 #define TEST(name)                                                                    \
 	static void test_fn_##name(int *test_failed_);                                \

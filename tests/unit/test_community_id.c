@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Community ID against the spec's official baseline (shared/testdata/
- * community-id, made by the reference implementation from combined.pcap),
+ * Community ID against the spec's official baseline (tests/data/community-id,
+ * vendored with its licence; made by the reference implementation from
+ * combined.pcap),
  * plus a few cases the baseline does not exercise. The expected values of
  * the extra cases were computed once with a separate Python (hashlib)
  * rendering of the spec.
@@ -262,14 +263,13 @@ static int parse_addr(const char *s, uint8_t addr[16])
 static int check_baseline(const char *name, uint16_t seed, bool base64, int *count)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/community-id/%s", test_shared_dir(), name);
+	snprintf(path, sizeof(path), "%s/community-id/%s", test_data_dir(), name);
 	size_t len;
 	char *text = read_whole_file(path, &len);
 	if (!text) {
-		fprintf(stderr,
-			"  the official Community ID vectors are required: set "
-			"ONMITSU_SHARED_TESTDATA to the shared testdata directory (now \"%s\")\n",
-			test_shared_dir());
+		fprintf(stderr, "  the official Community ID vectors are required: run the tests "
+				"from the top of the tree, or set ONMITSU_TEST_DATA to its "
+				"tests/data\n");
 		return -1;
 	}
 	struct cid_vector *v = NULL;

@@ -307,7 +307,7 @@ static const char *json_value(const char *obj, const char *end, const char *key,
 static int load_baseline(struct baseline_entry *e, int max)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/community-id/baseline_deflt.json", test_shared_dir());
+	snprintf(path, sizeof(path), "%s/community-id/baseline_deflt.json", test_data_dir());
 	char *json = tq_read_file(path);
 	if (!json)
 		return -1;
@@ -339,7 +339,7 @@ TEST(pcap_community_ids_match_the_baseline)
 	int nbase = load_baseline(base, 64);
 	CHECK_EQ_INT(nbase, 23);
 	char path[512], errbuf[PCAP_ERRBUF_SIZE];
-	snprintf(path, sizeof(path), "%s/community-id/combined.pcap", test_shared_dir());
+	snprintf(path, sizeof(path), "%s/community-id/combined.pcap", test_data_dir());
 	pcap_t *p = pcap_open_offline(path, errbuf);
 	CHECK(p != NULL);
 	int linktype = pcap_datalink(p);
