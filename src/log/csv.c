@@ -10,7 +10,7 @@
 
 #include "util/escape.h"
 
-/* DESIGN.md's column list is a contract: new columns go at the end only. */
+/* docs/DESIGN.md's column list is a contract: new columns go at the end only. */
 /* clang-format off */
 const char *const csv_columns[] = {
 	"time",   "seq",      "event",     "pid",    "ppid",     "guid",      "parent_guid",
@@ -19,7 +19,8 @@ const char *const csv_columns[] = {
 };
 /* clang-format on */
 const size_t csv_ncolumns = sizeof(csv_columns) / sizeof(csv_columns[0]);
-_Static_assert(sizeof(csv_columns) / sizeof(csv_columns[0]) == 20, "DESIGN.md has 20 columns");
+_Static_assert(sizeof(csv_columns) / sizeof(csv_columns[0]) == 20,
+	       "docs/DESIGN.md: 20 columns, then chain");
 
 void csv_write_header(struct strbuf *out)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The CSV log format (DESIGN.md, docs/FORMAT.md): one header line, then one
+ * The CSV log format (docs/DESIGN.md, docs/FORMAT.md): one header line, then one
  * record per line. Text fields are escaped (util/escape.h), then RFC 4180
  * quoting applies to the field as a whole (quoted when it holds a comma or a
  * double quote; inner quotes doubled).

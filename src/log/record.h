@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * One log record as the recorder builds it, before encoding (DESIGN.md,
+ * One log record as the recorder builds it, before encoding (docs/DESIGN.md,
  * "Event model"). Text fields hold raw bytes exactly as the kernel gave
  * them; the encoder escapes them. NULL / OM_NONE means "empty field".
  */

@@ -2,7 +2,7 @@
 /*
  * IP addresses as the query side compares them: parsed once per distinct
  * text, compared as bytes. An IPv4-mapped IPv6 address is stored as the IPv4
- * address (DESIGN.md: the recorder writes it so; a capture may not).
+ * address (docs/DESIGN.md: the recorder writes it so; a capture may not).
  */
 #ifndef ONMITSU_QUERY_IPADDR_H
 #define ONMITSU_QUERY_IPADDR_H

@@ -3,7 +3,7 @@
  * The log reader: every record of every segment of a log directory, in order,
  * as one stream, whether a segment is plain or zstd-compressed.
  *
- * Layout (DESIGN.md, docs/FORMAT.md): closed segments DIR/onmitsu-*.csv and
+ * Layout (docs/DESIGN.md, docs/FORMAT.md): closed segments DIR/onmitsu-*.csv and
  * DIR/onmitsu-*.csv.zst, ordered by file name (with ".zst" set aside, so that
  * compressed and plain segments interleave by their names), then the active
  * log DIR/onmitsu.csv. When a segment exists both plain and compressed (the
@@ -42,7 +42,7 @@
 
 #include "log/record.h"
 
-/* The columns the query side knows (DESIGN.md order). */
+/* The columns the query side knows (docs/DESIGN.md order). */
 enum log_col {
 	COL_TIME,
 	COL_SEQ,

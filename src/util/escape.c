@@ -211,7 +211,7 @@ void cmdline_encode(struct strbuf *out, const char *args, size_t len)
 		size_t alen = nul ? (size_t)(nul - p) : (size_t)(end - p);
 		/* Quote what a space-splitting reader would otherwise get wrong:
 		 * an empty argument would vanish, a space would split it. '"'
-		 * also forces quotes, as DESIGN.md says, although it is always
+		 * also forces quotes, as docs/DESIGN.md says, although it is always
 		 * escaped and could not confuse the reader either way. */
 		bool quoted = alen == 0 || memchr(p, ' ', alen) || memchr(p, '"', alen);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * DESIGN.md's text escaping. Every byte below 0x20, 0x7f, the backslash and
+ * docs/DESIGN.md's text escaping. Every byte below 0x20, 0x7f, the backslash and
  * every byte that is not part of valid UTF-8 becomes "\xHH" (lowercase hex);
  * everything else is copied. So "\x" always starts an escape and an escaped
  * value never holds a newline. Valid UTF-8 is Unicode's well-formed UTF-8:
@@ -14,11 +14,11 @@
  *   - The '"' byte of an argument is always written \x22, so the only literal
  *     '"' in a cmdline are the pairs around quoted arguments, and the only
  *     literal spaces are separators or inside such a pair. (An argument with
- *     a '"' is quoted as well, as DESIGN.md says, though it need not be.)
+ *     a '"' is quoted as well, as docs/DESIGN.md says, though it need not be.)
  *   - An empty argv (len 0) encodes to the empty string, one empty argument
  *     ("\0") to a pair of double quotes; they decode to 0 and 1 arguments.
  *   - A final argument cut short (no NUL) is encoded like any other; it
- *     decodes with a NUL, as all arguments do. DESIGN.md has the recorder
+ *     decodes with a NUL, as all arguments do. docs/DESIGN.md has the recorder
  *     mark the cut in the record's detail (truncated=1).
  *   printf 'a b\n'  ->  printf "a b\x0a"
  */

@@ -49,7 +49,7 @@ COLUMNS = ("time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_i
 # ---------------------------------------------------------------- helpers
 
 def unescape(s):
-    """Undo DESIGN.md's text escaping: \\xHH -> byte."""
+    """Undo docs/DESIGN.md's text escaping: \\xHH -> byte."""
     out = bytearray()
     i = 0
     b = s.encode("utf-8")
