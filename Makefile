@@ -107,9 +107,10 @@ install: $(BUILD)/onmitsu
 	install -D -m 0755 $(BUILD)/onmitsu $(DESTDIR)$(PREFIX)/bin/onmitsu
 	install -D -m 0644 docs/onmitsu.8 $(DESTDIR)$(PREFIX)/share/man/man8/onmitsu.8
 	install -D -m 0644 docs/FORMAT.md $(DESTDIR)$(PREFIX)/share/doc/onmitsu/FORMAT.md
-	for d in LIFECYCLE INTEGRITY FORWARDING; do \
+	for d in DESIGN LIFECYCLE INTEGRITY FORWARDING; do \
 		install -D -m 0644 docs/$$d.md $(DESTDIR)$(PREFIX)/share/doc/onmitsu/$$d.md; done
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/onmitsu/README.md
+	install -D -m 0644 LICENSE $(DESTDIR)$(PREFIX)/share/doc/onmitsu/LICENSE
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/onmitsu.service.in > $(BUILD)/onmitsu.service
 	install -D -m 0644 $(BUILD)/onmitsu.service $(DESTDIR)/etc/systemd/system/onmitsu.service
 
