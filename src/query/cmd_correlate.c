@@ -249,6 +249,81 @@ static int correlate_option(int c, const char *arg, void *ctx)
 	}
 }
 
+/* The log's flows sorted by key and time, for attribute()'s binary search. */
+static struct net_entry *index_flows(const struct history *h)
+{
+	struct net_entry *index = malloc((h->nflows ? h->nflows : 1) * sizeof(*index));
+	if (!index)
+		fatal("out of memory");
+	for (uint32_t i = 0; i < h->nflows; i++) {
+		const struct flow_rec *f = &h->flows[i];
+		make_key(f->proto, f->src_ip, f->src_port, f->dst_ip, f->dst_port, &index[i].k1,
+			 &index[i].k2);
+		index[i].time_ns = f->time_ns;
+		index[i].flow = i;
+	}
+	qsort(index, h->nflows, sizeof(*index), compare_entries);
+	return index;
+}
+
+/* Scratch text for one answer: its two addresses and why it is unattributed. */
+struct answer_text {
+	char src[64], dst[64];
+	char reason[256];
+};
+
+/*
+ * One capture flow's answer: the NET record that explains it (its process,
+ * direction, result and time offset) or why none does. Returns true when a
+ * process was found; *ans is filled either way.
+ */
+static bool answer_flow(const struct history *h, const struct net_entry *index,
+			const struct capture_flow *cf, uint64_t window_ns, struct flow_answer *ans,
+			struct answer_text *t)
+{
+	struct attribution a = attribute(h, index, h->nflows, cf, window_ns);
+	memset(ans, 0, sizeof(*ans));
+	struct flow_view *v = &ans->flow;
+	v->proto = proto_name(cf->first.proto);
+	v->src_ip = ipaddr_format(&cf->first.src, t->src, sizeof(t->src));
+	v->dst_ip = ipaddr_format(&cf->first.dst, t->dst, sizeof(t->dst));
+	v->src_port = cf->first.sport;
+	v->dst_port = cf->first.dport;
+	v->direction = "";
+	v->result = "";
+	v->community_id = cf->community_id;
+	v->time_ns = cf->time_ns;
+	ans->proc = PROC_NONE;
+	if (a.flow < 0) {
+		ans->reason = why_unattributed(h, cf, &a, window_ns, t->reason, sizeof(t->reason));
+		return false;
+	}
+	const struct flow_rec *fr = &h->flows[a.flow];
+	ans->proc = fr->proc;
+	ans->proc_time = fr->time_ns;
+	ans->has_delta = true;
+	ans->delta_ns = (int64_t)fr->time_ns - (int64_t)cf->time_ns;
+	v->direction = fr->direction == DIR_OUT ? "out" : fr->direction == DIR_IN ? "in" : "";
+	v->result = history_str(h, fr->result);
+	if (cf->mid_stream && ip_table_find(&h->ips, &cf->first.src) != fr->src_ip) {
+		/* show it the way it was opened, as the record says */
+		const char *x = v->src_ip;
+		v->src_ip = v->dst_ip;
+		v->dst_ip = x;
+		v->src_port = cf->first.dport;
+		v->dst_port = cf->first.sport;
+		if (cf->first.proto == IPPROTO_ICMP || cf->first.proto == IPPROTO_ICMPV6) {
+			/* what the log writes in the port columns for ICMP: type and code */
+			v->src_port = cf->first.sport;
+			v->dst_port = cf->first.dport;
+		}
+	}
+	if (fr->proc == PROC_NONE)
+		ans->reason = "its NET record has no owner (a socket opened before "
+			      "the recorder started)";
+	return fr->proc != PROC_NONE;
+}
+
 int cmd_correlate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -299,76 +374,18 @@ int cmd_correlate(int argc, char **argv)
 	if (lrc)
 		rc = 1;
 
-	struct net_entry *index = malloc((h.nflows ? h.nflows : 1) * sizeof(*index));
-	if (!index)
-		fatal("out of memory");
-	for (uint32_t i = 0; i < h.nflows; i++) {
-		const struct flow_rec *f = &h.flows[i];
-		make_key(f->proto, f->src_ip, f->src_port, f->dst_ip, f->dst_port, &index[i].k1,
-			 &index[i].k2);
-		index[i].time_ns = f->time_ns;
-		index[i].flow = i;
-	}
-	qsort(index, h.nflows, sizeof(*index), compare_entries);
-
+	struct net_entry *index = index_flows(&h);
 	struct flow_answer *answers = calloc(cap.nflows ? cap.nflows : 1, sizeof(*answers));
-	char(*reasons)[256] = calloc(cap.nflows ? cap.nflows : 1, sizeof(*reasons));
-	char(*texts)[2][64] = calloc(cap.nflows ? cap.nflows : 1, sizeof(*texts));
-	if (!answers || !reasons || !texts)
+	struct answer_text *texts = calloc(cap.nflows ? cap.nflows : 1, sizeof(*texts));
+	if (!answers || !texts)
 		fatal("out of memory");
 	size_t attributed = 0, shown = 0;
 	for (size_t i = 0; i < cap.nflows; i++) {
-		const struct capture_flow *cf = &cap.flows[i];
-		struct attribution a = attribute(&h, index, h.nflows, cf, window_ns);
-		struct flow_answer *ans = &answers[shown];
-		memset(ans, 0, sizeof(*ans));
-		struct flow_view *v = &ans->flow;
-		v->proto = proto_name(cf->first.proto);
-		v->src_ip = ipaddr_format(&cf->first.src, texts[i][0], sizeof(texts[i][0]));
-		v->dst_ip = ipaddr_format(&cf->first.dst, texts[i][1], sizeof(texts[i][1]));
-		v->src_port = cf->first.sport;
-		v->dst_port = cf->first.dport;
-		v->direction = "";
-		v->result = "";
-		v->community_id = cf->community_id;
-		v->time_ns = cf->time_ns;
-		ans->proc = PROC_NONE;
-		if (a.flow >= 0) {
-			const struct flow_rec *fr = &h.flows[a.flow];
-			if (fr->proc != PROC_NONE) {
-				attributed++;
-				if (opt.only_unattributed)
-					continue;
-			}
-			ans->proc = fr->proc;
-			ans->proc_time = fr->time_ns;
-			ans->has_delta = true;
-			ans->delta_ns = (int64_t)fr->time_ns - (int64_t)cf->time_ns;
-			v->direction = fr->direction == DIR_OUT	 ? "out"
-				       : fr->direction == DIR_IN ? "in"
-								 : "";
-			v->result = history_str(&h, fr->result);
-			if (cf->mid_stream && ip_table_find(&h.ips, &cf->first.src) != fr->src_ip) {
-				/* show it the way it was opened, as the record says */
-				const char *x = v->src_ip;
-				v->src_ip = v->dst_ip;
-				v->dst_ip = x;
-				v->src_port = cf->first.dport;
-				v->dst_port = cf->first.sport;
-			}
-			if (fr->proc == PROC_NONE)
-				ans->reason = "its NET record has no owner (a socket opened before "
-					      "the recorder started)";
-		} else {
-			ans->reason =
-			    why_unattributed(&h, cf, &a, window_ns, reasons[i], sizeof(reasons[i]));
-		}
-		if (cf->first.proto == IPPROTO_ICMP || cf->first.proto == IPPROTO_ICMPV6) {
-			/* what the log writes in the port columns for ICMP: type and code */
-			v->src_port = cf->first.sport;
-			v->dst_port = cf->first.dport;
-		}
-		shown++;
+		bool found = answer_flow(&h, index, &cap.flows[i], window_ns, &answers[shown],
+					 &texts[i]);
+		attributed += found;
+		if (!(found && opt.only_unattributed))
+			shown++;
 	}
 
 	struct strbuf out = STRBUF_INIT;
@@ -388,7 +405,6 @@ int cmd_correlate(int argc, char **argv)
 
 	sb_free(&out);
 	free(answers);
-	free(reasons);
 	free(texts);
 	free(index);
 	history_free(&h);
