@@ -5,22 +5,59 @@
  *
  * TCP out: the owner is taken at TCP_SYN_SENT (process context, connect());
  *   the record is emitted when the handshake ends (ESTABLISHED or CLOSE, in
- *   softirq context), when the source port and the outcome are known.
+ *   softirq context), when the source port and the outcome are known. Six
+ *   programs share this; the table below is the whole of it.
  * TCP in: at accept() (syscall.bpf.c).
  * UDP, ICMP: the first datagram of each flow each way, seen by cgroup skb
  *   programs; the owner comes from the socket's storage, set in process
  *   context by the cgroup sock hooks (create, connect, sendmsg, recvmsg).
+ *
+ * The TCP connect, state by state. "pending" is the thread's entry in
+ * pending_connects (net.bpf.h), "owner" the socket's sk_owners storage,
+ * REPORTED its SKO_REPORTED flag: set once the attempt's NET is emitted, so
+ * that exactly one program writes it.
+ *
+ *  transition / event            program (file)         context   what it does
+ *  ----------------------------  ---------------------  --------  ------------------------------
+ *  connect() enters, before any  om_connect4/6 (net)    process   pending = destination asked for
+ *    state change                                                 (no record)
+ *  CLOSE -> SYN_SENT             om_inet_syn_sent       process   owner = this process, clear
+ *                                (net)                  (connect) REPORTED; pending.syn_seen = 1;
+ *                                                                 no pending: count
+ *                                                                 OM_C_PENDING_EVICTED
+ *  SYN_SENT -> ESTABLISHED       om_inet_state (net)    softirq   NET result=established,
+ *    (SYN-ACK received)                                           set REPORTED
+ *  SYN_SENT -> CLOSE, sk_err set om_inet_state (net)    softirq   NET result=errno (refused,
+ *    (RST, timeout, ICMP error)                                   timeout, unreachable)
+ *  SYN_SENT -> CLOSE, no error,  om_inet_state (net)    process   NET error:ECONNABORTED
+ *    shut both ways (close())                           (close)
+ *  SYN_SENT -> CLOSE, no error,  om_inet_state (net)    process   pending.needs_report = 1 (no
+ *    pending (connect() failed                          (connect) record: sys_exit has the error)
+ *    after SYN_SENT)
+ *  SYN_SENT -> CLOSE, no error,  om_inet_state (net)    process   NET result=reset (connect
+ *    no pending                                         (connect  (AF_UNSPEC) gives up;
+ *                                                       AF_UNSPEC) tcp_disconnect sets ECONNRESET
+ *                                                                 just after)
+ *  connect() returns             om_sys_exit ->         process   error other than EINPROGRESS
+ *                                connect_done                     and (no syn_seen or
+ *                                (syscall)                        needs_report): NET with the
+ *                                                                 error, no source; delete pending
+ *  ESTABLISHED -> any, not       om_inet_late (net)     either    NET result=established late=1
+ *    REPORTED                                                     (om_inet_state's run was skipped
+ *                                                                 by the kernel), set REPORTED
+ *
+ * Each of these transitions happens once per attempt, and a row that writes
+ * a NET sets REPORTED or deletes pending, so an attempt is written once; a
+ * run the kernel skips is counted (LOST hook_skipped), and om_inet_late
+ * catches the one that matters. A pending entry lives from connect()'s hook
+ * to its return, in one thread; one missing at SYN_SENT was evicted from
+ * the LRU map by newer entries (connects without a system call exit,
+ * io_uring's or TCP Fast Open's, leave theirs behind), and that connect, if
+ * it then fails inside connect(), is written as reset instead of with its
+ * error: counted (LOST pending_evicted). An entry evicted after SYN_SENT, in
+ * the moment before connect() returns, is not seen there.
  */
 #include "net.bpf.h"
-
-#define TCP_ESTABLISHED 1
-#define TCP_SYN_SENT 2
-#define TCP_CLOSE 7
-#define ECONNABORTED 103
-#define ECONNRESET 104
-
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
 
 static __always_inline void tcp_emit(const struct sock *sk, struct sk_owner *o, __u32 result,
 				     __u32 flags)
@@ -63,6 +100,8 @@ int BPF_PROG(om_inet_syn_sent, const struct sock *sk, const int oldstate, const 
 	struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
 	if (pc)
 		pc->syn_seen = 1;
+	else
+		count(OM_C_PENDING_EVICTED); /* made by the connect hook just before: evicted */
 	return 0;
 }
 
@@ -83,7 +122,7 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 		if (result == 0) {
 			__u32 tid = (__u32)bpf_get_current_pid_tgid();
 			struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
-			if (sk->sk_shutdown == 3 /* SHUTDOWN_MASK: closed by its process */) {
+			if (sk->sk_shutdown == SHUTDOWN_MASK /* closed by its process */) {
 				result = ECONNABORTED;
 			} else if (pc) {
 				/* connect() itself failed, in this thread:
@@ -229,6 +268,12 @@ struct flow_key {
 #define FLOW_RECEIVED (1u << 1)
 #define FLOW_REMOTE_INITIATED (1u << 2)
 
+/* LRU: entries are never deleted (a socket's end is not seen here), so the
+ * oldest make room. A flow pushed out while its socket still talks is
+ * written again at its next datagram each way. The programs count the keys
+ * they add (OM_C_FLOWS_NEW, with BPF_NOEXIST: each key once); what was pushed
+ * out is that count minus the entries left, which user space reads
+ * (loader_flows_evicted). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -253,7 +298,7 @@ static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
 		struct iphdr *ip = data;
 		if ((void *)(ip + 1) > end)
 			return -1;
-		if (ip->frag_off & bpf_htons(0x1fff))
+		if (ip->frag_off & bpf_htons(IP_OFFSET))
 			return -1; /* a later fragment: no ports */
 		p->family = AF_INET;
 		p->proto = ip->protocol;
@@ -288,9 +333,9 @@ static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
 		p->dport = ic[1];
 		p->icmp_id = *(__u16 *)(ic + 4);
 		/* echo requests only (ping); replies and errors are not flows */
-		if (p->proto == IPPROTO_ICMP && p->sport != 8)
+		if (p->proto == IPPROTO_ICMP && p->sport != ICMP_ECHO)
 			return -1;
-		if (p->proto == IPPROTO_ICMPV6 && p->sport != 128)
+		if (p->proto == IPPROTO_ICMPV6 && p->sport != ICMPV6_ECHO_REQUEST)
 			return -1;
 		return 0;
 	}
@@ -330,7 +375,12 @@ static __always_inline void datagram(struct __sk_buff *skb, int egress)
 	if (!flags && !egress)
 		flags |= FLOW_REMOTE_INITIATED;
 	flags |= bit;
-	bpf_map_update_elem(&flows, &k, &flags, BPF_ANY);
+	if (st)
+		bpf_map_update_elem(&flows, &k, &flags, BPF_ANY);
+	else if (bpf_map_update_elem(&flows, &k, &flags, BPF_NOEXIST) == 0)
+		count(OM_C_FLOWS_NEW); /* a key added: loader_flows_evicted counts what was pushed out */
+	else /* another CPU added it just now: this direction's bit too */
+		bpf_map_update_elem(&flows, &k, &flags, BPF_ANY);
 
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);
 	struct om_ev_net e = {};

@@ -5,11 +5,6 @@
 
 #include "onmitsu.bpf.h"
 
-#define IPPROTO_ICMP 1
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
-#define IPPROTO_ICMPV6 58
-
 /* sk_owner.flags */
 #define SKO_REPORTED (1u << 0) /* the TCP attempt's NET record was emitted */
 
@@ -50,7 +45,9 @@ struct pending_connect {
 };
 
 /* LRU: a connect() made without a system call exit (io_uring) leaves its
- * entry behind; old ones must make room rather than block new ones */
+ * entry behind; old ones must make room rather than block new ones. A live
+ * entry pushed out is counted where it is missed (OM_C_PENDING_EVICTED; the
+ * state table in net.bpf.c) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);

@@ -14,10 +14,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 
+#include "kconst.h"
 #include "onmitsu/event.h"
-
-#define AF_INET 2
-#define AF_INET6 10
 
 /* Settings the loader writes into .rodata before load (record --cmdline-max, the
  * ring's wakeup threshold); defined in process.bpf.c. */
@@ -49,6 +47,14 @@ struct om_scratch {
 	__u8 rec[OM_REC_MAX];
 	__u8 path[2 * OM_PATH_MAX]; /* path assembly, back to front */
 };
+/* what the verifier is shown about the copies into and out of it */
+_Static_assert(OM_PATH_MASK + OM_NAME_MASK < sizeof(((struct om_scratch *)0)->path),
+	       "path_step: a component copied at any masked offset stays inside path[]");
+_Static_assert(sizeof(struct om_ev_proc) + OM_PATH_LEN_MASK <= OM_REC_MAX &&
+		       sizeof(struct om_ev_mod) + OM_PATH_LEN_MASK <= OM_REC_MAX,
+	       "EXEC, MODLOAD: a path of any masked length fits in rec[] after the fixed part");
+_Static_assert(sizeof(struct om_ev_mod) + OM_PATH_MAX <= OM_PATH_LEN_MASK,
+	       "MODLOAD: its whole size passes OM_PATH_LEN_MASK uncut");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -93,13 +99,16 @@ static __always_inline __u32 lost_counter(__u32 kind)
 	}
 }
 
-/* Hand a finished record to user space; count it, or count it lost. */
-static __always_inline void emit(void *rec, __u64 size, __u32 kind)
+/* Hand a finished record to user space; count it, or count it lost.
+ * Returns 0 when it was handed over. */
+static __always_inline int emit(void *rec, __u64 size, __u32 kind)
 {
-	if (bpf_ringbuf_output(&events, rec, size, ring_flags()) == 0)
+	if (bpf_ringbuf_output(&events, rec, size, ring_flags()) == 0) {
 		count(OM_C_EVENTS);
-	else
-		count(lost_counter(kind));
+		return 0;
+	}
+	count(lost_counter(kind));
+	return -1;
 }
 
 static __always_inline void fill_hdr(struct om_hdr *h, __u32 kind, __u32 size,
@@ -137,7 +146,7 @@ static long path_step(__u32 i, void *data)
 	struct path_walk *w = data;
 	struct om_scratch *s = get_scratch();
 	if (!s)
-		return 1;
+		return 1; /* cannot be: the caller has its slot (counted there) */
 	/* locals: CO-RE relocations apply to kernel types, not to *w */
 	struct dentry *dentry = w->dentry;
 	struct vfsmount *vfsmnt = w->vfsmnt;
@@ -171,7 +180,7 @@ static long path_step(__u32 i, void *data)
 	if (pos > OM_PATH_MAX || len + 1 > pos)
 		return 1; /* no room: truncated */
 	pos -= len;
-	bpf_probe_read_kernel(&s->path[pos & OM_PATH_MASK], len & OM_NAME_MAX, name.name);
+	bpf_probe_read_kernel(&s->path[pos & OM_PATH_MASK], len & OM_NAME_MASK, name.name);
 	pos -= 1;
 	s->path[pos & OM_PATH_MASK] = '/';
 	w->pos = pos;
@@ -205,8 +214,6 @@ static __always_inline __u32 resolve_path(const struct path *p, __u32 *flags)
 	}
 	return pos;
 }
-
-#define TMPFS_MAGIC 0x01021994
 
 /* deleted / memfd flags of the file behind a path */
 static __always_inline __u32 file_flags(const struct path *p)

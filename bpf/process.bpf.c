@@ -39,8 +39,10 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct om_scratch *s = get_scratch();
-	if (!s)
+	if (!s) {
+		count(OM_C_NO_SCRATCH);
 		return 0;
+	}
 	struct om_ev_proc *e = (struct om_ev_proc *)s->rec;
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_hdr(&e->h, OM_K_EXEC, 0, task);
@@ -56,7 +58,7 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	__u32 exe_len = OM_PATH_MAX - pos;
 	if (exe_len > OM_PATH_MAX)
 		exe_len = OM_PATH_MAX; /* for the verifier */
-	bpf_probe_read_kernel(s->rec + sizeof(*e), exe_len & (2 * OM_PATH_MAX - 1),
+	bpf_probe_read_kernel(s->rec + sizeof(*e), exe_len & OM_PATH_LEN_MASK,
 			      &s->path[pos & OM_PATH_MASK]);
 	e->exe_len = exe_len;
 
@@ -75,9 +77,11 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	}
 	if (args_len > OM_CMDLINE_MAX)
 		args_len = OM_CMDLINE_MAX; /* for the verifier */
-	__u32 off = sizeof(*e) + (exe_len & (2 * OM_PATH_MAX - 1));
-	if (off > sizeof(*e) + OM_PATH_MAX)
-		return 0; /* cannot happen; keeps the verifier's bounds */
+	__u32 off = sizeof(*e) + (exe_len & OM_PATH_LEN_MASK);
+	if (off > sizeof(*e) + OM_PATH_MAX) {
+		count(OM_C_OVERSIZE); /* cannot be (exe_len <= OM_PATH_MAX); bounds for the verifier */
+		return 0;
+	}
 	if (args_len &&
 	    bpf_probe_read_user(s->rec + off, args_len, (const void *)arg_start) != 0) {
 		e->h.flags |= OM_F_ARGS_FAULT;
@@ -87,8 +91,10 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	e->args_len = args_len;
 	__u64 size = off + args_len;
 	e->h.size = size;
-	if (size > sizeof(s->rec))
+	if (size > sizeof(s->rec)) {
+		count(OM_C_OVERSIZE); /* cannot be (OM_REC_MAX is the largest EXEC) */
 		return 0;
+	}
 	emit(s->rec, size, OM_K_EXEC);
 	return 0;
 }
@@ -111,7 +117,7 @@ int BPF_PROG(om_exit, struct task_struct *task)
 	e.h.uid = (__u32)bpf_get_current_uid_gid();
 	fill_parent(&e, task);
 	__u32 code = task->exit_code;
-	if (BPF_CORE_READ(task, signal, flags) & 0x00000004 /* SIGNAL_GROUP_EXIT */)
+	if (BPF_CORE_READ(task, signal, flags) & SIGNAL_GROUP_EXIT)
 		code = BPF_CORE_READ(task, signal, group_exit_code);
 	e.exit_code = code;
 	emit(&e, sizeof(e), OM_K_EXIT);

@@ -10,34 +10,13 @@
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
-#define PROT_EXEC 0x4
-#define MAP_ANONYMOUS 0x20
-#define TS_COMPAT 0x0002
-#define EINPROGRESS 115
-
-/* x86-64 and i386 (compat) system call numbers */
-#define NR_MMAP 9
-#define NR_MPROTECT 10
-#define NR_CONNECT 42
-#define NR_ACCEPT 43
-#define NR_ACCEPT4 288
-#define NR32_MMAP2 192
-#define NR32_MPROTECT 125
-#define NR32_CONNECT 362
-#define NR32_ACCEPT4 364
-
-/* One MODLOAD per process image and file. */
-struct mod_key {
-	__u32 tgid;
-	__u32 dev;
-	__u64 ino;
-	__u64 gen; /* the image: boot ns of its exec, 0 before the recorder started */
-};
-
+/* One MODLOAD per process image and file (the key is shared with user
+ * space: event.h). A key is kept only once its record was handed over, so a
+ * MODLOAD lost to a full ring is tried again at the next mapping. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 262144);
-	__type(key, struct mod_key);
+	__type(key, struct om_mod_key);
 	__type(value, __u8);
 } mods_seen SEC(".maps");
 
@@ -64,7 +43,7 @@ static __noinline void modload(struct task_struct *task, struct file *file)
 {
 	if (!file)
 		return;
-	struct mod_key k = {};
+	struct om_mod_key k = {};
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	k.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
 	k.ino = BPF_CORE_READ(file, f_inode, i_ino);
@@ -73,11 +52,17 @@ static __noinline void modload(struct task_struct *task, struct file *file)
 	__u8 one = 1;
 	if (bpf_map_lookup_elem(&mods_seen, &k))
 		return;
-	bpf_map_update_elem(&mods_seen, &k, &one, BPF_ANY);
+	/* claimed before the record is built, so that two threads mapping the
+	 * same file at once write it once; given back if it is not handed over */
+	if (bpf_map_update_elem(&mods_seen, &k, &one, BPF_NOEXIST) != 0)
+		return;
 
 	struct om_scratch *s = get_scratch();
-	if (!s)
+	if (!s) {
+		count(OM_C_NO_SCRATCH);
+		bpf_map_delete_elem(&mods_seen, &k);
 		return;
+	}
 	struct om_ev_mod *e = (struct om_ev_mod *)s->rec;
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_hdr(&e->h, OM_K_MODLOAD, 0, task);
@@ -90,11 +75,12 @@ static __noinline void modload(struct task_struct *task, struct file *file)
 	__u32 len = OM_PATH_MAX - pos;
 	if (len > OM_PATH_MAX)
 		len = OM_PATH_MAX;
-	bpf_probe_read_kernel(s->rec + sizeof(*e), len & (2 * OM_PATH_MAX - 1),
+	bpf_probe_read_kernel(s->rec + sizeof(*e), len & OM_PATH_LEN_MASK,
 			      &s->path[pos & OM_PATH_MASK]);
 	e->path_len = len;
 	e->h.size = sizeof(*e) + len;
-	emit(s->rec, (sizeof(*e) + len) & (2 * OM_PATH_MAX - 1), OM_K_MODLOAD);
+	if (emit(s->rec, (sizeof(*e) + len) & OM_PATH_LEN_MASK, OM_K_MODLOAD) != 0)
+		bpf_map_delete_elem(&mods_seen, &k); /* lost (counted): the next mapping retries */
 }
 
 struct vma_ctx {
@@ -110,15 +96,19 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *d
 	return 0;
 }
 
-#define VM_EXEC 0x4
-
 /* need_exec: only when the mapping at addr is executable (mprotect); the
  * interpreter's first segment, at AT_BASE, is its read-only ELF header */
 static __noinline void modload_at(struct task_struct *task, __u64 addr, int need_exec)
 {
 	struct vma_ctx c = {};
-	if (bpf_find_vma(task, addr, vma_cb, &c, 0) != 0)
+	long err = bpf_find_vma(task, addr, vma_cb, &c, 0);
+	if (err == -EBUSY) {
+		/* the mm's lock was not free (a writer elsewhere in the process) */
+		count(OM_C_READ_FAIL);
 		return;
+	}
+	if (err != 0)
+		return; /* no mapping there */
 	if (c.file && (!need_exec || (c.flags & VM_EXEC)))
 		modload(task, c.file);
 }
@@ -188,7 +178,7 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 	if (!compat) {
 		switch (nr) {
 		case NR_MMAP:
-			if (ret < 0 && ret > -4096)
+			if (ret < 0 && ret >= -MAX_ERRNO)
 				return 0;
 			if ((regs->dx & PROT_EXEC) && !(regs->r10 & MAP_ANONYMOUS))
 				modload(task, fd_file(task, (int)regs->r8));
@@ -211,7 +201,7 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 	/* i386 ABI: arguments in bx, cx, dx, si, di, bp */
 	switch (nr) {
 	case NR32_MMAP2:
-		if (ret < 0 && ret > -4096)
+		if (ret < 0 && ret >= -MAX_ERRNO)
 			return 0;
 		if ((regs->dx & PROT_EXEC) && !(regs->si & MAP_ANONYMOUS))
 			modload(task, fd_file(task, (int)regs->di));
@@ -236,8 +226,9 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
  * itself, without a system call: find it through AT_BASE in the auxiliary
  * vector. A new image also starts a new generation of MODLOAD records.
  */
-#define AT_BASE 7
-#define AUXV_PAIRS 24
+#define AUXV_PAIRS 24 /* read at most this many (type, value) pairs */
+_Static_assert(sizeof(((struct mm_struct *)0)->saved_auxv) >= AUXV_PAIRS * 2 * sizeof(unsigned long),
+	       "AUXV_PAIRS reads inside mm->saved_auxv");
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(om_exec_modules, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
@@ -250,11 +241,15 @@ int BPF_PROG(om_exec_modules, struct task_struct *task, pid_t old_pid, struct li
 	/* the auxiliary vector in one read, into scratch space (too big for
 	 * the stack); modload_at below reuses that space afterwards */
 	struct om_scratch *s = get_scratch();
-	if (!s)
+	if (!s) {
+		count(OM_C_NO_SCRATCH);
 		return 0;
+	}
 	unsigned long *auxv = (unsigned long *)s->rec;
-	if (bpf_probe_read_kernel(auxv, AUXV_PAIRS * 2 * sizeof(unsigned long), mm->saved_auxv) != 0)
+	if (bpf_probe_read_kernel(auxv, AUXV_PAIRS * 2 * sizeof(unsigned long), mm->saved_auxv) != 0) {
+		count(OM_C_READ_FAIL);
 		return 0;
+	}
 	__u64 base = 0;
 	for (int i = 0; i < AUXV_PAIRS; i++) {
 		if (auxv[2 * i] == 0)

@@ -29,10 +29,23 @@
 #define OM_NAME_MAX 255           /* bytes of one path component */
 #define OM_USER_HZ 100            /* /proc clock ticks per second (USER_HZ) */
 
-/* Power-of-two masks used to bound sizes for the verifier. */
-#define OM_PATH_MASK (OM_PATH_MAX - 1)
+/*
+ * Masks that bound offsets and lengths for the verifier: `x & MASK` is
+ * provably below MASK + 1 whatever x is. Each is a power of two minus one,
+ * tied to the limit it stands for by the assertions, so that changing a
+ * limit cannot leave a mask behind that lets the verifier accept an access
+ * past a buffer, or cuts a value that the limit allows.
+ */
+#define OM_PATH_MASK (OM_PATH_MAX - 1)       /* an offset inside a path buffer */
+#define OM_PATH_LEN_MASK (2 * OM_PATH_MAX - 1) /* a path's length, OM_PATH_MAX itself included */
+#define OM_NAME_MASK OM_NAME_MAX             /* one path component's length */
 #define OM_CMDLINE_MASK (OM_CMDLINE_MAX - 1)
 _Static_assert((OM_PATH_MAX & OM_PATH_MASK) == 0, "OM_PATH_MAX must be a power of two");
+_Static_assert(OM_PATH_LEN_MASK == 2 * OM_PATH_MAX - 1 &&
+		       (OM_PATH_LEN_MASK & (OM_PATH_LEN_MASK + 1)) == 0,
+	       "OM_PATH_LEN_MASK: a power of two minus one, just above OM_PATH_MAX");
+_Static_assert(((OM_NAME_MAX + 1) & OM_NAME_MASK) == 0,
+	       "OM_NAME_MAX + 1 must be a power of two (OM_NAME_MAX is its own mask)");
 _Static_assert((OM_CMDLINE_MAX & OM_CMDLINE_MASK) == 0, "OM_CMDLINE_MAX must be a power of two");
 
 enum om_kind {
@@ -54,7 +67,12 @@ enum om_counter {
 	OM_C_LOST_NET,
 	OM_C_TRUNC_ARGS,       /* argv cut at the cmdline limit */
 	OM_C_TRUNC_PATH,       /* a path cut at OM_PATH_MAX or OM_PATH_DEPTH */
-	OM_C_READ_FAIL,        /* a kernel or user memory read failed */
+	OM_C_READ_FAIL,        /* a kernel or user memory read (or a mapping's look-up) failed */
+	OM_C_NO_SCRATCH,       /* EXEC or MODLOAD records not built: no per-CPU scratch slot */
+	OM_C_OVERSIZE,         /* EXEC records longer than the scratch space holds: not sent */
+	OM_C_PENDING_EVICTED,  /* TCP connects at SYN_SENT whose pending_connects entry was gone */
+	OM_C_FLOWS_NEW,        /* datagram flows entered into the flows map (evictions follow
+	                          from this and the map's entries: loader_flows_evicted) */
 	OM_C_MAX
 };
 
@@ -133,6 +151,22 @@ struct om_ev_net {
 };
 _Static_assert(sizeof(struct om_ev_net) == 96, "om_ev_net layout");
 _Static_assert(__builtin_offsetof(struct om_ev_net, saddr) == 48, "om_ev_net layout");
+
+/*
+ * Key of the BPF map "mods_seen" (syscall.bpf.c): one MODLOAD per process
+ * image and file. User space writes it too, for the modules of processes
+ * that ran before the recorder started (gen 0, loader_seed_module).
+ */
+struct om_mod_key {
+	__u32 tgid;
+	__u32 dev; /* the file's super_block s_dev (kernel encoding) */
+	__u64 ino;
+	__u64 gen; /* the image: boot ns of its exec, 0 before the recorder started */
+};
+_Static_assert(sizeof(struct om_mod_key) == 24, "om_mod_key layout");
+_Static_assert(__builtin_offsetof(struct om_mod_key, dev) == 4, "om_mod_key layout");
+_Static_assert(__builtin_offsetof(struct om_mod_key, ino) == 8, "om_mod_key layout");
+_Static_assert(__builtin_offsetof(struct om_mod_key, gen) == 16, "om_mod_key layout");
 
 /* The largest record: EXEC with a full path and full argv. */
 #define OM_REC_MAX (sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX)

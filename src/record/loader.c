@@ -22,6 +22,8 @@ struct loader {
 	int cgroup_fd;
 	struct bpf_link *links[32];
 	int nlinks;
+	uint64_t flows_evicted; /* the latest count (loader_flows_evicted) */
+	uint64_t flows_new_seen; /* OM_C_FLOWS_NEW when it was made */
 };
 
 /* the program the kernel refused, caught from libbpf's messages */
@@ -90,8 +92,7 @@ void loader_stop(struct loader *l)
 	free(l);
 }
 
-static int attach_one(struct loader *l, struct bpf_program *prog, const char *hook, int cgroup,
-		      struct strbuf *hooks)
+static int attach_one(struct loader *l, struct bpf_program *prog, const char *hook, int cgroup)
 {
 	struct bpf_link *link;
 	if (cgroup)
@@ -108,16 +109,20 @@ static int attach_one(struct loader *l, struct bpf_program *prog, const char *ho
 	if ((size_t)l->nlinks >= sizeof(l->links) / sizeof(l->links[0]))
 		fatalx("internal: too many BPF links");
 	l->links[l->nlinks++] = link;
-	/* list each hook once (two programs share some tracepoints) */
+	return 0;
+}
+
+/* list each hook once (two programs share some tracepoints) */
+static void list_hook(struct strbuf *hooks, const char *hook)
+{
 	size_t n = strlen(hook);
 	const char *h = sb_str(hooks);
 	for (const char *p = strstr(h, hook); p; p = strstr(p + 1, hook))
 		if ((p == h || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-			return 0;
+			return;
 	if (hooks->len)
 		sb_addc(hooks, ',');
 	sb_adds(hooks, hook);
-	return 0;
 }
 
 struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn, void *ctx,
@@ -151,7 +156,8 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		goto fail;
 	}
 
-	/* the hooks, in attach order: tracepoints first, then the cgroup hooks */
+	/* the hooks, in the order START lists them: tracepoints first, then the
+	 * cgroup hooks */
 	struct {
 		struct bpf_program *prog;
 		const char *hook;
@@ -207,9 +213,19 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		log_warn("cannot open the cgroup v2 root %s", cgpath);
 		goto fail;
 	}
+	/* Attached in that order, but the connect hooks first: om_inet_syn_sent
+	 * counts a connect without the pending entry they make as one whose
+	 * entry was evicted. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+			int early = progs[i].prog == l->skel->progs.om_connect4 ||
+				    progs[i].prog == l->skel->progs.om_connect6;
+			if (early == (pass == 0) &&
+			    attach_one(l, progs[i].prog, progs[i].hook, progs[i].cgroup) != 0)
+				goto fail;
+		}
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
-		if (attach_one(l, progs[i].prog, progs[i].hook, progs[i].cgroup, hooks) != 0)
-			goto fail;
+		list_hook(hooks, progs[i].hook);
 
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), fn, ctx, NULL);
 	if (!l->rb) {
@@ -281,12 +297,63 @@ uint64_t loader_hook_misses(struct loader *l)
 	return sum;
 }
 
+/*
+ * The flows map's entries, counted with batched look-ups (a few system calls
+ * for the whole map). -1 on error.
+ */
+static int64_t flows_entries(struct loader *l)
+{
+	enum { BATCH = 4096 };
+	int fd = bpf_map__fd(l->skel->maps.flows);
+	uint32_t key_size = bpf_map__key_size(l->skel->maps.flows);
+	uint32_t value_size = bpf_map__value_size(l->skel->maps.flows);
+	void *keys = calloc(BATCH, key_size);
+	void *values = calloc(BATCH, value_size);
+	int64_t total = -1;
+	if (!keys || !values)
+		goto out;
+	uint64_t in_batch = 0, out_batch = 0;
+	int64_t n = 0;
+	/* bounded: the map holds at most max_entries, each call returns >= 1 */
+	for (uint32_t calls = 0; calls <= bpf_map__max_entries(l->skel->maps.flows); calls++) {
+		uint32_t count = BATCH;
+		int err = bpf_map_lookup_batch(fd, calls ? &in_batch : NULL, &out_batch, keys, values,
+					       &count, NULL);
+		if (err && errno != ENOENT)
+			goto out;
+		n += count;
+		if (err) { /* ENOENT: that was the last */
+			total = n;
+			goto out;
+		}
+		in_batch = out_batch;
+	}
+out:
+	free(keys);
+	free(values);
+	return total;
+}
+
+uint64_t loader_flows_evicted(struct loader *l, uint64_t flows_new)
+{
+	/* No keys are deleted, so the entries are the keys added less those
+	 * pushed out. flows_new was read before the entries are counted: keys
+	 * added in between make the difference smaller, never larger, so the
+	 * count is never more than what was pushed out. */
+	if (flows_new == l->flows_new_seen)
+		return l->flows_evicted;
+	int64_t entries = flows_entries(l);
+	if (entries < 0)
+		return l->flows_evicted;
+	l->flows_new_seen = flows_new;
+	if (flows_new > (uint64_t)entries && flows_new - (uint64_t)entries > l->flows_evicted)
+		l->flows_evicted = flows_new - (uint64_t)entries;
+	return l->flows_evicted;
+}
+
 void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t ino)
 {
-	struct {
-		uint32_t tgid, dev;
-		uint64_t ino, gen;
-	} key = {tgid, dev, ino, 0};
+	struct om_mod_key key = {.tgid = tgid, .dev = dev, .ino = ino, .gen = 0};
 	uint8_t one = 1;
 	bpf_map_update_elem(bpf_map__fd(l->skel->maps.mods_seen), &key, &one, BPF_ANY);
 }

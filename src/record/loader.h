@@ -46,6 +46,16 @@ int loader_counters(struct loader *l, uint64_t out[OM_C_MAX]);
  */
 uint64_t loader_hook_misses(struct loader *l);
 
+/*
+ * How many flows the flows map pushed out to make room (each is written again
+ * at its next datagram each way if its socket still talks), from flows_new
+ * (the OM_C_FLOWS_NEW counter, read before the call) and the entries the map
+ * holds now. Keys added while the entries are counted make it lower, never
+ * higher. It never goes down, and the map is counted again only when
+ * flows_new changed.
+ */
+uint64_t loader_flows_evicted(struct loader *l, uint64_t flows_new);
+
 /* Tell the kernel side that a module of a process that ran before the
  * recorder started was already logged (from /proc/PID/maps). */
 void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t ino);

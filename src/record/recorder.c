@@ -51,6 +51,7 @@ struct recorder {
 	struct loader *l;
 	uint64_t lost_reported[OM_C_MAX];
 	uint64_t hook_misses_reported; /* kernel-skipped program runs already in LOST */
+	uint64_t flows_evicted_reported; /* flows pushed out of the kernel's map, in LOST */
 	uint64_t records_by_event[OM_EVENT_COUNT];
 	struct host_info host;
 };
@@ -76,10 +77,41 @@ static uint64_t now_unix_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The kernel counters written as LOST kinds (docs/FORMAT.md says what each
+ * means); the others are not losses (events, truncations, read failures). */
 static const char *const lost_kind_names[OM_C_MAX] = {
-	[OM_C_LOST_FORK] = "fork", [OM_C_LOST_EXEC] = "exec", [OM_C_LOST_EXIT] = "exit",
-	[OM_C_LOST_MODLOAD] = "modload", [OM_C_LOST_NET] = "net",
+	[OM_C_LOST_FORK] = "fork",
+	[OM_C_LOST_EXEC] = "exec",
+	[OM_C_LOST_EXIT] = "exit",
+	[OM_C_LOST_MODLOAD] = "modload",
+	[OM_C_LOST_NET] = "net",
+	[OM_C_NO_SCRATCH] = "no_scratch",
+	[OM_C_OVERSIZE] = "oversize",
+	[OM_C_PENDING_EVICTED] = "pending_evicted",
 };
+
+/* Records the kernel side could not hand over: STOP's lost= */
+static uint64_t records_lost(const uint64_t cnt[OM_C_MAX])
+{
+	return cnt[OM_C_LOST_FORK] + cnt[OM_C_LOST_EXEC] + cnt[OM_C_LOST_EXIT] +
+	       cnt[OM_C_LOST_MODLOAD] + cnt[OM_C_LOST_NET] + cnt[OM_C_NO_SCRATCH] +
+	       cnt[OM_C_OVERSIZE];
+}
+
+/* One LOST record for what a count grew by since it was last reported. */
+static void lost_record(struct recorder *rec, uint64_t now, uint64_t *reported, const char *kind)
+{
+	if (now == *reported)
+		return;
+	char detail[96];
+	snprintf(detail, sizeof(detail), "lost=%" PRIu64 " kind=%s", now - *reported, kind);
+	struct om_record r;
+	om_record_init(&r, OM_EVENT_LOST);
+	r.time_ns = now_unix_ns();
+	r.detail = detail;
+	write_record(rec, &r);
+	*reported = now;
+}
 
 /* LOST records for what the kernel side could not hand over since last time */
 static void report_lost(struct recorder *rec)
@@ -87,43 +119,14 @@ static void report_lost(struct recorder *rec)
 	uint64_t cnt[OM_C_MAX];
 	if (loader_counters(rec->l, cnt) != 0)
 		return;
-	for (int k = OM_C_LOST_FORK; k <= OM_C_LOST_NET; k++) {
-		if (cnt[k] == rec->lost_reported[k])
-			continue;
-		char detail[96];
-		snprintf(detail, sizeof(detail), "lost=%" PRIu64 " kind=%s",
-			 cnt[k] - rec->lost_reported[k], lost_kind_names[k]);
-		struct om_record r;
-		om_record_init(&r, OM_EVENT_LOST);
-		r.time_ns = now_unix_ns();
-		r.detail = detail;
-		write_record(rec, &r);
-		rec->lost_reported[k] = cnt[k];
-	}
-	uint64_t misses = loader_hook_misses(rec->l);
-	if (misses != rec->hook_misses_reported) {
-		char detail[96];
-		snprintf(detail, sizeof(detail), "lost=%" PRIu64 " kind=hook_skipped",
-			 misses - rec->hook_misses_reported);
-		struct om_record r;
-		om_record_init(&r, OM_EVENT_LOST);
-		r.time_ns = now_unix_ns();
-		r.detail = detail;
-		write_record(rec, &r);
-		rec->hook_misses_reported = misses;
-	}
-	if (rec->c.bad_samples != rec->lost_reported[OM_C_EVENTS]) {
-		/* reuse the EVENTS slot to remember reported bad samples */
-		char detail[96];
-		snprintf(detail, sizeof(detail), "lost=%" PRIu64 " kind=malformed",
-			 rec->c.bad_samples - rec->lost_reported[OM_C_EVENTS]);
-		struct om_record r;
-		om_record_init(&r, OM_EVENT_LOST);
-		r.time_ns = now_unix_ns();
-		r.detail = detail;
-		write_record(rec, &r);
-		rec->lost_reported[OM_C_EVENTS] = rec->c.bad_samples;
-	}
+	for (int k = 0; k < OM_C_MAX; k++)
+		if (lost_kind_names[k])
+			lost_record(rec, cnt[k], &rec->lost_reported[k], lost_kind_names[k]);
+	lost_record(rec, loader_hook_misses(rec->l), &rec->hook_misses_reported, "hook_skipped");
+	lost_record(rec, loader_flows_evicted(rec->l, cnt[OM_C_FLOWS_NEW]),
+		    &rec->flows_evicted_reported, "flows_evicted");
+	/* reuse the EVENTS slot to remember reported bad samples */
+	lost_record(rec, rec->c.bad_samples, &rec->lost_reported[OM_C_EVENTS], "malformed");
 }
 
 /* MODLOAD for each file a running process maps executable (from its maps),
@@ -474,14 +477,12 @@ static int recorder_end(struct recorder *rec, int rc)
 	sb_addf(&d,
 		"events=%" PRIu64 " lost=%" PRIu64 " truncated_args=%" PRIu64
 		" truncated_paths=%" PRIu64 " read_failures=%" PRIu64 " hooks_skipped=%" PRIu64
-		" bad_samples=%" PRIu64
-		" dropped_unwritten=%" PRIu64,
-		cnt[OM_C_EVENTS],
-		cnt[OM_C_LOST_FORK] + cnt[OM_C_LOST_EXEC] + cnt[OM_C_LOST_EXIT] +
-			cnt[OM_C_LOST_MODLOAD] + cnt[OM_C_LOST_NET],
-		cnt[OM_C_TRUNC_ARGS], cnt[OM_C_TRUNC_PATH], cnt[OM_C_READ_FAIL],
-		rec->hook_misses_reported, rec->c.bad_samples,
-		rec->w.dropped);
+		" bad_samples=%" PRIu64 " dropped_unwritten=%" PRIu64 " no_scratch=%" PRIu64
+		" oversize=%" PRIu64 " pending_evicted=%" PRIu64 " flows_evicted=%" PRIu64,
+		cnt[OM_C_EVENTS], records_lost(cnt), cnt[OM_C_TRUNC_ARGS], cnt[OM_C_TRUNC_PATH],
+		cnt[OM_C_READ_FAIL], rec->hook_misses_reported, rec->c.bad_samples, rec->w.dropped,
+		cnt[OM_C_NO_SCRATCH], cnt[OM_C_OVERSIZE], cnt[OM_C_PENDING_EVICTED],
+		rec->flows_evicted_reported);
 	for (int e = 0; e < OM_EVENT_COUNT; e++) {
 		if (e == OM_EVENT_STOP || e == OM_EVENT_SEAL)
 			continue; /* the writer counts its seals */

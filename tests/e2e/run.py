@@ -899,12 +899,117 @@ def test_lost_counted_when_ring_overflows():
         if seen + exec_lost < len(pids):
             raise AssertionError("%d EXEC seen + %d counted lost < %d made" %
                                  (seen, exec_lost, len(pids)))
+        # the kinds that are records lost (not skipped runs, forgotten state or bad samples)
+        record_kinds = ("fork", "exec", "exit", "modload", "net", "no_scratch", "oversize")
         total = sum(int(re.search(r"lost=(\d+)", r["detail"]).group(1)) for r in lost
-                    if "kind=hook_skipped" not in r["detail"])
+                    if re.search(r"kind=(\w+)", r["detail"]).group(1) in record_kinds)
         stop_lost = int(re.search(r"(?:^| )lost=(\d+)", log.records[-1]["detail"]).group(1))
         check_eq("STOP lost= equals the LOST records' sum", stop_lost, total)
         seqs = [int(r["seq"]) for r in log.records]
         check_eq("seq gap-free despite losses", seqs, list(range(len(seqs))))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fill_ring_while_stopped(rec):
+    """stop the recorder's consumer and fill its (64K) ring: big EXECs, then
+    small ones into what room is left; the caller sends SIGCONT"""
+    rec.proc.send_signal(signal.SIGSTOP)
+    arg = "A" * 30000
+    for _ in range(20):
+        subprocess.run(["/bin/true", arg], timeout=10)
+    for _ in range(200):
+        subprocess.run(["/bin/true"], timeout=10)
+
+
+MAP_EXEC_HELPER = """
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print("ready", flush=True)
+for line in sys.stdin:
+    m = mmap.mmap(fd, 4096, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+    m.close()
+    print("mapped", flush=True)
+"""
+
+
+def test_modload_lost_to_full_ring_is_retried():
+    """a MODLOAD lost to a full ring is written at the file's next mapping
+    (the kernel's once-per-image key was set before the record was handed over)"""
+    tmp = tempfile.mkdtemp(prefix="onm-e2e-")
+    helper = None
+    try:
+        d = os.path.join(tmp, "log")
+        lib = os.path.join(tmp, "mapped-twice.so")
+        shutil.copy("/bin/true", lib)
+        rec = Recorder(d, "--ring-size", "64K")
+        helper = subprocess.Popen([sys.executable, "-c", MAP_EXEC_HELPER, lib],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        check_eq("helper started", helper.stdout.readline().strip(), "ready")
+        try:
+            fill_ring_while_stopped(rec)
+            helper.stdin.write("1\n")
+            helper.stdin.flush()
+            check_eq("first mapping (ring full)", helper.stdout.readline().strip(), "mapped")
+        finally:
+            rec.proc.send_signal(signal.SIGCONT)
+        time.sleep(1.5)  # drained, and LOST reported
+        helper.stdin.write("2\n")
+        helper.stdin.flush()
+        check_eq("second mapping", helper.stdout.readline().strip(), "mapped")
+        helper.stdin.close()
+        helper.wait(timeout=10)
+        time.sleep(0.3)
+        log = rec.stop()
+        mod_lost = sum(int(re.search(r"lost=(\d+)", r["detail"]).group(1))
+                       for r in log.find(event="LOST") if "kind=modload" in r["detail"])
+        if mod_lost == 0:
+            raise AssertionError("no MODLOAD was lost: the ring was not full, nothing is shown")
+        mods = log.find(event="MODLOAD", pid=helper.pid, path=os.path.realpath(lib))
+        check_eq("MODLOAD of the file mapped while the ring was full, then again", len(mods), 1)
+    finally:
+        if helper and helper.poll() is None:
+            helper.kill()
+            helper.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_flows_pushed_out_are_counted():
+    """more UDP flows than the kernel's flows map holds (65536): the ones pushed
+    out are counted (LOST flows_evicted, STOP flows_evicted=), and a flow
+    pushed out is written again at its next datagram"""
+    tmp = tempfile.mkdtemp(prefix="onm-e2e-")
+    try:
+        d = os.path.join(tmp, "log")
+        rec = Recorder(d)
+        flows = 70000
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.sendto(b"x", ("127.0.0.2", 1))  # the first flow
+            for i in range(1, flows):
+                s.sendto(b"x", ("127.0.0.%d" % (3 + i // 60000), 1 + i % 60000))
+            s.sendto(b"x", ("127.0.0.2", 1))  # again, after 69999 newer flows
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        time.sleep(1.5)  # LOST is reported once a second
+        log = rec.stop()
+        stop = log.records[-1]["detail"]
+        m = re.search(r"(?:^| )flows_evicted=(\d+)", stop)
+        if not m:
+            raise AssertionError("STOP has no flows_evicted=: %r" % stop)
+        evicted = int(m.group(1))
+        if evicted < flows - 65536:
+            raise AssertionError("flows_evicted=%d, but %d flows went into a map of 65536" %
+                                 (evicted, flows))
+        lost = sum(int(re.search(r"lost=(\d+)", r["detail"]).group(1))
+                   for r in log.find(event="LOST") if "kind=flows_evicted" in r["detail"])
+        check_eq("LOST flows_evicted sum equals STOP's", lost, evicted)
+        lost_net = sum(int(re.search(r"lost=(\d+)", r["detail"]).group(1))
+                       for r in log.find(event="LOST") if "kind=net" in r["detail"])
+        first = log.find(event="NET", proto="udp", src_port=port, dst_ip="127.0.0.2", dst_port=1)
+        if len(first) != 2 and not lost_net:
+            raise AssertionError("the flow pushed out is not written again: %r" % first)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -937,7 +1042,8 @@ def main():
     results = []
     for t in (test_bad_log_dir, test_bad_options, test_restart_continues_seq,
               test_one_recorder_per_log_dir, test_make_install,
-              test_lost_counted_when_ring_overflows, test_missing_cgroup2_is_a_clear_error):
+              test_lost_counted_when_ring_overflows, test_modload_lost_to_full_ring_is_retried,
+              test_flows_pushed_out_are_counted, test_missing_cgroup2_is_a_clear_error):
         if only in t.__name__:
             results.append(harness.run_test(t.__name__, t))
     selected = [t for t in TESTS if only in t.__name__]

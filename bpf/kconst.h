@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The kernel's constants the programs use, in one place, each with where it
+ * comes from in the kernel's source. vmlinux.h carries types and enums but
+ * not #defines, so these are written out here. Included after vmlinux.h
+ * (by onmitsu.bpf.h): a name that vmlinux.h also has as an enum member is
+ * shadowed by the macro with the same value.
+ *
+ * Most are part of the user ABI and cannot change. The ones marked
+ * "internal" are not; each says what to check when the kernel moves.
+ */
+#ifndef ONMITSU_KCONST_H
+#define ONMITSU_KCONST_H
+
+/* Address families: include/linux/socket.h */
+#define AF_INET 2
+#define AF_INET6 10
+
+/* IP protocols: include/uapi/linux/in.h (ICMPV6: include/uapi/linux/in6.h) */
+#define IPPROTO_ICMP 1
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define IPPROTO_ICMPV6 58
+
+/* Ethernet protocol ids, as in skb->protocol (network order): include/uapi/linux/if_ether.h */
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+
+/* iphdr.frag_off: the fragment offset bits (IP_OFFSET, include/net/ip.h) */
+#define IP_OFFSET 0x1fff
+
+/* Echo requests: ICMP_ECHO (include/uapi/linux/icmp.h), ICMPV6_ECHO_REQUEST
+ * (include/uapi/linux/icmpv6.h) */
+#define ICMP_ECHO 8
+#define ICMPV6_ECHO_REQUEST 128
+
+/* TCP states (sk_state): include/net/tcp_states.h */
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_CLOSE 7
+
+/* sk_shutdown: both directions shut (SHUTDOWN_MASK, include/net/sock.h);
+ * tcp_close() sets it before the socket goes to TCP_CLOSE */
+#define SHUTDOWN_MASK 3
+
+/* errno values: include/uapi/asm-generic/errno.h (x86 uses the generic ones) */
+#define EBUSY 16
+#define ECONNABORTED 103
+#define ECONNRESET 104
+#define EINPROGRESS 115
+
+/* The largest errno a system call returns as -errno; a return value in
+ * [-MAX_ERRNO, -1] is an error (IS_ERR_VALUE, include/linux/err.h), a larger
+ * "negative" one is a valid address (mmap) */
+#define MAX_ERRNO 4095
+
+/* mmap/mprotect: include/uapi/asm-generic/mman-common.h (x86 uses these) */
+#define PROT_EXEC 0x4
+#define MAP_ANONYMOUS 0x20
+
+/* vm_area_struct.vm_flags: include/linux/mm.h (internal, stable since 2.6) */
+#define VM_EXEC 0x4
+
+/* The auxiliary vector's entry for the interpreter's load address:
+ * include/uapi/linux/auxvec.h */
+#define AT_BASE 7
+
+/* The in-memory filesystem behind memfd_create: include/uapi/linux/magic.h */
+#define TMPFS_MAGIC 0x01021994
+
+/* signal_struct.flags: the whole group is exiting (include/linux/sched/signal.h;
+ * internal, unchanged since 2.6.x) */
+#define SIGNAL_GROUP_EXIT 0x00000004
+
+/*
+ * System calls: numbers, argument registers and the 32-bit (compat) gate
+ * differ by architecture. Only x86-64 with its i386 compat ABI is provided;
+ * another architecture needs its table here (arch/<arch>/...) and the
+ * register names in syscall.bpf.c, so the build stops rather than hook the
+ * wrong system calls.
+ */
+#if defined(__TARGET_ARCH_x86)
+/* thread_info.status: the task is in a 32-bit system call (TS_COMPAT,
+ * arch/x86/include/asm/thread_info.h; internal) */
+#define TS_COMPAT 0x0002
+/* arch/x86/entry/syscalls/syscall_64.tbl */
+#define NR_MMAP 9
+#define NR_MPROTECT 10
+#define NR_CONNECT 42
+#define NR_ACCEPT 43
+#define NR_ACCEPT4 288
+/* arch/x86/entry/syscalls/syscall_32.tbl (i386 has no plain accept; calls
+ * made through socketcall(2) are not decoded) */
+#define NR32_MPROTECT 125
+#define NR32_MMAP2 192
+#define NR32_CONNECT 362
+#define NR32_ACCEPT4 364
+#else
+#error "system call numbers for x86-64 only: add this architecture's (kconst.h, syscall.bpf.c)"
+#endif
+
+#endif /* ONMITSU_KCONST_H */
