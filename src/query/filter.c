@@ -103,7 +103,9 @@ static int parse_iso(const char *s, uint64_t *out)
 	if (*p)
 		return -1;
 	int64_t secs = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset_s;
-	if (secs < 0)
+	/* before 1970, or after 2554-07-21T23:34:33Z, which Unix ns in 64 bits
+	 * cannot hold (it would wrap to an earlier time) */
+	if (secs < 0 || (uint64_t)secs > (UINT64_MAX - frac_ns) / 1000000000ull)
 		return -1;
 	*out = (uint64_t)secs * 1000000000ull + frac_ns;
 	return 0;
@@ -149,7 +151,9 @@ static int parse_relative(const char *s, uint64_t now_ns, uint64_t *out)
 			return -1;
 		}
 		s++;
-		total += n * unit;
+		total += n * unit; /* at most 6.1e14 a term: it cannot wrap in 64 bits */
+		if (total > now_ns / 1000000000ull + 1)
+			total = now_ns / 1000000000ull + 1; /* before 1970: 0 below */
 	}
 	uint64_t ns = total * 1000000000ull;
 	*out = ns > now_ns ? 0 : now_ns - ns;

@@ -334,6 +334,29 @@ TEST(query_relative_times)
 	}
 }
 
+/* Found by tests/fuzz/fuzz_args: a time past 2554 wrapped around 64-bit
+ * nanoseconds to an earlier one ("5534-02-18" read as a day in 2026), and a
+ * relative time longer than 584 years wrapped to one after the epoch. */
+TEST(query_times_beyond_64bit_ns)
+{
+	uint64_t now = t_of("2026-11-25T20:00:00.000000Z"), t = 1;
+	char err[256];
+	CHECK_EQ_INT(parse_time_arg("2554-07-21T23:34:33Z", 0, &t, err, sizeof(err)), 0);
+	CHECK_EQ_INT(t, 18446744073000000000ull);
+	const char *bad[] = {"2554-07-21T23:34:34Z", "2554-07-21T23:34:33.8Z", "5534-02-18",
+			     "9999-12-31T23:59:59Z"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ_INT(parse_time_arg(bad[i], 0, &t, err, sizeof(err)), -1);
+		CHECK(strstr(err, "is not a time"));
+	}
+	const char *long_ago[] = {"-999999999w", "-31000w", "-999999999w999999999w999999999d"};
+	for (size_t i = 0; i < sizeof(long_ago) / sizeof(long_ago[0]); i++) {
+		t = 1;
+		CHECK_EQ_INT(parse_time_arg(long_ago[i], now, &t, err, sizeof(err)), 0);
+		CHECK_EQ_INT(t, 0);
+	}
+}
+
 TEST(query_iso_times)
 {
 	uint64_t t;
