@@ -127,6 +127,13 @@ static int decode_ipv6(const uint8_t *p, size_t n, struct pkt_tuple *t, const ch
 	uint8_t next = p[6];
 	ipaddr_from_bytes(&t->src, AF_INET6, p + 8);
 	ipaddr_from_bytes(&t->dst, AF_INET6, p + 24);
+	if (t->src.family != t->dst.family) {
+		/* one end IPv4-mapped, the other not: no IPv4 conversation, so
+		 * both stay IPv6 (the flow key and Community ID take one family) */
+		t->src.family = t->dst.family = AF_INET6;
+		memcpy(t->src.addr, p + 8, 16);
+		memcpy(t->dst.addr, p + 24, 16);
+	}
 	size_t off = 40;
 	for (int i = 0; i < MAX_IPV6_EXT; i++) {
 		if (next == 0 || next == 43 || next == 60) { /* hop-by-hop, routing, destination */

@@ -254,6 +254,28 @@ TEST(pcap_decode_ipv6_extension_headers_and_fragments)
 	CHECK(t.fragment);
 }
 
+/* Found by tests/fuzz/fuzz_pcap: an IPv6 packet from an IPv4-mapped address
+ * to a plain IPv6 one was decoded with an IPv4 source and an IPv6
+ * destination, and its flow key and Community ID read the destination's 16
+ * bytes as 4 of an IPv4 address. */
+TEST(pcap_decode_ipv4_mapped_on_one_end_only)
+{
+	struct pkt k =
+	    ip_packet("::ffff:192.0.2.10", "2001:db8::50", IPPROTO_TCP, 40001, 443, 0x02, 1);
+	struct pkt_tuple t;
+	const char *why;
+	CHECK_EQ_INT(capture_decode(DLT_RAW, k.b, k.n, &t, &why), 0);
+	CHECK_EQ_INT(t.src.family, AF_INET6);
+	CHECK_EQ_INT(t.dst.family, AF_INET6);
+	CHECK_EQ_INT(t.src.addr[10], 0xff);
+	CHECK_EQ_INT(t.src.addr[12], 192);
+	/* both ends mapped: an IPv4 conversation, as the recorder writes it */
+	k = ip_packet("::ffff:192.0.2.10", "::ffff:203.0.113.50", IPPROTO_TCP, 40001, 443, 0x02, 1);
+	CHECK_EQ_INT(capture_decode(DLT_RAW, k.b, k.n, &t, &why), 0);
+	CHECK_EQ_INT(t.src.family, AF_INET);
+	CHECK_EQ_INT(t.dst.family, AF_INET);
+}
+
 TEST(pcap_decode_cut_short_and_not_ip)
 {
 	struct pkt v4 = ip_packet("192.0.2.10", "203.0.113.50", IPPROTO_TCP, 40001, 443, 0x02, 7);
