@@ -384,7 +384,8 @@ static void track_packet(struct capture *c, struct flow_table *ft, const struct 
 	}
 	if (!f)
 		return;
-	f->last_ns = ts;
+	if (ts > f->last_ns)
+		f->last_ns = ts; /* a packet stamped earlier (clock stepped back) keeps it */
 	f->packets++;
 	if (tcp && (t->tcp_flags & (TCP_FIN | TCP_RST)))
 		f->closed = true;

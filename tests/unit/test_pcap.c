@@ -739,6 +739,36 @@ TEST(pcap_flow_starts)
 	tq_rmdir(dir);
 }
 
+/* Found by tests/fuzz/fuzz_pcap: a packet stamped earlier than the one
+ * before it (the capturing host's clock stepped back, or queues merged out of
+ * order) moved the flow's last packet time back, before its first, so the
+ * next packet of the same connection looked idle for minutes and started a
+ * new, mid-stream flow. */
+TEST(pcap_flow_packet_stamped_earlier)
+{
+	char *dir = tq_tempdir();
+	char path[512];
+	snprintf(path, sizeof(path), "%s/f.pcap", dir);
+	struct capture_writer w;
+	CHECK_EQ_INT(writer_open(&w, path, DLT_RAW), 0);
+	struct pkt k = ip_packet("192.0.2.1", "192.0.2.2", IPPROTO_TCP, 1000, 80, 0x02, 1);
+	writer_add(&w, "2026-11-25T10:00:00.000000Z", &k, 0);
+	k = ip_packet("192.0.2.2", "192.0.2.1", IPPROTO_TCP, 80, 1000, 0x12, 7);
+	writer_add(&w, "2026-11-25T09:00:00.000000Z", &k, 0);
+	k = ip_packet("192.0.2.1", "192.0.2.2", IPPROTO_TCP, 1000, 80, 0x10, 2);
+	writer_add(&w, "2026-11-25T10:00:30.000000Z", &k, 0);
+	writer_close(&w);
+	struct capture cap;
+	char err[512];
+	CHECK_EQ_INT(capture_read(path, &cap, err, sizeof(err)), 0);
+	CHECK_EQ_INT(cap.nflows, 1);
+	CHECK_EQ_INT(cap.flows[0].packets, 3);
+	CHECK_EQ_INT(cap.flows[0].time_ns, t_of("2026-11-25T10:00:00.000000Z"));
+	CHECK_EQ_INT(cap.flows[0].last_ns, t_of("2026-11-25T10:00:30.000000Z"));
+	capture_free(&cap);
+	tq_rmdir(dir);
+}
+
 TEST(pcap_correlate_owner_unknown)
 {
 	/* the record of a socket opened before the recorder started names nobody */
