@@ -421,7 +421,7 @@ int capture_read(const char *path, struct capture *c, char *err, size_t errsize)
 	while ((r = pcap_next_ex(p, &hdr, &data)) == 1) {
 		uint64_t ts = (uint64_t)hdr->ts.tv_sec * 1000000000ull + (uint64_t)hdr->ts.tv_usec;
 		c->packets++;
-		if (!c->first_ns || ts < c->first_ns)
+		if (c->packets == 1 || ts < c->first_ns)
 			c->first_ns = ts;
 		if (ts > c->last_ns)
 			c->last_ns = ts;

@@ -769,6 +769,32 @@ TEST(pcap_flow_packet_stamped_earlier)
 	tq_rmdir(dir);
 }
 
+/* Found by tests/fuzz/fuzz_pcap: a first packet stamped 0 (a device whose
+ * clock was never set) was taken for "no time yet", so the capture's span,
+ * from which correlate picks the stretch of log to load, began at the second
+ * packet and left out the first flow. */
+TEST(pcap_capture_span_from_time_zero)
+{
+	char *dir = tq_tempdir();
+	char path[512];
+	snprintf(path, sizeof(path), "%s/z.pcap", dir);
+	struct capture_writer w;
+	CHECK_EQ_INT(writer_open(&w, path, DLT_RAW), 0);
+	struct pkt k = ip_packet("192.0.2.1", "192.0.2.2", IPPROTO_UDP, 1000, 53, 0, 0);
+	writer_add(&w, "1970-01-01T00:00:00.000000Z", &k, 0);
+	writer_add(&w, "2026-11-25T10:00:00.000000Z", &k, 0);
+	writer_close(&w);
+	struct capture cap;
+	char err[512];
+	CHECK_EQ_INT(capture_read(path, &cap, err, sizeof(err)), 0);
+	CHECK_EQ_INT(cap.first_ns, 0);
+	CHECK_EQ_INT(cap.last_ns, t_of("2026-11-25T10:00:00.000000Z"));
+	CHECK_EQ_INT(cap.nflows, 2);
+	CHECK_EQ_INT(cap.flows[0].time_ns, 0);
+	capture_free(&cap);
+	tq_rmdir(dir);
+}
+
 TEST(pcap_correlate_owner_unknown)
 {
 	/* the record of a socket opened before the recorder started names nobody */
