@@ -28,7 +28,8 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.c=$(BUILD)/bpf/%.o)
 E2E_PROGS := $(patsubst tests/e2e/progs/%.c,$(BUILD)/e2e/%,$(wildcard tests/e2e/progs/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test test-unit test-asan test-e2e bench install clean help format setup record
+.PHONY: all test test-unit test-asan test-e2e bench install clean help format setup record \
+	fuzz fuzz-build fuzz-seeds
 all: $(BUILD)/onmitsu $(E2E_PROGS) $(BENCH_PROGS)
 
 help:
@@ -37,6 +38,7 @@ help:
 	@echo "make test       all tests: unit, unit under ASan/UBSan, end-to-end (root)"
 	@echo "make test-unit  unit tests only (no root)"
 	@echo "make bench      benchmarks (root), see bench/README.md"
+	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (300) s, see tests/fuzz/README.md"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) and the systemd unit"
 
 $(BUILD)/vmlinux.h:
@@ -81,6 +83,38 @@ $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
 
+# libFuzzer harnesses (tests/fuzz/README.md): the library once more, with
+# clang's fuzzer instrumentation and ASan/UBSan; one program per parser.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/fuzz/%.o)
+FUZZ_SECONDS ?= 300
+
+$(BUILD)/fuzz/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+$(BUILD)/fuzz/seeds: tests/fuzz/seeds.c $(wildcard tests/fuzz/*.h) $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Regenerate the seed corpora made by program (tests/fuzz/seeds.c).
+fuzz-seeds: $(BUILD)/fuzz/seeds
+	$(BUILD)/fuzz/seeds tests/fuzz/corpus
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
 test-unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
@@ -92,7 +126,7 @@ setup:
 	scripts/setup
 
 test: setup
-	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/asan/unit-tests
+	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/asan/unit-tests fuzz-build
 	tests/run
 
 record: setup
