@@ -17,14 +17,6 @@ const char *om_event_name(enum om_event e)
 	return event_names[e];
 }
 
-int om_event_from_name(const char *name)
-{
-	for (int i = 0; i < OM_EVENT_COUNT; i++)
-		if (strcmp(event_names[i], name) == 0)
-			return i;
-	return -1;
-}
-
 void om_record_init(struct om_record *r, enum om_event e)
 {
 	memset(r, 0, sizeof(*r));

@@ -27,8 +27,6 @@ enum om_event {
 
 /* "START", "FORK", ... ; NULL for an out-of-range value. */
 const char *om_event_name(enum om_event e);
-/* -1 when the name is not an event name. */
-int om_event_from_name(const char *name);
 
 #define OM_NONE INT64_MIN /* an empty numeric field */
 

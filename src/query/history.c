@@ -202,7 +202,11 @@ static void process_record(struct history *h, struct proc *p, const struct log_r
 			  intern_add(&h->strings, cmd, cmdlen));
 }
 
-int32_t history_add(struct history *h, const struct log_record *rec)
+static int32_t history_record_proc(struct history *h, const struct log_record *rec);
+
+/* Fold one record into the history; returns the index of the process a
+ * process record (EXISTING, FORK, EXEC, EXIT) names, else PROC_NONE. */
+static int32_t history_add(struct history *h, const struct log_record *rec)
 {
 	uint64_t t = rec->time_ns;
 	uint64_t prev_last = h->records ? h->last_ns : t;
@@ -255,7 +259,10 @@ int32_t history_add(struct history *h, const struct log_record *rec)
 	return idx;
 }
 
-int32_t history_record_proc(struct history *h, const struct log_record *rec)
+/* The process a record names (created when new; PROC_NONE when it names
+ * none): history_add resolves only process records, the passes call this for
+ * the other records they keep. */
+static int32_t history_record_proc(struct history *h, const struct log_record *rec)
 {
 	int32_t idx = proc_for(h, rec);
 	if (idx == PROC_NONE)
@@ -287,7 +294,8 @@ void history_note_local(struct history *h, const struct log_record *rec)
 		    h, ip_table_add_text(&h->ips, rec->f[COL_DST_IP], rec->len[COL_DST_IP]));
 }
 
-void history_finish(struct history *h)
+/* Link parents and children; called once after the last history_add. */
+static void history_finish(struct history *h)
 {
 	if (h->finished)
 		return;

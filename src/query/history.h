@@ -127,18 +127,9 @@ struct history {
 void history_init(struct history *h);
 void history_free(struct history *h);
 
-/* Fold one record into the history; returns the index of the process a
- * process record (EXISTING, FORK, EXEC, EXIT) names, else PROC_NONE. */
-int32_t history_add(struct history *h, const struct log_record *rec);
-/* The process a record names (created when new; PROC_NONE when it names
- * none): history_add resolves only process records, a command calls this for
- * the other records it keeps. */
-int32_t history_record_proc(struct history *h, const struct log_record *rec);
 /* Remember the local address of a NET record (its source when it went out,
  * its destination when it came in). */
 void history_note_local(struct history *h, const struct log_record *rec);
-/* Link parents and children; call once after the last history_add. */
-void history_finish(struct history *h);
 
 /* Called for each record a pass reads, with the index of its process. */
 typedef void (*history_record_fn)(struct history *h, const struct log_record *rec, int32_t proc,
@@ -152,7 +143,7 @@ typedef void (*history_record_fn)(struct history *h, const struct log_record *re
 
 /*
  * Read the whole log in dir into h (HISTORY_EVENTS and extra_events), calling
- * fn for every record read, then history_finish. Returns 0, or 1 when the
+ * fn for every record read, then link parents and children. Returns 0, or 1 when the
  * log could not be read or only in part (the message is printed).
  */
 int history_load(struct history *h, const char *dir, uint32_t extra_events, history_record_fn fn,

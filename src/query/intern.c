@@ -24,7 +24,9 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-uint64_t query_hash(const void *p, size_t n)
+/* A fast, well-mixing 64-bit hash of bytes (not for adversaries: the log's
+ * writer is trusted to be the recorder, and a collision costs time only). */
+static uint64_t query_hash(const void *p, size_t n)
 {
 	const unsigned char *s = p;
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);

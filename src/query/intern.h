@@ -55,8 +55,4 @@ static inline size_t intern_len(const struct intern *in, uint32_t id)
 	return in->entry[id].length;
 }
 
-/* A fast, well-mixing 64-bit hash of bytes (not for adversaries: the log's
- * writer is trusted to be the recorder, and a collision costs time only). */
-uint64_t query_hash(const void *p, size_t n);
-
 #endif

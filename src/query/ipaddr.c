@@ -180,16 +180,6 @@ uint32_t ip_table_add_text(struct ip_table *t, const char *s, size_t n)
 	return id;
 }
 
-void ip_table_get(const struct ip_table *t, uint32_t id, struct ipaddr *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (id == 0 || id >= t->bytes.count)
-		return;
-	const char *key = intern_str(&t->bytes, id);
-	out->family = (uint8_t)key[0];
-	memcpy(out->addr, key + 1, 16);
-}
-
 const char *ip_table_text(const struct ip_table *t, uint32_t id)
 {
 	if (id == 0 || id >= t->bytes.count)

@@ -48,7 +48,6 @@ void ip_table_free(struct ip_table *t);
 uint32_t ip_table_add_text(struct ip_table *t, const char *s, size_t n);
 /* The id of an address, or 0 when the log never named it. */
 uint32_t ip_table_find(const struct ip_table *t, const struct ipaddr *a);
-void ip_table_get(const struct ip_table *t, uint32_t id, struct ipaddr *out);
 /* The address as the log first wrote it ("" for id 0). */
 const char *ip_table_text(const struct ip_table *t, uint32_t id);
 

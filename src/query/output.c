@@ -198,11 +198,6 @@ void table_add(struct table *t, const char *const *cells, const char *after)
 	add_row(t, cells, after);
 }
 
-size_t table_rows(const struct table *t)
-{
-	return t->nrows - 1;
-}
-
 void table_print(struct table *t, struct strbuf *out)
 {
 	for (size_t r = 0; r < t->nrows; r++) {

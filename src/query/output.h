@@ -51,7 +51,6 @@ struct table *table_new(size_t ncols, const char *const *headers);
 void table_add(struct table *t, const char *const *cells, const char *after);
 void table_print(struct table *t, struct strbuf *out);
 void table_free(struct table *t);
-size_t table_rows(const struct table *t);
 
 /* "onmitsu CMD: message" and the --help hint on stderr; returns 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

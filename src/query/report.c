@@ -19,7 +19,8 @@ void flow_view_from_rec(const struct history *h, const struct flow_rec *f, struc
 	v->time_ns = f->time_ns;
 }
 
-const char *endpoint_text(char *buf, size_t size, const char *ip, int32_t port)
+/* "ADDR:PORT", "[ADDR]:PORT" for IPv6, "ADDR" without a port */
+static const char *endpoint_text(char *buf, size_t size, const char *ip, int32_t port)
 {
 	bool v6 = strchr(ip, ':') != NULL;
 	if (port < 0)
@@ -61,7 +62,8 @@ static const char *exe_at(const struct history *h, int32_t p, uint64_t t, const 
 	return im ? history_str(h, im->exe) : "";
 }
 
-void describe_proc(struct strbuf *out, const struct history *h, int32_t p, uint64_t t_ns)
+/* The process's one-line description used in chains: "PID EXE (cmdline) guid" */
+static void describe_proc(struct strbuf *out, const struct history *h, int32_t p, uint64_t t_ns)
 {
 	const char *cmdline;
 	const char *exe = exe_at(h, p, t_ns, &cmdline);
@@ -97,7 +99,7 @@ static void json_proc(struct strbuf *out, const struct history *h, int32_t p, ui
 	sb_addc(out, '}');
 }
 
-void report_json(struct strbuf *out, const struct history *h, const struct flow_answer *a)
+static void report_json(struct strbuf *out, const struct history *h, const struct flow_answer *a)
 {
 	char t[TIME_TEXT_SIZE];
 	const struct flow_view *f = &a->flow;
@@ -143,7 +145,7 @@ static const char *const csv_cols[] = {
     "exit",	"exit_result", "ancestry_pids", "ancestry_guids", "ancestry_exes",
 };
 
-void report_csv_header(struct strbuf *out, bool correlate)
+static void report_csv_header(struct strbuf *out, bool correlate)
 {
 	for (size_t i = 0; i < sizeof(csv_cols) / sizeof(csv_cols[0]); i++) {
 		if (i)
@@ -155,8 +157,8 @@ void report_csv_header(struct strbuf *out, bool correlate)
 	sb_addc(out, '\n');
 }
 
-void report_csv(struct strbuf *out, const struct history *h, const struct flow_answer *a,
-		bool correlate)
+static void report_csv(struct strbuf *out, const struct history *h, const struct flow_answer *a,
+		       bool correlate)
 {
 	char t[TIME_TEXT_SIZE];
 	const struct flow_view *f = &a->flow;
@@ -285,8 +287,9 @@ static void details(struct strbuf *out, const struct history *h, const struct fl
 	}
 }
 
-void report_table(struct strbuf *out, const struct history *h, const struct flow_answer *a,
-		  size_t n, bool correlate)
+/* The aligned table of all answers, each followed by its process and chain. */
+static void report_table(struct strbuf *out, const struct history *h, const struct flow_answer *a,
+			 size_t n, bool correlate)
 {
 	static const char *const headers[] = {"TIME", "PROTO",	"SOURCE", "DESTINATION",
 					      "DIR",  "RESULT", "PID",	  "EXE"};

@@ -43,26 +43,15 @@ struct flow_answer {
 /* Fill a flow view from a kept NET record (strings point into h). */
 void flow_view_from_rec(const struct history *h, const struct flow_rec *f, struct flow_view *v);
 
-void report_json(struct strbuf *out, const struct history *h, const struct flow_answer *a);
-void report_csv_header(struct strbuf *out, bool correlate);
-void report_csv(struct strbuf *out, const struct history *h, const struct flow_answer *a,
-		bool correlate);
-/* The aligned table of all answers, each followed by its process and chain. */
-void report_table(struct strbuf *out, const struct history *h, const struct flow_answer *a,
-		  size_t n, bool correlate);
 /* All n answers in one of the three forms (no table at all for none): JSON
  * and CSV are written to stdout as they grow, a table is left in out. */
 void report_answers(struct strbuf *out, const struct history *h, const struct flow_answer *a,
 		    size_t n, enum out_format format, bool correlate);
 
-/* "ADDR:PORT", "[ADDR]:PORT" for IPv6, "ADDR" without a port */
-const char *endpoint_text(char *buf, size_t size, const char *ip, int32_t port);
 /* A flow on one line of a tree or timeline: "PROTO SRC -> DST", ICMP with
  * its type and code (what the log keeps in the port columns) after the
  * addresses, then the direction and result when known. */
 void flow_text(struct strbuf *out, const char *proto, const char *src_ip, int64_t src_port,
 	       const char *dst_ip, int64_t dst_port, const char *direction, const char *result);
-/* The process's one-line description used in chains: "PID EXE (cmdline) guid" */
-void describe_proc(struct strbuf *out, const struct history *h, int32_t p, uint64_t t_ns);
 
 #endif

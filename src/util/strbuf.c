@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "util/strbuf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,8 @@ void sb_adds(struct strbuf *sb, const char *s)
 	sb_add(sb, s, strlen(s));
 }
 
-void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void sb_vaddf(struct strbuf *sb, const char *fmt,
+							   va_list ap)
 {
 	va_list ap2;
 	va_copy(ap2, ap);

@@ -4,7 +4,6 @@
 #ifndef ONMITSU_STRBUF_H
 #define ONMITSU_STRBUF_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
 struct strbuf {
@@ -20,7 +19,6 @@ void sb_add(struct strbuf *sb, const void *p, size_t n);
 void sb_addc(struct strbuf *sb, char c);
 void sb_adds(struct strbuf *sb, const char *s);
 void sb_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void sb_reset(struct strbuf *sb);
 void sb_free(struct strbuf *sb);
 /* Returns the C string (never NULL). */

@@ -19,6 +19,9 @@
 
 #include "util/log.h"
 
+/* The entry point libFuzzer calls with each input; each harness defines it. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 #define FUZZ_CHECK(cond, ...)                                                                      \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \

@@ -7,13 +7,7 @@
 #include "log/csv.h"
 #include "query/history.h"
 #include "test.h"
-
-char *tq_tempdir(void);
-void tq_write_str(const char *dir, const char *name, const char *text);
-size_t tq_write_zst(const char *dir, const char *name, const char *text, size_t cut);
-void tq_rmdir(char *dir);
-char *tq_read_file(const char *path);
-const char *tq_fixture(const char *name);
+#include "test_query_util.h"
 
 #define HEADER                                                                                     \
 	"time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"          \

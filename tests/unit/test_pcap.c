@@ -14,15 +14,8 @@
 #include "query/capture.h"
 #include "query/commands.h"
 #include "test.h"
+#include "test_query_util.h"
 #include "util/community_id.h"
-
-int tq_run(int (*fn)(int, char **), const char *const *argv, char **out, char **err);
-char *tq_tempdir(void);
-void tq_write(const char *dir, const char *name, const void *data, size_t len);
-void tq_rmdir(char *dir);
-char *tq_read_file(const char *path);
-int tq_count_lines(const char *s);
-const char *tq_fixture(const char *name);
 
 /* ---- packet builders ---- */
 

@@ -17,16 +17,7 @@
 #include "query/output.h"
 #include "query/reader.h"
 #include "test.h"
-
-int tq_run(int (*fn)(int, char **), const char *const *argv, char **out, char **err);
-char *tq_tempdir(void);
-void tq_write_str(const char *dir, const char *name, const char *text);
-void tq_write(const char *dir, const char *name, const void *data, size_t len);
-size_t tq_write_zst(const char *dir, const char *name, const char *text, size_t cut);
-void tq_rmdir(char *dir);
-char *tq_read_file(const char *path);
-int tq_count_lines(const char *s);
-const char *tq_fixture(const char *name);
+#include "test_query_util.h"
 
 #define HEADER                                                                                     \
 	"time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"          \

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Helpers for the query tests (declared in each test file that uses them):
+ * Helpers for the query tests (declared in test_query_util.h):
  * run a subcommand with its stdout and stderr captured, and build log
  * directories in a temporary place.
  */
@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <zstd.h>
+
+#include "test.h"
+#include "test_query_util.h"
 
 static char *slurp_fd(int fd)
 {
@@ -163,7 +166,6 @@ const char *tq_fixture(const char *name)
 	static char buf[4][512];
 	static int next;
 	char *p = buf[next++ % 4];
-	extern const char *test_data_dir(void);
 	snprintf(p, 512, "%s/query/%s", test_data_dir(), name);
 	return p;
 }
