@@ -9,20 +9,11 @@
 #include <openssl/sha.h>
 
 #include "log/jsonl.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 const char CHAIN_SEED[CHAIN_HEX_LEN + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
-
-static void to_hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 /*
  * OpenSSL's low-level SHA-256, not EVP: this runs for every record, and EVP's
@@ -37,7 +28,7 @@ static void hash_into(const char *prev, const void *body, size_t len, char out[C
 	if (SHA256_Init(&c) != 1 || SHA256_Update(&c, prev, CHAIN_HEX_LEN) != 1 ||
 	    SHA256_Update(&c, body, len) != 1 || SHA256_Final(md, &c) != 1)
 		fatalx("SHA-256 failed in OpenSSL");
-	to_hex(md, sizeof(md), out);
+	hex_encode(out, md, sizeof(md));
 }
 
 void chain_init(struct chain *c)
@@ -52,25 +43,12 @@ void chain_free(struct chain *c)
 
 bool chain_hex_valid(const char *s, size_t len)
 {
-	if (len != CHAIN_HEX_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static bool hex_lower(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	return len == CHAIN_HEX_LEN && hex_is_lower(s, len);
 }
 
 bool chain_field_valid(const char *s, size_t len)
 {
-	return (len == CHAIN_HEX_LEN || len == CHAIN_TAG_LEN) && hex_lower(s, len);
+	return (len == CHAIN_HEX_LEN || len == CHAIN_TAG_LEN) && hex_is_lower(s, len);
 }
 
 bool chain_field_matches(const char *full, const char *field, size_t len)

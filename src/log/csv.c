@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "util/escape.h"
+#include "util/time.h"
 
 /* docs/DESIGN.md's column list is a contract: new columns go at the end only. */
 /* clang-format off */
@@ -244,27 +245,6 @@ void csv_format_time(char *buf, size_t size, uint64_t t_ns)
 	size_t n = size - 1 < TIME_LEN ? size - 1 : TIME_LEN;
 	memcpy(buf, tmp, n);
 	buf[n] = '\0';
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil), so parsing needs neither TZ nor timegm. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static unsigned days_in_month(unsigned y, unsigned m)
-{
-	static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-		return 29;
-	return dim[m - 1];
 }
 
 static unsigned get_digits(const char *s, int width)

@@ -22,9 +22,10 @@
 
 #include "log/chain.h"
 #include "log/csv.h"
-#include "log/writer.h"
 #include "util/log.h"
+#include "util/privs.h"
 #include "util/strbuf.h"
+#include "util/time.h"
 
 #define IDLE_POLL_MS 100
 #define CURSOR_SAVE_MS 1000
@@ -74,13 +75,6 @@ struct forwarder {
 	struct strbuf frame, json, copy;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void syslog_frame(struct strbuf *out, const char *time, const char *hostname, int pid,
 		  const char *msgid, const char *json, size_t json_len)
 {
@@ -125,7 +119,7 @@ static void cursor_save(struct forwarder *fw)
 	close(fd);
 	if (ok)
 		renameat(fw->dirfd, tmp, fw->dirfd, fw->cursor_name);
-	fw->cursor_saved_ms = mono_ms();
+	fw->cursor_saved_ms = now_mono_ms();
 }
 
 /* ---- reading the log back ---- */
@@ -281,13 +275,13 @@ static void disconnect(struct forwarder *fw, const char *why)
 	close(fw->sock);
 	fw->sock = -1;
 	fw->plen = 0;
-	fw->retry_at_ms = mono_ms() + 500;
+	fw->retry_at_ms = now_mono_ms() + 500;
 	close_source(fw); /* resend from the cursor */
 }
 
 static void try_connect(struct forwarder *fw)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = now_mono_ms();
 	if (now < fw->retry_at_ms)
 		return;
 	struct addrinfo hints, *ai = NULL;
@@ -376,7 +370,7 @@ static void update_acks(struct forwarder *fw, bool all)
 	int outq = 0;
 	if (ioctl(fw->sock, SIOCOUTQ, &outq) != 0)
 		return;
-	uint64_t acked = fw->sent_bytes - (uint64_t)outq, now = mono_ms();
+	uint64_t acked = fw->sent_bytes - (uint64_t)outq, now = now_mono_ms();
 	for (size_t i = 0; i < fw->plen; i++) {
 		struct pending *p = &fw->pend[(fw->phead + i) % fw->pcap];
 		if (p->end > acked)
@@ -463,10 +457,10 @@ static bool send_record(struct forwarder *fw, char *line, size_t len, uint64_t s
 static void *forwarder_main(void *arg)
 {
 	struct forwarder *fw = arg;
-	log_thread_keep_cap(-1); /* it only reads the log and talks TCP */
+	thread_keep_capability(-1); /* it only reads the log and talks TCP */
 	uint64_t deadline = 0, last_ack = 0;
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = now_mono_ms();
 		if (fw->stop && !deadline)
 			deadline = now + (uint64_t)fw->drain_ms;
 		if (deadline && now >= deadline)
@@ -529,7 +523,7 @@ static void *forwarder_main(void *arg)
 		if (!connection_alive(fw, IDLE_POLL_MS))
 			continue;
 		update_acks(fw, false);
-		last_ack = mono_ms();
+		last_ack = now_mono_ms();
 	}
 	cursor_save(fw);
 	return NULL;

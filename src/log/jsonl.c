@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log/csv.h"
+#include "util/hex.h"
 
 /* clang-format off */
 const char *const jsonl_keys[] = {
@@ -145,11 +146,7 @@ static int hex4(const char *p, const char *end, uint32_t *v)
 		return -1;
 	*v = 0;
 	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10
-					       : -1;
+		int d = hex_digit(p[i]);
 		if (d < 0)
 			return -1;
 		*v = *v << 4 | (uint32_t)d;

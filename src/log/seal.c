@@ -14,40 +14,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "util/hex.h"
 #include "util/log.h"
-
-static const char digits[] = "0123456789abcdef";
-
-static void to_hex(const uint8_t *p, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int from_hex(const char *s, size_t n, uint8_t *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_val(s[2 * i]), lo = hi < 0 ? -1 : hex_val(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
 
 void seal_key_wipe(struct seal_key *k)
 {
@@ -73,7 +41,7 @@ int seal_key_load(const char *path, struct seal_key *k, char *err, size_t errsiz
 			k->epoch = v;
 		} else if (strncmp(line, "key=", 4) == 0) {
 			have_key = strlen(line + 4) == 2 * SEAL_KEY_LEN &&
-				   from_hex(line + 4, SEAL_KEY_LEN, k->key) == 0;
+				   hex_decode(k->key, line + 4, SEAL_KEY_LEN) == 0;
 		}
 	}
 	explicit_bzero(line, sizeof(line));
@@ -97,7 +65,7 @@ int seal_key_store(const char *path, const struct seal_key *k)
 		return -1;
 	}
 	char text[256], hex[2 * SEAL_KEY_LEN + 1];
-	to_hex(k->key, SEAL_KEY_LEN, hex);
+	hex_encode(hex, k->key, SEAL_KEY_LEN);
 	int n = snprintf(text, sizeof(text),
 			 "# onmitsu sealing key: it changes at every seal (forward-secure);\n"
 			 "# never copy it off the host: keep the verification key instead\n"
@@ -181,13 +149,13 @@ void seal_hmac(const uint8_t key[SEAL_KEY_LEN], uint64_t epoch, uint64_t seq, co
 		  &mdlen) ||
 	    mdlen != 32)
 		fatalx("HMAC-SHA-256 failed in OpenSSL");
-	to_hex(md, 32, hmac_hex);
+	hex_encode(hmac_hex, md, 32);
 }
 
 void seal_verify_key_format(const uint8_t key0[SEAL_KEY_LEN], char *out, size_t size)
 {
 	char hex[2 * SEAL_KEY_LEN + 1];
-	to_hex(key0, SEAL_KEY_LEN, hex);
+	hex_encode(hex, key0, SEAL_KEY_LEN);
 	snprintf(out, size, SEAL_VERIFY_PREFIX "%s", hex);
 	explicit_bzero(hex, sizeof(hex));
 }
@@ -203,7 +171,7 @@ int seal_verify_key_parse(const char *text, uint8_t key0[SEAL_KEY_LEN])
 	char c = p[2 * SEAL_KEY_LEN];
 	if (c && c != '\n' && c != '\r' && c != ' ')
 		return -1;
-	return from_hex(p, SEAL_KEY_LEN, key0);
+	return hex_decode(key0, p, SEAL_KEY_LEN);
 }
 
 bool detail_get(const char *detail, const char *key, char *out, size_t size)

@@ -10,15 +10,16 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log/csv.h"
+#include "log/forward.h"
 #include "util/log.h"
+#include "util/privs.h"
+#include "util/time.h"
 
 #define TAIL_MAX (1u << 20) /* the longest last line recovery looks for */
 
@@ -32,13 +33,6 @@ void log_writer_opts_default(struct log_writer_opts *o)
 	o->keep_age = LOG_DEFAULT_KEEP_AGE;
 	o->compress_level = LOG_DEFAULT_COMPRESS_LEVEL;
 	o->seal_interval = LOG_DEFAULT_SEAL_INTERVAL;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -326,28 +320,10 @@ static void find_last_name_time(struct log_writer *w)
 
 /* ---- the keeper thread (see writer.h) ---- */
 
-void log_thread_keep_cap(int keep)
-{
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	for (int cap = 0; cap <= 63; cap++)
-		if (cap != keep)
-			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct data[2] = {{0, 0, 0}, {0, 0, 0}};
-	if (keep >= 0 && keep < 32)
-		data[0].effective = data[0].permitted = 1u << keep;
-	if (syscall(SYS_capset, &hdr, data) != 0) {
-		/* not root (tests): keep nothing */
-		memset(data, 0, sizeof(data));
-		syscall(SYS_capset, &hdr, data);
-	}
-}
-
 static void *keeper_main(void *arg)
 {
 	struct log_writer *w = arg;
-	log_thread_keep_cap(CAP_LINUX_IMMUTABLE);
+	thread_keep_capability(CAP_LINUX_IMMUTABLE);
 	pthread_mutex_lock(&w->mu);
 	while (!w->keeper_stop) {
 		if (!w->kreq_pending) {
@@ -710,7 +686,7 @@ static void maintain_once(struct log_writer *w)
 static void *compressor_main(void *arg)
 {
 	struct log_writer *w = arg;
-	log_thread_keep_cap(-1); /* compressing and expiring need no privilege */
+	thread_keep_capability(-1); /* compressing and expiring need no privilege */
 	remove_stale_tmp(w);
 	/* a background chore: let the recording threads go first */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
@@ -864,7 +840,7 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 		w->seg_first_seq = s.first.seq;
 		w->seg_first_time_ns = s.first.time_ns;
 		w->seg_records = 1 + (last.seq > s.first.seq ? last.seq - s.first.seq : 0);
-		uint64_t t = now_ns();
+		uint64_t t = now_unix_ns();
 		bool seg_full = (w->opts.rotate_size && w->seg_bytes >= w->opts.rotate_size) ||
 				(w->opts.rotate_age && t > s.first.time_ns &&
 				 t - s.first.time_ns >= w->opts.rotate_age * 1000000000ull);
@@ -891,7 +867,7 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 	if (w->append_only < 0)
 		set_append_only(w);
 
-	w->last_seal_ns = now_ns();
+	w->last_seal_ns = now_unix_ns();
 	if (w->opts.syslog) {
 		w->forwarder = forwarder_start(dir, w->opts.format, w->opts.syslog, &w->opts.host,
 					       w->next_seq);
@@ -952,7 +928,7 @@ void log_writer_stop_detail(struct log_writer *w, struct strbuf *d)
 void log_writer_close(struct log_writer *w)
 {
 	if (w->fd >= 0 && w->sealing && w->records_since_seal)
-		log_writer_seal(w, "stop", now_ns());
+		log_writer_seal(w, "stop", now_unix_ns());
 	if (w->fd >= 0) {
 		if (w->buf.len)
 			log_writer_sync(w);

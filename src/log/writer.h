@@ -24,7 +24,6 @@
 #include <stdint.h>
 
 #include "log/chain.h"
-#include "log/forward.h"
 #include "log/jsonl.h"
 #include "log/record.h"
 #include "log/seal.h"
@@ -116,7 +115,7 @@ struct log_writer {
 	bool kreq_pending, kreq_done, kreq_on, keeper_stop;
 	int kreq_fd, kreq_rc, kreq_errno;
 
-	struct forwarder *forwarder;
+	struct forwarder *forwarder; /* log/forward.h; NULL without --syslog */
 };
 
 /* Create DIR (mode 0700) if needed, lock it and open the active segment.
@@ -161,11 +160,6 @@ struct log_tail {
 	bool has_chain;
 	bool chain_full; /* the field is a full value (a checkpoint) */
 };
-
-/* In the calling thread only: drop every capability but keep (-1: none),
- * set no_new_privs. Capabilities are per thread; the recorder drops its own
- * after attaching, and each writer thread drops what it does not need. */
-void log_thread_keep_cap(int keep);
 
 /* Parse one record line of format f (used at open and by verify). */
 int log_line_tail(const char *line, size_t len, enum log_format f, struct log_tail *t);

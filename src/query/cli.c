@@ -6,6 +6,7 @@
 
 #include "query/filter.h"
 #include "util/log.h"
+#include "util/time.h"
 
 void cli_init(struct cli *cli, const char *cmd, void (*usage)(void))
 {

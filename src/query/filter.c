@@ -7,27 +7,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "util/time.h"
+
 #define TIME_HINT                                                                                  \
 	"use UTC ISO 8601 like 2026-11-25T19:13:17Z or 2026-11-25T19:13:17.123456Z, "              \
 	"or a time relative to now like -2h, -30m, -1d (units s, m, h, d, w)"
-
-uint64_t now_unix_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
 static bool digits(const char *s, int n, unsigned *out)
 {
@@ -48,11 +32,7 @@ static int parse_iso(const char *s, uint64_t *out)
 	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
 	    !digits(s + 8, 2, &d))
 		return -1;
-	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-		return -1;
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (mo == 2 && d == 29 && !leap)
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
 		return -1;
 	const char *p = s + 10;
 	int64_t offset_s = 0;

@@ -22,8 +22,6 @@
  * "-1d", "-90s", "-1w", "-1h30m"; or "now".
  */
 int parse_time_arg(const char *s, uint64_t now_ns, uint64_t *out_ns, char *err, size_t errsize);
-/* Wall-clock now, in Unix ns. */
-uint64_t now_unix_ns(void);
 
 /* IP[/PREFIX][:PORT], [IPV6[/PREFIX]]:PORT, IPV6[/PREFIX] alone, or :PORT. */
 struct endpoint {

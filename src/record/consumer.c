@@ -14,6 +14,7 @@
 #include "util/community_id.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/time.h"
 
 void consumer_init(struct consumer *c, const uint8_t boot_id[16], consumer_out_fn out, void *ctx)
 {
@@ -30,19 +31,12 @@ void consumer_free(struct consumer *c)
 	proctable_free(&c->procs);
 }
 
-static int64_t ts_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void consumer_sync_clock(struct consumer *c)
 {
 	/* bracket the realtime read by two boottime reads to halve the error */
-	int64_t b1 = ts_ns(CLOCK_BOOTTIME);
-	int64_t r = ts_ns(CLOCK_REALTIME);
-	int64_t b2 = ts_ns(CLOCK_BOOTTIME);
+	int64_t b1 = (int64_t)clock_ns(CLOCK_BOOTTIME);
+	int64_t r = (int64_t)clock_ns(CLOCK_REALTIME);
+	int64_t b2 = (int64_t)clock_ns(CLOCK_BOOTTIME);
 	c->boot_to_unix_ns = r - (b1 + (b2 - b1) / 2);
 }
 

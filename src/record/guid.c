@@ -25,6 +25,7 @@
 
 #include <openssl/evp.h>
 
+#include "util/hex.h"
 #include "util/log.h"
 
 #define GUID_DOMAIN "onmitsu-process-guid-v1"
@@ -81,17 +82,6 @@ void guid_format(char out[GUID_STR_LEN], const uint8_t boot_id[16], uint32_t pid
 	out[o] = '\0';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int uuid_parse(const char *s, uint8_t out[16])
 {
 	uint8_t tmp[16];
@@ -104,10 +94,10 @@ int uuid_parse(const char *s, uint8_t out[16])
 				return -1;
 			pos++;
 		}
-		int hi = hex_value(s[pos]);
+		int hi = hex_digit(s[pos]);
 		if (hi < 0)
 			return -1;
-		int lo = hex_value(s[pos + 1]);
+		int lo = hex_digit(s[pos + 1]);
 		if (lo < 0)
 			return -1;
 		tmp[i] = (uint8_t)(hi << 4 | lo);

@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/hex.h"
+
 /* task flag of kernel threads (include/linux/sched.h); part of the stable
  * /proc ABI in that field 9 of stat prints task->flags */
 #define PF_KTHREAD 0x00200000u
@@ -58,17 +60,6 @@ static int parse_udec(const char **p, const char *end, uint64_t max, uint64_t *o
 	*p = s;
 	*out = v;
 	return 0;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Unsigned hex at *p (no "0x"), at least one digit, bounded by max. */

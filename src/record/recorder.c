@@ -32,6 +32,7 @@
 #include "util/notify.h"
 #include "util/parse.h"
 #include "util/privs.h"
+#include "util/time.h"
 
 #define DEFAULT_LOG_DIR "/var/log/onmitsu"
 #define DEFAULT_RING_BYTES (4u << 20) /* mapped twice: 8 MiB of RSS */
@@ -68,13 +69,6 @@ static int on_sample(void *ctx, void *data, size_t size)
 	struct recorder *rec = ctx;
 	consumer_sample(&rec->c, data, size);
 	return 0;
-}
-
-static uint64_t now_unix_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* The kernel counters written as LOST kinds (docs/FORMAT.md says what each
@@ -440,16 +434,14 @@ static int recorder_begin(struct recorder *rec, struct record_args *a)
  * and seal. 0, or 1 when the ring buffer cannot be read. */
 static int record_loop(struct recorder *rec)
 {
-	struct timespec last;
-	clock_gettime(CLOCK_MONOTONIC, &last);
+	uint64_t last = now_mono_ms();
 	while (!stop_requested) {
 		if (loader_poll(rec->l, POLL_MS) < 0) {
 			log_warn("reading the ring buffer failed");
 			return 1;
 		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		int64_t ms = (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000;
+		uint64_t now = now_mono_ms();
+		uint64_t ms = now - last;
 		if (ms >= 1000 || rec->w.buf.len > (1u << 20)) {
 			if (ms >= 1000) {
 				consumer_sync_clock(&rec->c);

@@ -24,6 +24,7 @@
 
 #include <openssl/evp.h>
 
+#include "util/hex.h"
 #include "util/log.h"
 
 /* One entry per two-way type: the type and the type that answers it. */
@@ -73,16 +74,6 @@ static bool icmp_map(const struct icmp_pair *pairs, size_t n, uint16_t *sport, u
 		}
 	}
 	return true;
-}
-
-static void hex_encode(char *out, const unsigned char *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
 }
 
 /*

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "util/log.h"
 
 /*
@@ -142,17 +143,6 @@ void escape_text(struct strbuf *out, const void *p, size_t n)
 	escape_bytes(out, p, n, false);
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Unescape s[0..n) onto out. On error out is left partly written; the public
  * functions put its length back. */
 static int unescape_into(struct strbuf *out, const char *s, size_t n)
@@ -173,7 +163,7 @@ static int unescape_into(struct strbuf *out, const char *s, size_t n)
 			break;
 		if (end - bs < 4 || bs[1] != 'x')
 			return -1;
-		int hi = hexval((unsigned char)bs[2]), lo = hexval((unsigned char)bs[3]);
+		int hi = hex_digit((unsigned char)bs[2]), lo = hex_digit((unsigned char)bs[3]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out->data[out->len++] = (char)(hi << 4 | lo);

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Giving up capabilities. They are per thread: the recorder drops its own
+ * once it no longer needs them, and each thread the log writer starts drops
+ * what it does not need as it begins.
+ */
 #ifndef ONMITSU_PRIVS_H
 #define ONMITSU_PRIVS_H
 
@@ -11,5 +16,12 @@
  * 0, or -1 with errno.
  */
 int drop_all_capabilities(void);
+
+/*
+ * In the calling thread only: drop every capability but keep (a CAP_*
+ * number below 32, or -1 for none) and set no_new_privs. Best effort: where
+ * keep cannot be kept (not root, as in the unit tests) nothing is kept.
+ */
+void thread_keep_capability(int keep);
 
 #endif
