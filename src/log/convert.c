@@ -11,6 +11,7 @@
 #include "log/chain.h"
 #include "log/csv.h"
 #include "log/jsonl.h"
+#include "log/schema.h"
 #include "log/seal.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -68,9 +69,7 @@ static void emit_csv_header(struct cat_state *s)
 	if (s->header_done || s->want != LOG_FORMAT_CSV)
 		return;
 	struct strbuf h = STRBUF_INIT;
-	csv_write_header(&h);
-	h.len--;
-	sb_adds(&h, "," CHAIN_COLUMN "\n");
+	log_write_header(&h, true);
 	fputs(h.data, s->out);
 	sb_free(&h);
 	s->header_done = true;
@@ -91,7 +90,7 @@ static void one_line(struct cat_state *s, const struct segment_info *si, char *l
 		sb_reset(&s->copy);
 		sb_add(&s->copy, line, body_len);
 		char *f[32];
-		if (csv_split(s->copy.data, body_len, f, 32) != (int)csv_ncolumns) {
+		if (csv_split(s->copy.data, body_len, f, 32) != COL_COUNT) {
 			bad_line(s, si->name, line_no, "not a record of the expected columns");
 			return;
 		}
@@ -119,9 +118,9 @@ static void one_line(struct cat_state *s, const struct segment_info *si, char *l
 			sb_add(&s->line, line, len);
 			sb_addc(&s->line, '\n');
 		} else {
-			csv_encode_fields(&s->line, f, csv_ncolumns);
+			csv_encode_fields(&s->line, f, COL_COUNT);
 			sb_addc(&s->line, ',');
-			sb_adds(&s->line, f[csv_ncolumns]);
+			sb_adds(&s->line, f[COL_COUNT]);
 			sb_addc(&s->line, '\n');
 		}
 	}

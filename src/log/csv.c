@@ -8,30 +8,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "log/schema.h"
 #include "util/escape.h"
 #include "util/time.h"
-
-/* docs/DESIGN.md's column list is a contract: new columns go at the end only. */
-/* clang-format off */
-const char *const csv_columns[] = {
-	"time",   "seq",      "event",     "pid",    "ppid",     "guid",      "parent_guid",
-	"uid",    "exe",      "cmdline",   "proto",  "src_ip",   "src_port",  "dst_ip",
-	"dst_port", "direction", "result", "path",   "community_id", "detail",
-};
-/* clang-format on */
-const size_t csv_ncolumns = sizeof(csv_columns) / sizeof(csv_columns[0]);
-_Static_assert(sizeof(csv_columns) / sizeof(csv_columns[0]) == 20,
-	       "docs/DESIGN.md: 20 columns, then chain");
-
-void csv_write_header(struct strbuf *out)
-{
-	for (size_t i = 0; i < csv_ncolumns; i++) {
-		if (i)
-			sb_addc(out, ',');
-		sb_adds(out, csv_columns[i]);
-	}
-	sb_addc(out, '\n');
-}
 
 /*
  * RFC 4180 quoting of the field that starts at out->data[start] and runs to
@@ -134,6 +113,8 @@ static void csv_write_ip(struct strbuf *out, const struct om_ip *ip)
 		sb_adds(out, s);
 }
 
+/* The fields in log/schema.h's column order (LOG_COLUMNS); a new column is
+ * written last. test_csv.c checks that this writes COL_COUNT fields. */
 void csv_encode(struct strbuf *out, const struct om_record *r)
 {
 	char t[32];

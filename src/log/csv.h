@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The CSV log format (docs/DESIGN.md, docs/FORMAT.md): one header line, then one
- * record per line. Text fields are escaped (util/escape.h), then RFC 4180
- * quoting applies to the field as a whole (quoted when it holds a comma or a
+ * record per line, in log/schema.h's columns. Text fields are escaped
+ * (util/escape.h), then RFC 4180 quoting applies to the field as a whole (quoted when it holds a comma or a
  * double quote; inner quotes doubled).
  */
 #ifndef ONMITSU_CSV_H
@@ -12,13 +12,6 @@
 
 #include "log/record.h"
 #include "util/strbuf.h"
-
-/* The columns, in order. */
-extern const char *const csv_columns[];
-extern const size_t csv_ncolumns;
-
-/* The header line, with its "\n". */
-void csv_write_header(struct strbuf *out);
 
 /* Append one record line, with its "\n". */
 void csv_encode(struct strbuf *out, const struct om_record *r);

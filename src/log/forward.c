@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "log/forward.h"
+#include "log/schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -429,7 +430,7 @@ static bool send_record(struct forwarder *fw, char *line, size_t len, uint64_t s
 		sb_reset(&fw->copy);
 		sb_add(&fw->copy, line, body_len);
 		char *f[32];
-		if (csv_split(fw->copy.data, body_len, f, 32) != (int)csv_ncolumns)
+		if (csv_split(fw->copy.data, body_len, f, 32) != COL_COUNT)
 			return true;
 		jsonl_encode_fields(&fw->json, (const char *const *)f, &fw->jh, chain);
 		fw->json.len--; /* its "\n" */

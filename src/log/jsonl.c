@@ -6,26 +6,14 @@
 #include <string.h>
 
 #include "log/csv.h"
+#include "log/schema.h"
 #include "util/hex.h"
 
-/* clang-format off */
-const char *const jsonl_keys[] = {
-	"@timestamp", "event.sequence", "event.action", "process.pid", "process.parent.pid",
-	"process.entity_id", "process.parent.entity_id", "user.id", "process.executable",
-	"process.command_line", "network.transport", "source.ip", "source.port",
-	"destination.ip", "destination.port", "network.direction", "onmitsu.result",
-	"file.path", "network.community_id", "onmitsu.detail", JSONL_CHAIN_KEY,
-};
-/* clang-format on */
-_Static_assert(sizeof(jsonl_keys) / sizeof(jsonl_keys[0]) == 21, "20 columns and chain");
-
-/* columns written as JSON numbers: seq, pid, ppid, src_port, dst_port */
+/* Written as a JSON number (when it is one): COL_KIND_NUMBER columns. */
 static bool numeric_column(size_t i)
 {
-	return i == 1 || i == 3 || i == 4 || i == 12 || i == 14;
+	return log_columns[i].kind == COL_KIND_NUMBER;
 }
-
-#define COL_DIRECTION 15
 
 void json_escape(struct strbuf *out, const char *s, size_t n)
 {
@@ -77,7 +65,7 @@ void jsonl_encode_fields(struct strbuf *out, const char *const *f, const struct 
 			 const char *chain)
 {
 	bool first = true;
-	size_t n = csv_ncolumns;
+	size_t n = COL_COUNT;
 	for (size_t i = 0; i < n; i++) {
 		const char *v = f[i];
 		if (!v || !*v)
@@ -89,8 +77,8 @@ void jsonl_encode_fields(struct strbuf *out, const char *const *f, const struct 
 			else if (strcmp(v, "in") == 0)
 				v = "inbound";
 		}
-		member(out, &first, jsonl_keys[i], v, numeric_column(i) && all_digits(v));
-		if (i == 2 && host) {
+		member(out, &first, log_columns[i].json_key, v, numeric_column(i) && all_digits(v));
+		if (i == COL_EVENT && host) {
 			/* after event.action: who and what, then the details */
 			if (host->name && *host->name)
 				member(out, &first, "host.name", host->name, false);
@@ -223,8 +211,8 @@ static int parse_string(const char **pp, const char *end, struct strbuf *out)
 int jsonl_decode(const char *line, size_t len, struct strbuf *store, const char **fields,
 		 struct jsonl_host *host)
 {
-	const size_t nkeys = csv_ncolumns + 1;
-	size_t offs[32];
+	const size_t nkeys = COL_COUNT + 1; /* the columns, then chain */
+	size_t offs[COL_COUNT + 1];
 	const char *end = line + len;
 	const char *p = skip_ws(line, end);
 	sb_reset(store);
@@ -267,9 +255,11 @@ int jsonl_decode(const char *line, size_t len, struct strbuf *store, const char 
 				p = q;
 			}
 			const char *key = store->data + key_off;
-			for (size_t i = 0; i < nkeys; i++)
-				if (strcmp(key, jsonl_keys[i]) == 0)
+			for (size_t i = 0; i < COL_COUNT; i++)
+				if (strcmp(key, log_columns[i].json_key) == 0)
 					offs[i] = val_off;
+			if (strcmp(key, JSONL_CHAIN_KEY) == 0)
+				offs[COL_COUNT] = val_off;
 			if (strcmp(key, "host.name") == 0)
 				host_off[0] = val_off;
 			else if (strcmp(key, "host.id") == 0)

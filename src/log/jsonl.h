@@ -4,7 +4,7 @@
  * object per line, with Elastic Common Schema names where one exists
  * (dotted keys, as ECS writes them flat). A value is the CSV field's text
  * (escaped the same way, so nothing is lost and converting back gives the
- * CSV line byte for byte), JSON-escaped on top; numbers are JSON numbers;
+ * CSV line byte for byte), JSON-escaped on top; the keys are log/schema.h's; numbers are JSON numbers;
  * empty fields are left out. Every record also names its host. The hash
  * chain value is the last member, "onmitsu.chain"; the hashed bytes of a
  * JSONL record are its line up to, not including, ',"onmitsu.chain":"'.
@@ -20,15 +20,12 @@
 #define JSONL_CHAIN_KEY "onmitsu.chain"
 #define JSONL_CHAIN_MARK ",\"" JSONL_CHAIN_KEY "\":\""
 
-/* The key of each CSV column (csv_columns order), then of chain. */
-extern const char *const jsonl_keys[];
-
 struct jsonl_host {
 	const char *name, *id, *boot_id; /* NULL or "": left out */
 };
 
 /*
- * One object from the CSV fields' text (csv_columns order; NULL or "" is
+ * One object from the CSV fields' text (log/schema.h's column order; NULL or "" is
  * empty). chain: the chain value, or NULL; when NULL the object is left open
  * (no "}" and no "\n") for the writer to add the chain.
  */
@@ -36,7 +33,7 @@ void jsonl_encode_fields(struct strbuf *out, const char *const *fields,
 			 const struct jsonl_host *host, const char *chain);
 
 /*
- * Parse one JSONL line into CSV field text: fields[] (csv_ncolumns + 1
+ * Parse one JSONL line into CSV field text: fields[] (COL_COUNT + 1
  * entries, the last for chain) point into store, "" when absent. Returns
  * 0, or -1 when the line is not a flat JSON object of strings and numbers.
  * host (optional) gets the host.* members.

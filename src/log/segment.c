@@ -17,10 +17,10 @@
 #include <zstd.h>
 
 #include "log/csv.h"
+#include "log/schema.h"
 #include "util/log.h"
 
 #define READ_CHUNK (1u << 20)
-#define MAX_LINE (16u << 20)
 
 const char *log_format_ext(enum log_format f)
 {
@@ -521,10 +521,10 @@ int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *comple
 			r->pos = 0;
 		}
 		if (r->end == r->cap) {
-			if (r->cap >= MAX_LINE) {
+			if (r->cap >= LOG_LINE_MAX) {
 				snprintf(r->error, sizeof(r->error),
 					 "line %" PRIu64 " is longer than %u bytes", r->line_no + 1,
-					 MAX_LINE);
+					 LOG_LINE_MAX);
 				return -1;
 			}
 			r->cap *= 2;

@@ -17,11 +17,12 @@
 
 #include "log/csv.h"
 #include "log/forward.h"
+#include "log/schema.h"
 #include "util/log.h"
 #include "util/privs.h"
 #include "util/time.h"
 
-#define TAIL_MAX (1u << 20) /* the longest last line recovery looks for */
+#define TAIL_MAX LOG_LINE_MAX /* the longest last line recovery looks for */
 
 void log_writer_opts_default(struct log_writer_opts *o)
 {
@@ -74,11 +75,7 @@ static void write_header(struct strbuf *out, enum log_format f, bool with_chain)
 {
 	if (f == LOG_FORMAT_JSONL)
 		return;
-	csv_write_header(out);
-	if (with_chain) {
-		out->len--; /* the "\n" */
-		sb_adds(out, "," CHAIN_COLUMN "\n");
-	}
+	log_write_header(out, with_chain);
 }
 
 int log_line_tail(const char *line, size_t len, enum log_format f, struct log_tail *t)
@@ -462,9 +459,9 @@ static void encode(struct log_writer *w, const struct om_record *r)
 	if (w->opts.format == LOG_FORMAT_JSONL) {
 		sb_reset(&w->scratch);
 		csv_encode(&w->scratch, r);
-		char *f[32];
-		int nf = csv_split(w->scratch.data, w->scratch.len - 1, f, 32);
-		if (nf != (int)csv_ncolumns)
+		char *f[COL_COUNT + 1];
+		int nf = csv_split(w->scratch.data, w->scratch.len - 1, f, COL_COUNT + 1);
+		if (nf != COL_COUNT)
 			fatalx("internal error: a CSV record of %d fields", nf);
 		jsonl_encode_fields(&w->buf, (const char *const *)f, &w->opts.host, NULL);
 		chain_next(&w->chain, w->buf.data + start, w->buf.len - start);

@@ -21,29 +21,6 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 
-const char *const log_col_names[COL_COUNT] = {
-    [COL_TIME] = "time",
-    [COL_SEQ] = "seq",
-    [COL_EVENT] = "event",
-    [COL_PID] = "pid",
-    [COL_PPID] = "ppid",
-    [COL_GUID] = "guid",
-    [COL_PARENT_GUID] = "parent_guid",
-    [COL_UID] = "uid",
-    [COL_EXE] = "exe",
-    [COL_CMDLINE] = "cmdline",
-    [COL_PROTO] = "proto",
-    [COL_SRC_IP] = "src_ip",
-    [COL_SRC_PORT] = "src_port",
-    [COL_DST_IP] = "dst_ip",
-    [COL_DST_PORT] = "dst_port",
-    [COL_DIRECTION] = "direction",
-    [COL_RESULT] = "result",
-    [COL_PATH] = "path",
-    [COL_COMMUNITY_ID] = "community_id",
-    [COL_DETAIL] = "detail",
-};
-
 #define ACTIVE_LOG "onmitsu.csv"
 #define ACTIVE_JSONL "onmitsu.jsonl"
 #define READ_CHUNK (1u << 20)
@@ -152,6 +129,10 @@ struct log_reader {
 	int col_index[COL_COUNT]; /* field index of each known column, -1 if absent */
 	bool have_header;
 	char *first_header;
+	/* the standard header (log/schema.h), for a file without one; and the
+	 * one a JSON Lines segment is read under: the columns, then chain, as
+	 * `cat --format csv` writes them (log/convert.h) */
+	struct strbuf default_header, jsonl_header;
 
 	char *fields[LOG_MAX_FIELDS];
 	uint32_t field_len[LOG_MAX_FIELDS];
@@ -200,14 +181,6 @@ struct batch {
 	char **field_ptrs;
 	size_t nfield_ptrs;
 };
-
-#define STANDARD_COLUMNS                                                                           \
-	"time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"          \
-	"dst_ip,dst_port,direction,result,path,community_id,detail"
-static const char *const default_header = STANDARD_COLUMNS;
-/* A JSON Lines segment has no header: its records are read as the CSV lines
- * `cat --format csv` makes of them (log/convert.h), under this one. */
-static const char *const jsonl_header = STANDARD_COLUMNS "," CHAIN_COLUMN;
 
 static void sanitize(char *out, size_t size, const char *s, size_t n)
 {
@@ -313,10 +286,10 @@ static int next_line(struct log_reader *r, char **line, size_t *len)
 			r->pos = 0;
 		}
 		if (r->end == r->cap) {
-			if (r->cap >= LOG_MAX_LINE) {
+			if (r->cap >= LOG_LINE_MAX) {
 				if (!r->skipping_long)
 					report(r, r->line_no + 1, "line longer than %u bytes",
-					       LOG_MAX_LINE);
+					       LOG_LINE_MAX);
 				r->skipping_long = true;
 				r->end = 0;
 			} else {
@@ -647,6 +620,10 @@ struct log_reader *log_reader_open(const char *dir, const struct log_reader_opts
 	if (!r)
 		fatal("out of memory");
 	event_names_init();
+	log_write_header(&r->default_header, false);
+	r->default_header.data[--r->default_header.len] = '\0'; /* its "\n" */
+	log_write_header(&r->jsonl_header, true);
+	r->jsonl_header.data[--r->jsonl_header.len] = '\0';
 	if (opts)
 		r->opts = *opts;
 	r->wanted = r->opts.events ? r->opts.events : LOG_EVENTS_ALL;
@@ -684,7 +661,7 @@ static void note_header(struct log_reader *r, const char *line, size_t len)
  * the line is no record (reported). */
 static bool jsonl_to_csv(struct log_reader *r, char **line, size_t *len)
 {
-	const char *f[32];
+	const char *f[COL_COUNT + 1];
 	if (*len == 0) {
 		report(r, r->line_no, "empty line");
 		return false;
@@ -696,9 +673,9 @@ static bool jsonl_to_csv(struct log_reader *r, char **line, size_t *len)
 		return false;
 	}
 	sb_reset(&r->jline);
-	csv_encode_fields(&r->jline, f, csv_ncolumns);
+	csv_encode_fields(&r->jline, f, COL_COUNT);
 	sb_addc(&r->jline, ',');
-	sb_adds(&r->jline, f[csv_ncolumns]);
+	sb_adds(&r->jline, f[COL_COUNT]);
 	/* the recorder escapes line breaks; a CSV line cannot hold one */
 	if (memchr(r->jline.data, '\n', r->jline.len)) {
 		report(r, r->line_no, "a line break in a value");
@@ -719,8 +696,8 @@ static int produce_next(struct log_reader *r, struct log_record *rec)
 		char *line;
 		size_t len;
 		if (r->jsonl && !r->have_header) {
-			parse_header(r, jsonl_header, strlen(jsonl_header), true);
-			note_header(r, jsonl_header, strlen(jsonl_header));
+			parse_header(r, r->jsonl_header.data, r->jsonl_header.len, true);
+			note_header(r, r->jsonl_header.data, r->jsonl_header.len);
 		}
 		if (!next_line(r, &line, &len)) {
 			finish_file(r);
@@ -734,9 +711,9 @@ static int produce_next(struct log_reader *r, struct log_record *rec)
 			/* no header: a torn start, or not a log; read it as the standard columns */
 			log_warnx("%s: no header line; reading it with the standard columns",
 				  r->file);
-			parse_header(r, default_header, strlen(default_header), true);
+			parse_header(r, r->default_header.data, r->default_header.len, true);
 			if (!r->first_header) {
-				r->first_header = strdup(default_header);
+				r->first_header = strdup(r->default_header.data);
 				if (!r->first_header)
 					fatal("out of memory");
 			}
@@ -991,5 +968,7 @@ void log_reader_close(struct log_reader *r)
 	sb_free(&r->scratch);
 	sb_free(&r->jstore);
 	sb_free(&r->jline);
+	sb_free(&r->default_header);
+	sb_free(&r->jsonl_header);
 	free(r);
 }

@@ -41,39 +41,11 @@
 #include <stdint.h>
 
 #include "log/record.h"
+#include "log/schema.h"
 
-/* The columns the query side knows (docs/DESIGN.md order). */
-enum log_col {
-	COL_TIME,
-	COL_SEQ,
-	COL_EVENT,
-	COL_PID,
-	COL_PPID,
-	COL_GUID,
-	COL_PARENT_GUID,
-	COL_UID,
-	COL_EXE,
-	COL_CMDLINE,
-	COL_PROTO,
-	COL_SRC_IP,
-	COL_SRC_PORT,
-	COL_DST_IP,
-	COL_DST_PORT,
-	COL_DIRECTION,
-	COL_RESULT,
-	COL_PATH,
-	COL_COMMUNITY_ID,
-	COL_DETAIL,
-	COL_COUNT
-};
-
-extern const char *const log_col_names[COL_COUNT];
-
-/* The most columns a file may have, known or not. */
-#define LOG_MAX_FIELDS 256
-/* The longest record line read; a longer one is reported and skipped. The
- * recorder's longest (full path, full argv, all escaped) is far below it. */
-#define LOG_MAX_LINE (8u << 20)
+/* The columns (enum log_col: COL_TIME, ...), LOG_MAX_FIELDS and the longest
+ * line read, LOG_LINE_MAX (a longer one is reported and skipped), are
+ * log/schema.h's. */
 /* How many bad lines are reported one by one per file before only counting. */
 #define LOG_MAX_REPORTS 20
 

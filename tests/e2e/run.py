@@ -42,8 +42,20 @@ NOHOST4 = "198.51.100.99"       # on the link, answers nothing: unreachable
 BLACKHOLE4 = "203.0.113.5"       # routed into the namespace, dropped: timeout
 TCP_PORT, CLOSED_PORT, UDP_PORT, ACCEPT_PORT = 8080, 9, 5353, 8443
 
-COLUMNS = ("time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,"
-           "dst_ip,dst_port,direction,result,path,community_id,detail,chain").split(",")
+
+
+def documented_columns():
+    """The header line docs/FORMAT.md gives users (the contract). The recorder
+    takes its columns from src/log/schema.h; this is the independent oracle
+    its header is checked against, so the list is not copied here."""
+    with open(os.path.join(ROOT, "docs", "FORMAT.md")) as f:
+        m = re.search(r"^\s*(time,seq,event,[a-z_,]+)$", f.read(), re.M)
+    if not m:
+        raise RuntimeError("docs/FORMAT.md has no column line")
+    return m.group(1).split(",")
+
+
+COLUMNS = documented_columns()
 
 
 # ---------------------------------------------------------------- helpers

@@ -16,29 +16,30 @@
 #include "log/convert.h"
 #include "log/csv.h"
 #include "log/jsonl.h"
+#include "log/schema.h"
 #include "query/reader.h"
 
 static struct strbuf store1, store2, line2;
 
 static void check_line(const char *line, size_t len)
 {
-	const char *f1[32], *f2[32];
+	const char *f1[COL_COUNT + 1], *f2[COL_COUNT + 1];
 	struct jsonl_host h1, h2;
 	if (jsonl_decode(line, len, &store1, f1, &h1) != 0)
 		return;
-	const size_t n = csv_ncolumns + 1;
+	const size_t n = COL_COUNT + 1; /* the columns, then chain */
 	for (size_t i = 0; i < n; i++)
 		FUZZ_CHECK(f1[i] != NULL, "field %zu", i);
 	sb_reset(&line2);
-	jsonl_encode_fields(&line2, f1, &h1, f1[csv_ncolumns]);
+	jsonl_encode_fields(&line2, f1, &h1, f1[COL_COUNT]);
 	FUZZ_CHECK(line2.len > 0 && line2.data[line2.len - 1] == '\n', "no line end");
 	FUZZ_CHECK(!memchr(line2.data, '\n', line2.len - 1), "a newline inside \"%s\"", line2.data);
 	FUZZ_CHECK(jsonl_decode(line2.data, line2.len - 1, &store2, f2, &h2) == 0,
 		   "the encoded line does not decode: %s", line2.data);
 	for (size_t i = 0; i < n; i++)
 		FUZZ_CHECK(strcmp(f1[i], f2[i]) == 0, "%s: \"%s\" came back as \"%s\"",
-			   jsonl_keys[i], f1[i], f2[i]);
-	if (*f1[2]) { /* the host follows event.action: without one it is left out */
+			   i < COL_COUNT ? log_columns[i].json_key : JSONL_CHAIN_KEY, f1[i], f2[i]);
+	if (*f1[COL_EVENT]) { /* the host follows event.action: without one it is left out */
 		FUZZ_CHECK(strcmp(h1.name, h2.name) == 0, "host.name");
 		FUZZ_CHECK(strcmp(h1.id, h2.id) == 0, "host.id");
 		FUZZ_CHECK(strcmp(h1.boot_id, h2.boot_id) == 0, "host.boot.id");

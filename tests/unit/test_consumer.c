@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log/csv.h"
+#include "log/schema.h"
 #include "record/consumer.h"
 #include "record/guid.h"
 #include "test.h"
@@ -55,19 +56,16 @@ static char *field(struct captured *cap, int line, int col)
 	return r;
 }
 
-#define CHECK_FIELD(cap, line, col, want)                                                   \
-	do {                                                                                \
-		char *f_ = field(cap, line, col);                                           \
-		int ok_ = strcmp(f_, want) == 0;                                            \
-		if (!ok_)                                                                   \
-			fprintf(stderr, "  line %d col %d: got \"%s\" want \"%s\"\n", line, \
-				col, f_, want);                                             \
-		free(f_);                                                                   \
-		CHECK(ok_);                                                                 \
+#define CHECK_FIELD(cap, line, col, want)                                                          \
+	do {                                                                                       \
+		char *f_ = field(cap, line, col);                                                  \
+		int ok_ = strcmp(f_, want) == 0;                                                   \
+		if (!ok_)                                                                          \
+			fprintf(stderr, "  line %d col %d: got \"%s\" want \"%s\"\n", line, col,   \
+				f_, want);                                                         \
+		free(f_);                                                                          \
+		CHECK(ok_);                                                                        \
 	} while (0)
-
-enum { C_TIME, C_SEQ, C_EVENT, C_PID, C_PPID, C_GUID, C_PGUID, C_UID, C_EXE, C_CMDLINE, C_PROTO,
-       C_SRC_IP, C_SRC_PORT, C_DST_IP, C_DST_PORT, C_DIR, C_RESULT, C_PATH, C_CID, C_DETAIL };
 
 static size_t make_exec(uint8_t *buf, uint32_t pid, uint64_t start_ns, const char *exe,
 			const char *args, size_t args_len, uint32_t flags)
@@ -106,16 +104,16 @@ TEST(consumer_exec_fields_exact)
 	char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
 	guid_format(guid, boot, 4242, 250);
 	guid_format(pguid, boot, 1, 1);
-	CHECK_FIELD(&cap, 0, C_TIME, "2025-11-25T19:13:22.000000Z");
-	CHECK_FIELD(&cap, 0, C_EVENT, "EXEC");
-	CHECK_FIELD(&cap, 0, C_PID, "4242");
-	CHECK_FIELD(&cap, 0, C_PPID, "1");
-	CHECK_FIELD(&cap, 0, C_GUID, guid);
-	CHECK_FIELD(&cap, 0, C_PGUID, pguid);
-	CHECK_FIELD(&cap, 0, C_UID, "1000");
-	CHECK_FIELD(&cap, 0, C_EXE, "/usr/bin/dash");
-	CHECK_FIELD(&cap, 0, C_CMDLINE, "sh -c \"echo a,b\"");
-	CHECK_FIELD(&cap, 0, C_DETAIL, "truncated=1 deleted=1");
+	CHECK_FIELD(&cap, 0, COL_TIME, "2025-11-25T19:13:22.000000Z");
+	CHECK_FIELD(&cap, 0, COL_EVENT, "EXEC");
+	CHECK_FIELD(&cap, 0, COL_PID, "4242");
+	CHECK_FIELD(&cap, 0, COL_PPID, "1");
+	CHECK_FIELD(&cap, 0, COL_GUID, guid);
+	CHECK_FIELD(&cap, 0, COL_PARENT_GUID, pguid);
+	CHECK_FIELD(&cap, 0, COL_UID, "1000");
+	CHECK_FIELD(&cap, 0, COL_EXE, "/usr/bin/dash");
+	CHECK_FIELD(&cap, 0, COL_CMDLINE, "sh -c \"echo a,b\"");
+	CHECK_FIELD(&cap, 0, COL_DETAIL, "truncated=1 deleted=1");
 	teardown(&c, &cap);
 }
 
@@ -125,7 +123,8 @@ TEST(consumer_fork_inherits_and_keeps_fork_time_parent)
 	struct captured cap;
 	setup(&c, &cap);
 	uint8_t buf[512];
-	static const char args[] = "server\0--port\0" "80\0";
+	static const char args[] = "server\0--port\0"
+				   "80\0";
 	size_t n = make_exec(buf, 100, 1000000000ull, "/srv/server", args, sizeof(args) - 1, 0);
 	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
 
@@ -137,10 +136,10 @@ TEST(consumer_fork_inherits_and_keeps_fork_time_parent)
 	f.ppid = 100;
 	f.parent_start_ns = 1000000000ull;
 	CHECK_EQ_INT(consumer_sample(&c, &f, sizeof(f)), 0);
-	CHECK_FIELD(&cap, 1, C_EVENT, "FORK");
-	CHECK_FIELD(&cap, 1, C_EXE, "/srv/server");
-	CHECK_FIELD(&cap, 1, C_CMDLINE, "server --port 80");
-	CHECK_FIELD(&cap, 1, C_PPID, "100");
+	CHECK_FIELD(&cap, 1, COL_EVENT, "FORK");
+	CHECK_FIELD(&cap, 1, COL_EXE, "/srv/server");
+	CHECK_FIELD(&cap, 1, COL_CMDLINE, "server --port 80");
+	CHECK_FIELD(&cap, 1, COL_PPID, "100");
 
 	/* the parent exits; the child is reparented to 1 and exits later */
 	struct om_ev_proc x = {0};
@@ -154,10 +153,10 @@ TEST(consumer_fork_inherits_and_keeps_fork_time_parent)
 	CHECK_EQ_INT(consumer_sample(&c, &x, sizeof(x)), 0);
 	char pguid[GUID_STR_LEN];
 	guid_format(pguid, boot, 100, 100);
-	CHECK_FIELD(&cap, 2, C_EVENT, "EXIT");
-	CHECK_FIELD(&cap, 2, C_PPID, "100");
-	CHECK_FIELD(&cap, 2, C_PGUID, pguid);
-	CHECK_FIELD(&cap, 2, C_RESULT, "signal:SIGKILL");
+	CHECK_FIELD(&cap, 2, COL_EVENT, "EXIT");
+	CHECK_FIELD(&cap, 2, COL_PPID, "100");
+	CHECK_FIELD(&cap, 2, COL_PARENT_GUID, pguid);
+	CHECK_FIELD(&cap, 2, COL_RESULT, "signal:SIGKILL");
 	CHECK(proctable_lookup(&c.procs, 200) == NULL);
 	teardown(&c, &cap);
 }
@@ -183,16 +182,16 @@ TEST(consumer_net_tcp_v4_mapped_and_community_id)
 	e.sport = 40000;
 	e.dport = 8443;
 	CHECK_EQ_INT(consumer_sample(&c, &e, sizeof(e)), 0);
-	CHECK_FIELD(&cap, 0, C_PROTO, "tcp");
-	CHECK_FIELD(&cap, 0, C_SRC_IP, "198.51.100.1");
-	CHECK_FIELD(&cap, 0, C_DST_IP, "198.51.100.2");
-	CHECK_FIELD(&cap, 0, C_SRC_PORT, "40000");
-	CHECK_FIELD(&cap, 0, C_DIR, "in");
-	CHECK_FIELD(&cap, 0, C_RESULT, "established");
+	CHECK_FIELD(&cap, 0, COL_PROTO, "tcp");
+	CHECK_FIELD(&cap, 0, COL_SRC_IP, "198.51.100.1");
+	CHECK_FIELD(&cap, 0, COL_DST_IP, "198.51.100.2");
+	CHECK_FIELD(&cap, 0, COL_SRC_PORT, "40000");
+	CHECK_FIELD(&cap, 0, COL_DIRECTION, "in");
+	CHECK_FIELD(&cap, 0, COL_RESULT, "established");
 	char want[COMMUNITY_ID_LEN];
 	uint8_t a[4] = {198, 51, 100, 1}, b[4] = {198, 51, 100, 2};
 	community_id_v1(want, 0, 6, AF_INET, a, b, 40000, 8443, true, true);
-	CHECK_FIELD(&cap, 0, C_CID, want);
+	CHECK_FIELD(&cap, 0, COL_COMMUNITY_ID, want);
 	teardown(&c, &cap);
 }
 
@@ -227,24 +226,24 @@ TEST(consumer_rejects_malformed_samples)
 	size_t n = make_exec(buf, 1, 1, "/x", args, 2, 0);
 	struct om_ev_proc *e = (struct om_ev_proc *)buf;
 
-	CHECK_EQ_INT(consumer_sample(&c, buf, 3), -1);       /* shorter than a header */
-	CHECK_EQ_INT(consumer_sample(&c, buf, n - 1), -1);   /* size disagrees with h.size */
-	e->exe_len = 400;                                      /* lengths beyond the sample */
+	CHECK_EQ_INT(consumer_sample(&c, buf, 3), -1);	   /* shorter than a header */
+	CHECK_EQ_INT(consumer_sample(&c, buf, n - 1), -1); /* size disagrees with h.size */
+	e->exe_len = 400;				   /* lengths beyond the sample */
 	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
 	e->exe_len = 2;
-	e->args_len = 0xffffffffu;                             /* overflow attempt */
+	e->args_len = 0xffffffffu; /* overflow attempt */
 	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
 	e->args_len = 2;
-	e->h.kind = 99;                                        /* unknown kind */
+	e->h.kind = 99; /* unknown kind */
 	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
 	e->h.kind = OM_K_EXEC;
 	struct om_ev_net net = {0};
 	net.h.kind = OM_K_NET;
 	net.h.size = sizeof(net);
-	net.family = 77;                                       /* bad family */
+	net.family = 77; /* bad family */
 	CHECK_EQ_INT(consumer_sample(&c, &net, sizeof(net)), -1);
 	net.family = AF_INET;
-	net.proto = 47;                                        /* not a protocol we emit */
+	net.proto = 47; /* not a protocol we emit */
 	CHECK_EQ_INT(consumer_sample(&c, &net, sizeof(net)), -1);
 	CHECK_EQ_INT(cap.n, 0);
 	CHECK_EQ_INT(c.bad_samples, 7);
@@ -295,11 +294,11 @@ TEST(consumer_net_late_flag_in_detail)
 	e.sport = 50000;
 	e.dport = 80;
 	CHECK_EQ_INT(consumer_sample(&c, &e, sizeof(e)), 0);
-	CHECK_FIELD(&cap, 0, C_RESULT, "established");
-	CHECK_FIELD(&cap, 0, C_DETAIL, "late=1");
+	CHECK_FIELD(&cap, 0, COL_RESULT, "established");
+	CHECK_FIELD(&cap, 0, COL_DETAIL, "late=1");
 	e.h.uid = (uint32_t)-1; /* and with an unknown owner */
 	CHECK_EQ_INT(consumer_sample(&c, &e, sizeof(e)), 0);
-	CHECK_FIELD(&cap, 1, C_DETAIL, "owner=unknown late=1");
-	CHECK_FIELD(&cap, 1, C_PID, "");
+	CHECK_FIELD(&cap, 1, COL_DETAIL, "owner=unknown late=1");
+	CHECK_FIELD(&cap, 1, COL_PID, "");
 	teardown(&c, &cap);
 }
