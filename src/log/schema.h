@@ -116,11 +116,11 @@ void log_layout_standard(struct log_layout *l, bool with_chain);
 /*
  * The layout of a CSV header line (without "\n"; it is not changed). Columns
  * are found by name, so columns in another order and unknown ones are
- * fine. false when the line does not split into 1..LOG_MAX_FIELDS names, or
- * lacks time, seq or event.
+ * fine. false when the line does not split into 1..LOG_MAX_FIELDS names;
+ * which columns a caller needs, it checks (idx[c] < 0: absent).
  */
 bool log_layout_from_header(struct log_layout *l, const char *line, size_t len);
-/* The same from names already split (names[0..n)). */
+/* The same from names already split (names[0..n), n as csv_split gave it). */
 bool log_layout_from_names(struct log_layout *l, char *const *names, int n);
 
 /* The header line for the standard layout, with its "\n". */

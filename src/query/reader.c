@@ -10,10 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 #include "log/chain.h"
 #include "log/csv.h"
 #include "log/jsonl.h"
@@ -125,8 +121,7 @@ struct log_reader {
 	/* the current file's header; every one is kept until close, since
 	 * records handed over in batches point at their names */
 	struct file_header *header, *headers;
-	int nnames;
-	int col_index[COL_COUNT]; /* field index of each known column, -1 if absent */
+	struct log_layout layout; /* where each known column is (log/schema.h) */
 	bool have_header;
 	char *first_header;
 	/* the standard header (log/schema.h), for a file without one; and the
@@ -134,8 +129,7 @@ struct log_reader {
 	 * `cat --format csv` writes them (log/convert.h) */
 	struct strbuf default_header, jsonl_header;
 
-	char *fields[LOG_MAX_FIELDS];
-	uint32_t field_len[LOG_MAX_FIELDS];
+	struct log_line_parser parser; /* the record line parser (log/schema.h) */
 	struct strbuf scratch;
 	char *rec_work; /* where the last record's fields are, and how many bytes */
 	size_t rec_work_len;
@@ -317,11 +311,20 @@ static int next_line(struct log_reader *r, char **line, size_t *len)
 
 /* The event names and their lengths, set up once before any reading. */
 static size_t event_name_len[OM_EVENT_COUNT];
+/* The columns that must hold a number when not empty (log/schema.h's kinds). */
+static enum log_col numeric_cols[COL_COUNT];
+static size_t n_numeric_cols;
 
 static void event_names_init(void)
 {
 	for (int e = 0; e < OM_EVENT_COUNT; e++)
 		event_name_len[e] = strlen(om_event_name((enum om_event)e));
+	size_t n = 0;
+	for (int c = 0; c < COL_COUNT; c++)
+		if (log_columns[c].kind == COL_KIND_NUMBER ||
+		    log_columns[c].kind == COL_KIND_NUMBER_TEXT)
+			numeric_cols[n++] = (enum log_col)c;
+	n_numeric_cols = n;
 }
 
 static int event_lookup(const char *s, size_t n)
@@ -359,14 +362,9 @@ static bool parse_header(struct log_reader *r, const char *line, size_t len, boo
 		free(fh);
 		return false;
 	}
-	int idx[COL_COUNT];
-	for (int c = 0; c < COL_COUNT; c++)
-		idx[c] = -1;
-	for (int i = 0; i < n; i++)
-		for (int c = 0; c < COL_COUNT; c++)
-			if (idx[c] < 0 && strcmp(names[i], log_col_names[c]) == 0)
-				idx[c] = i;
-	if (required && (idx[COL_TIME] < 0 || idx[COL_EVENT] < 0)) {
+	struct log_layout l;
+	log_layout_from_names(&l, names, n);
+	if (required && (l.idx[COL_TIME] < 0 || l.idx[COL_EVENT] < 0)) {
 		free(fh->copy);
 		free(fh);
 		return false;
@@ -374,23 +372,8 @@ static bool parse_header(struct log_reader *r, const char *line, size_t len, boo
 	fh->next = r->headers;
 	r->headers = fh;
 	r->header = fh;
-	r->nnames = n;
-	memcpy(r->col_index, idx, sizeof(idx));
+	r->layout = l;
 	r->have_header = true;
-	return true;
-}
-
-static bool parse_u64(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (n == 0 || n > 19)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
 	return true;
 }
 
@@ -402,7 +385,7 @@ int64_t log_field_num(const char *s)
 int64_t log_field_numn(const char *s, size_t n)
 {
 	uint64_t v;
-	if (!parse_u64(s, n, &v) || v > INT64_MAX)
+	if (!log_parse_u64(s, n, &v) || v > INT64_MAX)
 		return -1;
 	return (int64_t)v;
 }
@@ -414,7 +397,7 @@ static int parse_time(struct log_reader *r, const char *s, size_t n, uint64_t *t
 	if (n == 27 && r->time_cached && memcmp(s, r->time_prefix, 16) == 0 && s[16] == ':' &&
 	    s[19] == '.' && s[26] == 'Z') {
 		uint64_t sec, usec;
-		if (parse_u64(s + 17, 2, &sec) && sec < 60 && parse_u64(s + 20, 6, &usec)) {
+		if (log_parse_u64(s + 17, 2, &sec) && sec < 60 && log_parse_u64(s + 20, 6, &usec)) {
 			*t_ns = r->time_prefix_ns + sec * 1000000000ull + usec * 1000ull;
 			return 0;
 		}
@@ -422,8 +405,8 @@ static int parse_time(struct log_reader *r, const char *s, size_t n, uint64_t *t
 	if (csv_parse_time(s, t_ns) < 0)
 		return -1;
 	uint64_t sec, usec;
-	if (n == 27 && s[16] == ':' && s[19] == '.' && s[26] == 'Z' && parse_u64(s + 17, 2, &sec) &&
-	    sec < 60 && parse_u64(s + 20, 6, &usec)) {
+	if (n == 27 && s[16] == ':' && s[19] == '.' && s[26] == 'Z' &&
+	    log_parse_u64(s + 17, 2, &sec) && sec < 60 && log_parse_u64(s + 20, 6, &usec)) {
 		memcpy(r->time_prefix, s, 16);
 		r->time_prefix_ns = *t_ns - sec * 1000000000ull - usec * 1000ull;
 		r->time_cached = true;
@@ -438,7 +421,7 @@ static int parse_time(struct log_reader *r, const char *s, size_t n, uint64_t *t
  */
 static int peek_event(const struct log_reader *r, const char *line, size_t len)
 {
-	int want = r->col_index[COL_EVENT];
+	int want = r->layout.idx[COL_EVENT];
 	const char *p = line, *end = line + len;
 	for (int i = 0; i < want; i++) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
@@ -460,57 +443,6 @@ static uint32_t event_bit(int e)
 	return e < 0 ? LOG_EVENT_UNKNOWN_BIT : LOG_EVENT_BIT(e);
 }
 
-static const enum log_col numeric_cols[] = {COL_SEQ, COL_PID,	   COL_PPID,
-					    COL_UID, COL_SRC_PORT, COL_DST_PORT};
-
-/*
- * Most records hold no double quote, so there is no quoting to undo: split
- * them at the commas in one pass, which also finds each field's length and
- * any NUL byte. Returns the field count, or -2 for a NUL byte.
- */
-static inline void end_field(struct log_reader *r, int n, char *start, char *at)
-{
-	if (n < LOG_MAX_FIELDS) {
-		r->fields[n] = start;
-		r->field_len[n] = (uint32_t)(at - start);
-	}
-}
-
-static int split_unquoted(struct log_reader *r, char *line, size_t len)
-{
-	int n = 0;
-	char *start = line, *p = line, *end = line + len;
-#ifdef __SSE2__
-	/* sixteen bytes at a time: records are mostly short fields */
-	const __m128i comma = _mm_set1_epi8(','), nul = _mm_setzero_si128();
-	for (; p + 16 <= end; p += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, nul)))
-			return -2;
-		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma));
-		while (mask) {
-			char *at = p + __builtin_ctz(mask);
-			mask &= mask - 1;
-			end_field(r, n++, start, at);
-			*at = '\0';
-			start = at + 1;
-		}
-	}
-#endif
-	for (; p < end; p++) {
-		if (*p == ',') {
-			end_field(r, n++, start, p);
-			*p = '\0';
-			start = p + 1;
-		} else if (*p == '\0') {
-			return -2;
-		}
-	}
-	end_field(r, n, start, end);
-	*end = '\0'; /* where the "\n" was; the buffer has a spare byte at its end */
-	return n + 1;
-}
-
 /* 1: rec filled; 0: skipped (unwanted or bad). */
 static int parse_record(struct log_reader *r, char *line, size_t len, struct log_record *rec)
 {
@@ -529,35 +461,20 @@ static int parse_record(struct log_reader *r, char *line, size_t len, struct log
 		sb_add(&r->scratch, line, len);
 		work = r->scratch.data;
 	}
-	int n;
-	if (!memchr(work, '"', len)) {
-		n = split_unquoted(r, work, len);
-	} else if (memchr(work, '\0', len)) {
-		n = -2;
-	} else {
-		/* undo the quoting; the lengths change, so measure afterwards */
-		n = csv_split(work, len, r->fields, LOG_MAX_FIELDS);
-		if (n < 0) {
-			report(r, r->line_no, "malformed quoting");
-			return 0;
-		}
-		for (int i = 0; i < n && i < LOG_MAX_FIELDS; i++)
-			r->field_len[i] = (uint32_t)strlen(r->fields[i]);
-	}
-	if (n == -2) {
-		report(r, r->line_no, "binary data (a NUL byte) in the line");
-		return 0;
-	}
-	if (n != r->nnames) {
+	struct log_line ln;
+	int rc = log_line_split(&r->parser, &r->layout, work, len, &ln);
+	int n = ln.nfields;
+	if (rc == LOG_LINE_FIELDS) {
 		report(r, r->line_no, "%d field%s where the header has %d", n, n == 1 ? "" : "s",
-		       r->nnames);
+		       r->layout.nfields);
 		return 0;
 	}
-	for (int c = 0; c < COL_COUNT; c++) {
-		int i = r->col_index[c];
-		rec->f[c] = i >= 0 ? r->fields[i] : "";
-		rec->len[c] = i >= 0 ? r->field_len[i] : 0;
+	if (rc != LOG_LINE_OK) {
+		report(r, r->line_no, "%s", log_line_strerror(rc));
+		return 0;
 	}
+	memcpy(rec->f, ln.f, sizeof(rec->f));
+	memcpy(rec->len, ln.len, sizeof(rec->len));
 	const char *ev = rec->f[COL_EVENT];
 	size_t evlen = rec->len[COL_EVENT];
 	char shown[256];
@@ -574,11 +491,11 @@ static int parse_record(struct log_reader *r, char *line, size_t len, struct log
 		report(r, r->line_no, "bad time \"%s\" (want 2026-11-25T19:13:17.123456Z)", shown);
 		return 0;
 	}
-	for (size_t k = 0; k < sizeof(numeric_cols) / sizeof(numeric_cols[0]); k++) {
+	for (size_t k = 0; k < n_numeric_cols; k++) {
 		const char *v = rec->f[numeric_cols[k]];
 		uint64_t dummy;
 		size_t vlen = rec->len[numeric_cols[k]];
-		if (vlen && !parse_u64(v, vlen, &dummy)) {
+		if (vlen && !log_parse_u64(v, vlen, &dummy)) {
 			sanitize(shown, sizeof(shown), v, vlen);
 			report(r, r->line_no, "bad number \"%s\" in column %s", shown,
 			       log_col_names[numeric_cols[k]]);
@@ -588,7 +505,7 @@ static int parse_record(struct log_reader *r, char *line, size_t len, struct log
 	rec->file = r->file;
 	rec->line_no = r->line_no;
 	rec->nfields = n;
-	rec->fields = r->fields;
+	rec->fields = r->parser.fields;
 	rec->names = r->header->names;
 	rec->raw = r->opts.keep_raw ? line : NULL;
 	rec->raw_len = r->opts.keep_raw ? len : 0;
@@ -968,6 +885,7 @@ void log_reader_close(struct log_reader *r)
 	sb_free(&r->scratch);
 	sb_free(&r->jstore);
 	sb_free(&r->jline);
+	log_line_parser_free(&r->parser);
 	sb_free(&r->default_header);
 	sb_free(&r->jsonl_header);
 	free(r);
