@@ -13,6 +13,7 @@
 #include "log/chain.h"
 #include "log/csv.h"
 #include "log/jsonl.h"
+#include "log/schema.h"
 #include "log/segment.h"
 #include "log/writer.h"
 #include "util/strbuf.h"
@@ -56,7 +57,7 @@ struct vstate {
 	/* the last record */
 	char last_event[16], last_reason[16];
 	bool any;
-	struct strbuf copy, store;
+	struct log_line_parser parser;
 };
 
 static void problem(struct vstate *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -81,48 +82,24 @@ struct fields {
 	const char *time, *seq, *event, *detail;
 };
 
-static int column_of(char **names, int n, const char *want)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(names[i], want) == 0)
-			return i;
-	return -1;
-}
-
+/* The fields verify reads, from the one record line parser (log/schema.h). */
 static bool get_fields(struct vstate *s, const char *line, size_t len, enum log_format f,
-		       const int *cols, struct fields *out)
+		       const struct log_layout *cols, struct fields *out)
 {
-	if (f == LOG_FORMAT_JSONL) {
-		const char *jf[32];
-		if (jsonl_decode(line, len, &s->store, jf, NULL) != 0)
-			return false;
-		out->time = jf[0];
-		out->seq = jf[1];
-		out->event = jf[2];
-		out->detail = jf[19];
-		return true;
-	}
-	sb_reset(&s->copy);
-	sb_add(&s->copy, line, len);
-	char *cf[256];
-	int n = csv_split(s->copy.data, len, cf, 256);
-	if (n < 0 || n > 256 || n != cols[4])
+	struct log_line ln;
+	if (log_line_parse(&s->parser, f, cols, line, len, &ln) != LOG_LINE_OK)
 		return false;
-	out->time = cf[cols[0]];
-	out->seq = cf[cols[1]];
-	out->event = cf[cols[2]];
-	out->detail = cf[cols[3]];
+	out->time = ln.f[COL_TIME];
+	out->seq = ln.f[COL_SEQ];
+	out->event = ln.f[COL_EVENT];
+	out->detail = ln.f[COL_DETAIL];
 	return true;
 }
 
+/* A decimal seq or epoch: digits only, no overflow. */
 static bool parse_seq(const char *s, uint64_t *v)
 {
-	char *e;
-	if (!*s || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	*v = strtoull(s, &e, 10);
-	return !errno && !*e;
+	return log_parse_u64(s, strlen(s), v);
 }
 
 /* The break at pend, now that the record after it (or the end) is known. */
@@ -242,7 +219,7 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 }
 
 static void check_record(struct vstate *s, const char *where, char *line, size_t len,
-			 enum log_format f, const int *cols)
+			 enum log_format f, const struct log_layout *cols)
 {
 	size_t body_len, flen;
 	const char *field;
@@ -256,8 +233,7 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 	bool full = flen == CHAIN_HEX_LEN;
 	struct fields fl;
 	uint64_t seq;
-	if (!get_fields(s, line, f == LOG_FORMAT_JSONL ? len : body_len, f, cols, &fl) ||
-	    !parse_seq(fl.seq, &seq)) {
+	if (!get_fields(s, line, len, f, cols, &fl) || !parse_seq(fl.seq, &seq)) {
 		problem(s, "%s: the record cannot be parsed (damaged line)", where);
 		return;
 	}
@@ -429,7 +405,8 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 			problem(&s, "%s: cannot be read: %s", si->name, strerror(errno));
 			continue;
 		}
-		int cols[5] = {0, 1, 2, 19, 20};
+		struct log_layout cols;
+		log_layout_standard(&cols, true);
 		bool header = si->format == LOG_FORMAT_CSV, first = true;
 		char *line;
 		size_t len;
@@ -449,17 +426,11 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 			}
 			if (header) {
 				header = false;
-				char *names[256];
-				int nn = csv_split(line, len, names, 256);
-				if (nn > 0 && nn <= 256) {
-					cols[0] = column_of(names, nn, "time");
-					cols[1] = column_of(names, nn, "seq");
-					cols[2] = column_of(names, nn, "event");
-					cols[3] = column_of(names, nn, "detail");
-					cols[4] = column_of(names, nn, CHAIN_COLUMN);
-				}
-				if (nn <= 0 || cols[0] < 0 || cols[1] < 0 || cols[2] < 0 ||
-				    cols[3] < 0 || cols[4] != nn - 1) {
+				/* columns by name: an unknown one is carried along */
+				if (!log_layout_from_header(&cols, line, len) ||
+				    cols.idx[COL_TIME] < 0 || cols.idx[COL_SEQ] < 0 ||
+				    cols.idx[COL_EVENT] < 0 || cols.idx[COL_DETAIL] < 0 ||
+				    cols.chain != cols.nfields - 1) {
 					problem(&s,
 						"%s: no header with a last column \"chain\" (a log "
 						"from before the hash chain, or a damaged header)",
@@ -470,7 +441,7 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 			}
 			uint64_t before = res->records;
 			uint64_t seq_before = res->last_seq;
-			check_record(&s, where, line, len, si->format, cols);
+			check_record(&s, where, line, len, si->format, &cols);
 			if (first && res->records > before && !si->active) {
 				/* the name says where the segment belongs */
 				uint64_t seq = res->last_seq;
@@ -528,7 +499,6 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 	free(segs);
 	close(dirfd);
 	seal_key_wipe(&s.derived);
-	sb_free(&s.copy);
-	sb_free(&s.store);
+	log_line_parser_free(&s.parser);
 	return res->problems ? 1 : 0;
 }
