@@ -78,42 +78,21 @@ static void write_header(struct strbuf *out, enum log_format f, bool with_chain)
 	log_write_header(out, with_chain);
 }
 
-int log_line_tail(const char *line, size_t len, enum log_format f, struct log_tail *t)
+int log_line_tail(const char *line, size_t len, enum log_format f, const struct log_layout *cols,
+		  struct log_tail *t)
 {
 	memset(t, 0, sizeof(*t));
-	struct strbuf copy = STRBUF_INIT;
-	const char *time_s, *seq_s, *event_s, *detail_s, *chain_s = "";
-	const char *jf[32];
-	char *cf[32];
+	struct log_line_parser p = {0};
+	struct log_line ln;
 	int rc = -1;
-	if (f == LOG_FORMAT_JSONL) {
-		if (jsonl_decode(line, len, &copy, jf, NULL) != 0)
-			goto out;
-		time_s = jf[0];
-		seq_s = jf[1];
-		event_s = jf[2];
-		detail_s = jf[19];
-		chain_s = jf[20];
-	} else {
-		sb_add(&copy, line, len);
-		int nf = csv_split(copy.data, len, cf, 32);
-		if (nf < 20)
-			goto out;
-		time_s = cf[0];
-		seq_s = cf[1];
-		event_s = cf[2];
-		detail_s = cf[19];
-		if (nf > 20)
-			chain_s = cf[20];
-	}
-	char *e;
-	errno = 0;
-	t->seq = strtoull(seq_s, &e, 10);
-	if (errno || *e || e == seq_s || csv_parse_time(time_s, &t->time_ns) != 0)
+	if (log_line_parse(&p, f, cols, line, len, &ln) != LOG_LINE_OK)
 		goto out;
+	if (!log_line_seq(&ln, &t->seq) || csv_parse_time(ln.f[COL_TIME], &t->time_ns) != 0)
+		goto out;
+	const char *event_s = ln.f[COL_EVENT], *chain_s = ln.chain;
 	snprintf(t->event, sizeof(t->event), "%s", event_s);
 	if (strcmp(event_s, "SEAL") == 0)
-		detail_get(detail_s, "reason", t->reason, sizeof(t->reason));
+		detail_get(ln.f[COL_DETAIL], "reason", t->reason, sizeof(t->reason));
 	if (*chain_s) {
 		size_t cl = strlen(chain_s);
 		if (!chain_field_valid(chain_s, cl))
@@ -125,7 +104,7 @@ int log_line_tail(const char *line, size_t len, enum log_format f, struct log_ta
 	t->found = true;
 	rc = 0;
 out:
-	sb_free(&copy);
+	log_line_parser_free(&p);
 	return rc;
 }
 
@@ -185,9 +164,13 @@ static int scan_active(struct log_writer *w, const char *path, struct active_sca
 		return -1;
 	}
 	/* the first record, which names the segment when it is closed */
+	/* the header is ours (checked above): with chain, or from before it */
+	struct log_layout cols;
+	log_layout_standard(&cols, !s->old_header);
 	char *nl = memchr(head + hdr, '\n', head_len - hdr);
 	if (nl)
-		log_line_tail(head + hdr, (size_t)(nl - head - hdr), w->opts.format, &s->first);
+		log_line_tail(head + hdr, (size_t)(nl - head - hdr), w->opts.format, &cols,
+			      &s->first);
 	free(head);
 
 	/* the tail: the last complete line and anything after it */
@@ -226,7 +209,7 @@ static int scan_active(struct log_writer *w, const char *path, struct active_sca
 		size_t ls = end - 1;
 		while (ls > 0 && tail[ls - 1] != '\n')
 			ls--;
-		if (log_line_tail(tail + ls, end - 1 - ls, w->opts.format, &s->last) != 0) {
+		if (log_line_tail(tail + ls, end - 1 - ls, w->opts.format, &cols, &s->last) != 0) {
 			log_warnx("the last record of %s cannot be parsed; move the file away "
 				  "or choose another --log-dir",
 				  path);
@@ -255,12 +238,20 @@ static int chain_state_of(struct log_writer *w, const char *name, enum log_forma
 	struct seg_reader r;
 	if (seg_reader_open(&r, w->dirfd, name) != 0)
 		return -1;
+	struct log_layout cols;
+	log_layout_standard(&cols, true);
 	char *line;
 	size_t len;
 	bool complete, warned = false;
 	int rc;
 	while ((rc = seg_reader_next(&r, &line, &len, &complete)) > 0) {
-		if (!complete || (f == LOG_FORMAT_CSV && r.line_no == 1))
+		if (f == LOG_FORMAT_CSV && r.line_no == 1) {
+			/* columns by name: a segment of another version reads too */
+			if (!log_layout_from_header(&cols, line, len))
+				log_layout_standard(&cols, true);
+			continue;
+		}
+		if (!complete)
 			continue;
 		size_t body_len, flen;
 		const char *field;
@@ -279,7 +270,7 @@ static int chain_state_of(struct log_writer *w, const char *name, enum log_forma
 			}
 		}
 		struct log_tail t;
-		if (log_line_tail(line, len, f, &t) == 0)
+		if (log_line_tail(line, len, f, &cols, &t) == 0)
 			*last = t;
 	}
 	if (rc < 0)

@@ -26,6 +26,7 @@
 #include "log/chain.h"
 #include "log/jsonl.h"
 #include "log/record.h"
+#include "log/schema.h"
 #include "log/seal.h"
 #include "log/segment.h"
 #include "util/strbuf.h"
@@ -161,7 +162,9 @@ struct log_tail {
 	bool chain_full; /* the field is a full value (a checkpoint) */
 };
 
-/* Parse one record line of format f (used at open and by verify). */
-int log_line_tail(const char *line, size_t len, enum log_format f, struct log_tail *t);
+/* Parse one record line of format f (log/schema.h's parser; cols: where the
+ * columns are, NULL for the standard header with chain), at open. */
+int log_line_tail(const char *line, size_t len, enum log_format f, const struct log_layout *cols,
+		  struct log_tail *t);
 
 #endif
