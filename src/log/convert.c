@@ -39,7 +39,10 @@ int log_dir_format(const char *dir)
 struct cat_state {
 	FILE *out;
 	enum log_format want;
-	struct strbuf line, store, copy;
+	struct strbuf line;
+	struct log_line_parser parser;
+	struct log_layout cols; /* the current CSV segment's, from its header */
+	bool cols_standard;	/* ... and it is the header this version writes */
 	char host[3][256];
 	bool header_done;
 	uint64_t bad;
@@ -75,52 +78,60 @@ static void emit_csv_header(struct cat_state *s)
 	s->header_done = true;
 }
 
+/* The columns of a CSV segment, by its header's names. */
+static void segment_header(struct cat_state *s, const char *line, size_t len)
+{
+	if (!log_layout_from_header(&s->cols, line, len) || s->cols.idx[COL_TIME] < 0 ||
+	    s->cols.idx[COL_SEQ] < 0 || s->cols.idx[COL_EVENT] < 0)
+		log_layout_standard(&s->cols, true); /* a damaged header: ours, by position */
+	bool standard = s->cols.chain < 0 || s->cols.chain == COL_COUNT;
+	for (int c = 0; c < COL_COUNT && standard; c++)
+		standard = s->cols.idx[c] == c;
+	s->cols_standard = standard && s->cols.nfields == COL_COUNT + (s->cols.chain >= 0);
+}
+
 static void one_line(struct cat_state *s, const struct segment_info *si, char *line, size_t len,
 		     uint64_t line_no)
 {
 	emit_csv_header(s);
 	sb_reset(&s->line);
+	struct log_line ln;
 	if (si->format == LOG_FORMAT_CSV) {
-		size_t body_len = len, flen = 0;
-		const char *field = "";
-		if (!chain_split_line(line, len, false, &body_len, &field, &flen)) {
-			body_len = len; /* a log from before the chain */
-			flen = 0;
-		}
-		sb_reset(&s->copy);
-		sb_add(&s->copy, line, body_len);
-		char *f[32];
-		if (csv_split(s->copy.data, body_len, f, 32) != COL_COUNT) {
+		if (log_line_parse(&s->parser, LOG_FORMAT_CSV, &s->cols, line, len, &ln) != 0 ||
+		    (s->cols.chain >= 0 && !chain_field_valid(ln.chain, ln.chain_len))) {
 			bad_line(s, si->name, line_no, "not a record of the expected columns");
 			return;
 		}
-		note_host(s, f[2], f[19]);
-		if (s->want == LOG_FORMAT_CSV) {
+		note_host(s, ln.f[COL_EVENT], ln.f[COL_DETAIL]);
+		if (s->want == LOG_FORMAT_CSV && s->cols_standard) {
 			sb_add(&s->line, line, len);
 			sb_addc(&s->line, '\n');
+		} else if (s->want == LOG_FORMAT_CSV) {
+			/* this version's columns, in its order; unknown ones are left out */
+			csv_encode_fields(&s->line, ln.f, COL_COUNT);
+			sb_addc(&s->line, ',');
+			sb_adds(&s->line, ln.chain);
+			sb_addc(&s->line, '\n');
 		} else {
-			char chain[CHAIN_HEX_LEN + 1];
-			snprintf(chain, sizeof(chain), "%.*s", (int)flen, field);
 			struct jsonl_host h = {s->host[0], s->host[1], s->host[2]};
-			jsonl_encode_fields(&s->line, (const char *const *)f, &h, chain);
+			jsonl_encode_fields(&s->line, ln.f, &h, ln.chain);
 		}
 	} else {
-		const char *f[32];
-		if (jsonl_decode(line, len, &s->store, f, NULL) != 0 || !*f[0] || !*f[1] ||
-		    !*f[2]) {
+		if (log_line_parse(&s->parser, LOG_FORMAT_JSONL, NULL, line, len, &ln) != 0 ||
+		    !*ln.f[COL_TIME] || !*ln.f[COL_SEQ] || !*ln.f[COL_EVENT]) {
 			bad_line(s, si->name, line_no,
 				 "not an onmitsu JSON Lines record (want @timestamp, "
 				 "event.sequence and event.action)");
 			return;
 		}
-		note_host(s, f[2], f[19]);
+		note_host(s, ln.f[COL_EVENT], ln.f[COL_DETAIL]);
 		if (s->want == LOG_FORMAT_JSONL) {
 			sb_add(&s->line, line, len);
 			sb_addc(&s->line, '\n');
 		} else {
-			csv_encode_fields(&s->line, f, COL_COUNT);
+			csv_encode_fields(&s->line, ln.f, COL_COUNT);
 			sb_addc(&s->line, ',');
-			sb_adds(&s->line, f[COL_COUNT]);
+			sb_adds(&s->line, ln.chain);
 			sb_addc(&s->line, '\n');
 		}
 	}
@@ -161,8 +172,10 @@ int log_cat(const char *dir, enum log_format want, FILE *out)
 		bool complete;
 		int rc;
 		while ((rc = seg_reader_next(&r, &line, &len, &complete)) > 0) {
-			if (segs[i].format == LOG_FORMAT_CSV && r.line_no == 1)
-				continue; /* its header */
+			if (segs[i].format == LOG_FORMAT_CSV && r.line_no == 1) {
+				segment_header(&s, line, len);
+				continue;
+			}
 			if (!complete) {
 				if (!segs[i].active)
 					bad_line(&s, segs[i].name, r.line_no,
@@ -188,7 +201,6 @@ int log_cat(const char *dir, enum log_format want, FILE *out)
 	free(segs);
 	close(dfd);
 	sb_free(&s.line);
-	sb_free(&s.store);
-	sb_free(&s.copy);
+	log_line_parser_free(&s.parser);
 	return s.rc;
 }
