@@ -73,7 +73,12 @@ struct forwarder {
 	bool warned_down;
 	uint64_t sent, reconnects;
 
-	struct strbuf frame, json, copy;
+	struct strbuf frame, json;
+	/* the record line parser (log/schema.h), and where the columns are in
+	 * the source's lines (from its header) */
+	struct log_line_parser parser;
+	struct log_layout cols;
+	bool at_header; /* the next line of a CSV source is its header */
 };
 
 void syslog_frame(struct strbuf *out, const char *time, const char *hostname, int pid,
@@ -201,8 +206,11 @@ static int open_source(struct forwarder *fw)
 		}
 	}
 	free(segs);
-	if (rc == 0)
+	if (rc == 0) {
 		fw->have_src = true;
+		fw->at_header = fw->fmt == LOG_FORMAT_CSV;
+		log_layout_standard(&fw->cols, true);
+	}
 	return rc;
 }
 
@@ -242,27 +250,20 @@ static int source_line(struct forwarder *fw, char **line, size_t *len)
 	}
 }
 
-static bool line_seq(const char *line, size_t len, enum log_format f, uint64_t *seq)
+/* A record of the source: its fields, and its seq (log/schema.h's parser,
+ * which refuses a seq that is not a number or does not fit 64 bits). A CSV
+ * source's first line is its header: it says where the columns are. */
+static bool source_record(struct forwarder *fw, const char *line, size_t len, struct log_line *ln,
+			  uint64_t *seq)
 {
-	const char *p;
-	if (f == LOG_FORMAT_JSONL) {
-		p = strstr(line, "\"event.sequence\":");
-		if (!p)
-			return false;
-		p += strlen("\"event.sequence\":");
-	} else {
-		p = memchr(line, ',', len);
-		if (!p)
-			return false;
-		p++;
-	}
-	if (*p < '0' || *p > '9')
+	if (fw->at_header) {
+		fw->at_header = false;
+		if (!log_layout_from_header(&fw->cols, line, len) || fw->cols.idx[COL_SEQ] < 0)
+			log_layout_standard(&fw->cols, true);
 		return false;
-	uint64_t v = 0;
-	for (; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	*seq = v;
-	return true;
+	}
+	return log_line_parse(&fw->parser, fw->fmt, &fw->cols, line, len, ln) == LOG_LINE_OK &&
+	       log_line_seq(ln, seq);
 }
 
 /* ---- the connection ---- */
@@ -406,36 +407,21 @@ static bool connection_alive(struct forwarder *fw, int wait_ms)
 	return false;
 }
 
-static bool send_record(struct forwarder *fw, char *line, size_t len, uint64_t seq)
+static bool send_record(struct forwarder *fw, const struct log_line *ln, const char *line,
+			size_t len, uint64_t seq)
 {
 	sb_reset(&fw->json);
 	sb_reset(&fw->frame);
-	char time[32] = "-", msgid[16] = "-";
+	char time[32], msgid[16];
+	snprintf(time, sizeof(time), "%s", *ln->f[COL_TIME] ? ln->f[COL_TIME] : "-");
+	snprintf(msgid, sizeof(msgid), "%s", *ln->f[COL_EVENT] ? ln->f[COL_EVENT] : "-");
 	if (fw->fmt == LOG_FORMAT_JSONL) {
 		sb_add(&fw->json, line, len);
-		const char *t = strstr(line, "\"@timestamp\":\"");
-		if (t)
-			snprintf(time, sizeof(time), "%.27s", t + 14);
-		const char *a = strstr(line, "\"event.action\":\"");
-		if (a)
-			snprintf(msgid, sizeof(msgid), "%.*s", (int)strcspn(a + 16, "\""), a + 16);
 	} else {
-		size_t body_len, flen;
-		const char *field;
-		if (!chain_split_line(line, len, false, &body_len, &field, &flen))
+		if (!chain_field_valid(ln->chain, ln->chain_len))
 			return true; /* not a record: skip it */
-		char chain[CHAIN_HEX_LEN + 1];
-		memcpy(chain, field, flen);
-		chain[flen] = '\0';
-		sb_reset(&fw->copy);
-		sb_add(&fw->copy, line, body_len);
-		char *f[32];
-		if (csv_split(fw->copy.data, body_len, f, 32) != COL_COUNT)
-			return true;
-		jsonl_encode_fields(&fw->json, (const char *const *)f, &fw->jh, chain);
+		jsonl_encode_fields(&fw->json, ln->f, &fw->jh, ln->chain);
 		fw->json.len--; /* its "\n" */
-		snprintf(time, sizeof(time), "%s", f[0]);
-		snprintf(msgid, sizeof(msgid), "%s", f[2]);
 	}
 	syslog_frame(&fw->frame, time, fw->hostname, fw->pid, msgid, fw->json.data, fw->json.len);
 	size_t off = 0;
@@ -483,13 +469,14 @@ static void *forwarder_main(void *arg)
 		size_t len;
 		if (source_line(fw, &line, &len)) {
 			uint64_t seq;
-			if (line_seq(line, len, fw->fmt, &seq)) {
+			struct log_line ln;
+			if (source_record(fw, line, len, &ln, &seq)) {
 				if (fw->src_active && !fw->src_saw_record) {
 					fw->src_saw_record = true;
 					fw->src_first_seq = seq;
 				}
 				if (seq >= fw->next_seq) {
-					if (!send_record(fw, line, len, seq))
+					if (!send_record(fw, &ln, line, len, seq))
 						continue;
 					fw->next_seq = seq + 1;
 				}
@@ -610,6 +597,6 @@ void forwarder_stop(struct forwarder *fw, int drain_ms)
 	sb_free(&fw->tb);
 	sb_free(&fw->frame);
 	sb_free(&fw->json);
-	sb_free(&fw->copy);
+	log_line_parser_free(&fw->parser);
 	free(fw);
 }
