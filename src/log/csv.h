@@ -2,8 +2,8 @@
 /*
  * The CSV log format (docs/DESIGN.md, docs/FORMAT.md): one header line, then one
  * record per line, in log/schema.h's columns. Text fields are escaped
- * (util/escape.h), then RFC 4180 quoting applies to the field as a whole (quoted when it holds a comma or a
- * double quote; inner quotes doubled).
+ * (util/escape.h), then RFC 4180 quoting applies to the field as a whole
+ * (quoted when it holds a comma or a double quote; inner quotes doubled).
  */
 #ifndef ONMITSU_CSV_H
 #define ONMITSU_CSV_H

@@ -4,8 +4,8 @@
  * object per line, with Elastic Common Schema names where one exists
  * (dotted keys, as ECS writes them flat). A value is the CSV field's text
  * (escaped the same way, so nothing is lost and converting back gives the
- * CSV line byte for byte), JSON-escaped on top; the keys are log/schema.h's; numbers are JSON numbers;
- * empty fields are left out. Every record also names its host. The hash
+ * CSV line byte for byte), JSON-escaped on top; numbers are JSON numbers;
+ * empty fields are left out. The keys are log/schema.h's. Every record also names its host. The hash
  * chain value is the last member, "onmitsu.chain"; the hashed bytes of a
  * JSONL record are its line up to, not including, ',"onmitsu.chain":"'.
  */
