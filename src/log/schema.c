@@ -151,8 +151,8 @@ static int split_unquoted(struct log_line_parser *p, char *line, size_t len)
 	return n + 1;
 }
 
-int log_line_split(struct log_line_parser *p, const struct log_layout *l, char *line, size_t len,
-		   struct log_line *out)
+int log_line_split_cols(struct log_line_parser *p, const struct log_layout *l, char *line,
+			size_t len, const char **f, uint32_t *flen, int *nfields)
 {
 	int n;
 	if (!memchr(line, '"', len)) {
@@ -169,16 +169,26 @@ int log_line_split(struct log_line_parser *p, const struct log_layout *l, char *
 	}
 	if (n < 0)
 		return n;
-	out->nfields = n;
-	out->fields = p->fields;
-	out->flen = p->flen;
+	*nfields = n;
 	if (n != l->nfields)
 		return LOG_LINE_FIELDS;
 	for (int c = 0; c < COL_COUNT; c++) {
 		int i = l->idx[c];
-		out->f[c] = i >= 0 ? p->fields[i] : "";
-		out->len[c] = i >= 0 ? p->flen[i] : 0;
+		f[c] = i >= 0 ? p->fields[i] : "";
+		flen[c] = i >= 0 ? p->flen[i] : 0;
 	}
+	return LOG_LINE_OK;
+}
+
+int log_line_split(struct log_line_parser *p, const struct log_layout *l, char *line, size_t len,
+		   struct log_line *out)
+{
+	out->nfields = 0;
+	out->fields = p->fields;
+	out->flen = p->flen;
+	int rc = log_line_split_cols(p, l, line, len, out->f, out->len, &out->nfields);
+	if (rc != LOG_LINE_OK)
+		return rc;
 	out->chain = l->chain >= 0 ? p->fields[l->chain] : "";
 	out->chain_len = l->chain >= 0 ? p->flen[l->chain] : 0;
 	return LOG_LINE_OK;

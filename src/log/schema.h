@@ -165,6 +165,12 @@ enum log_line_error {
 int log_line_split(struct log_line_parser *p, const struct log_layout *l, char *line, size_t len,
 		   struct log_line *out);
 
+/* The same for a caller that keeps the columns in arrays of its own
+ * (f[COL_COUNT], flen[COL_COUNT]: the query reader's log_record), without
+ * the copy; *nfields is set as out->nfields is. */
+int log_line_split_cols(struct log_line_parser *p, const struct log_layout *l, char *line,
+			size_t len, const char **f, uint32_t *flen, int *nfields);
+
 /*
  * Parse a record line of either format without changing it: CSV by the
  * layout (NULL: the standard one with chain), JSON Lines by key.

@@ -461,9 +461,8 @@ static int parse_record(struct log_reader *r, char *line, size_t len, struct log
 		sb_add(&r->scratch, line, len);
 		work = r->scratch.data;
 	}
-	struct log_line ln;
-	int rc = log_line_split(&r->parser, &r->layout, work, len, &ln);
-	int n = ln.nfields;
+	int n = 0;
+	int rc = log_line_split_cols(&r->parser, &r->layout, work, len, rec->f, rec->len, &n);
 	if (rc == LOG_LINE_FIELDS) {
 		report(r, r->line_no, "%d field%s where the header has %d", n, n == 1 ? "" : "s",
 		       r->layout.nfields);
@@ -473,8 +472,6 @@ static int parse_record(struct log_reader *r, char *line, size_t len, struct log
 		report(r, r->line_no, "%s", log_line_strerror(rc));
 		return 0;
 	}
-	memcpy(rec->f, ln.f, sizeof(rec->f));
-	memcpy(rec->len, ln.len, sizeof(rec->len));
 	const char *ev = rec->f[COL_EVENT];
 	size_t evlen = rec->len[COL_EVENT];
 	char shown[256];
