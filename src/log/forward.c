@@ -56,6 +56,7 @@ struct forwarder {
 	struct seg_reader sr;
 	struct strbuf tb;
 	size_t tpos;
+	bool skipping_long; /* dropping a line longer than LOG_LINE_MAX to its end */
 	uint64_t src_first_seq;
 	bool src_saw_record;
 	bool src_rotated; /* the active segment we read was rotated: read it to its end */
@@ -141,6 +142,7 @@ static void close_source(struct forwarder *fw)
 	fw->fd = -1;
 	sb_reset(&fw->tb);
 	fw->tpos = 0;
+	fw->skipping_long = false;
 	fw->have_src = false;
 }
 
@@ -232,12 +234,27 @@ static int source_line(struct forwarder *fw, char **line, size_t *len)
 			*len = (size_t)(nl - start);
 			*nl = '\0';
 			fw->tpos += *len + 1;
+			if (fw->skipping_long) {
+				fw->skipping_long = false;
+				continue;
+			}
 			return 1;
 		}
 		if (fw->tpos) {
 			memmove(fw->tb.data, fw->tb.data + fw->tpos, fw->tb.len - fw->tpos);
 			fw->tb.len -= fw->tpos;
 			fw->tpos = 0;
+		}
+		if (fw->tb.len >= LOG_LINE_MAX) {
+			/* no record is this long (log/schema.h): drop it to its end
+			 * rather than hold it all in memory */
+			if (!fw->skipping_long)
+				log_warnx(
+				    "syslog: %s: a line longer than %u bytes is not a record; "
+				    "skipped",
+				    fw->dir, LOG_LINE_MAX);
+			fw->skipping_long = true;
+			fw->tb.len = 0;
 		}
 		sb_reserve(&fw->tb, 1 << 16);
 		ssize_t n = read(fw->fd, fw->tb.data + fw->tb.len, fw->tb.cap - fw->tb.len - 1);

@@ -330,3 +330,55 @@ TEST(forward_unknown_column_tolerated)
 	sb_free(&log);
 	tq_rmdir(dir);
 }
+
+/* The forwarder reads the active segment as it grows: a line longer than
+ * LOG_LINE_MAX is reported and dropped as it is read, not held whole in
+ * memory (it had no limit at all), and the records after it still go. */
+TEST(forward_overlong_line_is_bounded)
+{
+	char *dir = tq_tempdir();
+	struct strbuf log = STRBUF_INIT;
+	extended_log(&log, false, NULL);
+	/* after the third record: a line three times the limit */
+	char *third = log.data;
+	for (int i = 0; i < 4; i++)
+		third = strchr(third, '\n') + 1;
+	struct strbuf big = STRBUF_INIT;
+	sb_add(&big, log.data, (size_t)(third - log.data));
+	for (size_t i = 0; i < 3 * (size_t)LOG_LINE_MAX; i += 64)
+		sb_add(&big, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		       64);
+	sb_addc(&big, '\n');
+	sb_adds(&big, third);
+	tq_write(dir, "onmitsu.csv", big.data, big.len);
+
+	char errpath[] = "/tmp/onmitsu-test-err-XXXXXX";
+	int efd = mkstemp(errpath);
+	CHECK(efd >= 0);
+	unlink(errpath);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(efd, 2);
+	char *got = forward_and_collect(dir, "\"event.sequence\":4,");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char err[4096] = "";
+	ssize_t n = pread(efd, err, sizeof(err) - 1, 0);
+	err[n > 0 ? n : 0] = '\0';
+	close(efd);
+
+	CHECK(got);
+	for (int seq = 0; seq <= 4; seq++) {
+		char want[64];
+		snprintf(want, sizeof(want), "\"event.sequence\":%d,", seq);
+		CHECK(strstr(got, want));
+	}
+	if (!strstr(err, "a line longer than 1048576 bytes is not a record"))
+		fprintf(stderr, "  stderr: %s\n", err);
+	CHECK(strstr(err, "a line longer than 1048576 bytes is not a record"));
+	free(got);
+	sb_free(&big);
+	sb_free(&log);
+	tq_rmdir(dir);
+}
