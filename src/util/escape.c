@@ -90,11 +90,42 @@ static size_t utf8_seq_len(const uint8_t *p, size_t avail)
 }
 
 /*
- * The common body of escape_text and of one cmdline argument. The output is
+ * Whether the well-formed sequence p[0..len) is a code point that splits lines
+ * or fools a terminal (escape.h): C1 controls U+0080-U+009F (C2 80-C2 9F),
+ * U+061C (D8 9C), U+200E-U+200F (E2 80 8E-8F), U+2028-U+202E (E2 80 A8-AE),
+ * U+2066-U+2069 (E2 81 A6-A9). Only three lead bytes can start one.
+ */
+static bool utf8_unsafe(const uint8_t *p, size_t len)
+{
+	switch (p[0]) {
+	case 0xc2:
+		return p[1] <= 0x9f;
+	case 0xd8:
+		return p[1] == 0x9c;
+	case 0xe2:
+		if (len != 3)
+			return false;
+		if (p[1] == 0x80)
+			return (p[2] >= 0x8e && p[2] <= 0x8f) || (p[2] >= 0xa8 && p[2] <= 0xae);
+		return p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9;
+	default:
+		return false;
+	}
+}
+
+/* What escape_bytes leaves as it is, beyond the always-safe bytes. */
+enum {
+	KEEP_QUOTE = 1u << 0,	  /* '"' (not inside a cmdline argument) */
+	KEEP_BACKSLASH = 1u << 1, /* '\\' (text that is already escaped) */
+	KEEP_NEWLINE = 1u << 2,	  /* '\n' (an output's own line ends) */
+};
+
+/*
+ * The common body of escape_text, escape_display and of one cmdline argument. The output is
  * at most 4 bytes per input byte, so the buffer is grown once and written
  * directly: no call per byte, and safe runs are copied with memcpy.
  */
-static void escape_bytes(struct strbuf *out, const uint8_t *p, size_t n, bool quote)
+static void escape_bytes(struct strbuf *out, const uint8_t *p, size_t n, unsigned keep)
 {
 	if (n > (SIZE_MAX - out->len - 1) / 4)
 		fatalx("value of %zu bytes is too large to escape", n);
@@ -107,13 +138,20 @@ static void escape_bytes(struct strbuf *out, const uint8_t *p, size_t n, bool qu
 		for (;;) {
 			while (run < n && byte_class[p[run]] == C_SAFE)
 				run++;
-			if (run < n && byte_class[p[run]] == C_LEAD) {
+			if (run == n)
+				break;
+			uint8_t cls = byte_class[p[run]];
+			if (cls == C_LEAD) {
 				size_t l = utf8_seq_len(p + run, n - run);
-				if (l) {
+				if (l && !utf8_unsafe(p + run, l)) {
 					run += l;
 					continue;
 				}
-			} else if (run < n && byte_class[p[run]] == C_QUOTE && !quote) {
+				/* an unsafe code point: its lead byte is escaped
+				 * below, its continuation bytes never stand alone */
+			} else if ((cls == C_QUOTE && (keep & KEEP_QUOTE)) ||
+				   (p[run] == '\\' && (keep & KEEP_BACKSLASH)) ||
+				   (p[run] == '\n' && (keep & KEEP_NEWLINE))) {
 				run++;
 				continue;
 			}
@@ -140,7 +178,12 @@ static void escape_bytes(struct strbuf *out, const uint8_t *p, size_t n, bool qu
 
 void escape_text(struct strbuf *out, const void *p, size_t n)
 {
-	escape_bytes(out, p, n, false);
+	escape_bytes(out, p, n, KEEP_QUOTE);
+}
+
+void escape_display(struct strbuf *out, const void *p, size_t n)
+{
+	escape_bytes(out, p, n, KEEP_QUOTE | KEEP_BACKSLASH | KEEP_NEWLINE);
 }
 
 /* Unescape s[0..n) onto out. On error out is left partly written; the public
@@ -210,7 +253,7 @@ void cmdline_encode(struct strbuf *out, const char *args, size_t len)
 		first = false;
 		if (quoted)
 			sb_addc(out, '"');
-		escape_bytes(out, (const uint8_t *)p, alen, true);
+		escape_bytes(out, (const uint8_t *)p, alen, 0);
 		if (quoted)
 			sb_addc(out, '"');
 		/* a final argument without its NUL (argv cut short) ends here */

@@ -1,12 +1,26 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * docs/DESIGN.md's text escaping. Every byte below 0x20, 0x7f, the backslash and
- * every byte that is not part of valid UTF-8 becomes "\xHH" (lowercase hex);
+ * docs/DESIGN.md's text escaping. Every byte below 0x20, 0x7f, the backslash,
+ * every byte that is not part of valid UTF-8, and every byte of a code point
+ * that splits lines or fools a terminal becomes "\xHH" (lowercase hex);
  * everything else is copied. So "\x" always starts an escape and an escaped
  * value never holds a newline. Valid UTF-8 is Unicode's well-formed UTF-8:
  * overlong forms, surrogates (U+D800..U+DFFF), code points above U+10FFFF and
  * cut-short sequences are invalid, and each of their bytes is escaped on its
  * own (E0 80 80 is "\xe0\x80\x80"), so unescaping gives the bytes back.
+ *
+ * The code points escaped although valid (docs/FORMAT.md, "Text escaping"):
+ *   U+0080-U+009F  C1 controls: NEL (U+0085) ends a line for some readers,
+ *                  CSI (U+009B) starts a terminal control sequence
+ *   U+2028 U+2029  line and paragraph separators
+ *   U+202A-U+202E  bidirectional embeddings and overrides (RLO makes
+ *                  "evil\u202Egpj.exe" display as "evilexe.jpg")
+ *   U+2066-U+2069  bidirectional isolates
+ *   U+200E U+200F U+061C  the direction marks (LRM, RLM, ALM): invisible,
+ *                  they reorder the text around them
+ * U+202E is written "\xe2\x80\xae". Other invisible characters (ZWJ, ZWNJ,
+ * ZWSP, BOM) are kept: they reorder nothing, split no line, and scripts and
+ * emoji need them.
  *
  * cmdline: each argument escaped as above; an argument that is empty or holds
  * a space or a double quote is wrapped in double quotes, each double quote
@@ -31,6 +45,14 @@
 
 /* Append the escaped form of p[0..n) to out. */
 void escape_text(struct strbuf *out, const void *p, size_t n);
+
+/* For showing text that is already escaped (a value from the log) on a
+ * terminal: append p[0..n) with every byte escape_text escapes written "\xHH",
+ * except the backslash (it starts the text's own escapes) and LF (it ends
+ * the output's lines). A value from a well-formed log is copied unchanged;
+ * a raw control byte, invalid UTF-8 or an unsafe code point (an old or a
+ * forged log) is shown as the escape it would have had. */
+void escape_display(struct strbuf *out, const void *p, size_t n);
 
 /* Undo escape_text: append the raw bytes to out. Returns 0, or -1 when s
  * holds a malformed escape (a "\" not followed by "x" and two hex digits);

@@ -546,7 +546,14 @@ HOSTILE = [
     b"comma,separated", b'quote"inside', b"new\nline", b"", b"back\\slash", b"\\x41 literal",
     b"2026-11-25T00:00:00.000000Z,1,EXEC,1,0,,,0,/bin/evil,evil,,,,,,,,,,", b"\xff\xfe invalid utf8",
     b"tab\there", "ünïcødé ✓".encode(), b" leading space", b"trailing space ", b"\r\n",
+    # code points that split lines or fool a terminal (FORMAT.md): C1 NEL and CSI, the line and
+    # paragraph separators, a bidirectional override, the isolates and the direction marks
+    "nel\u0085csi\u009b31m".encode(), "ls\u2028ps\u2029".encode(), "evil\u202egpj.exe".encode(),
+    "\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d".encode(), "\u200e\u200f\u061c".encode(),
 ]
+UNSAFE_CODE_POINTS = ([chr(c) for c in range(0x80, 0xa0)] + ["\u2028", "\u2029", "\u200e", "\u200f",
+                      "\u061c"] + [chr(c) for c in range(0x202a, 0x202f)] +
+                      [chr(c) for c in range(0x2066, 0x206a)])
 
 
 @scenario
@@ -554,6 +561,13 @@ def hostile_cmdline():
     argv = [b"/bin/true"] + HOSTILE
     p = subprocess.Popen(argv)
     p.wait(timeout=10)
+    # an executable whose name reverses what follows it on a terminal
+    d = os.path.realpath(tempfile.mkdtemp(prefix="onm-bidi-"))
+    exe = os.path.join(d, "invoice\u202efdp.exe\u2028x")
+    shutil.copy("/bin/true", exe)
+    q = subprocess.Popen([exe])
+    q.wait(timeout=10)
+    shutil.rmtree(d)
     def check(log):
         r = one(log.find(event="EXEC", pid=p.pid), "hostile EXEC")
         check_eq("hostile argv round trip", decode_cmdline(r["cmdline"]), argv)
@@ -561,6 +575,14 @@ def hostile_cmdline():
         check_eq("no truncation flag", "truncated=1" in r["detail"], False)
         check_eq("records with the forged exe", log.find(exe="/bin/evil"), [])
         check_eq("one physical line per record", len(log.raw_lines), len(log.records) + 2)
+        if "evil\\xe2\\x80\\xaegpj.exe" not in r["cmdline"]:
+            raise AssertionError("U+202E not written \\xe2\\x80\\xae: %r" % r["cmdline"])
+        e = one(log.find(event="EXEC", pid=q.pid), "EXEC of a file named with U+202E")
+        check_eq("bidi exe escaped", e["exe"], d +
+                 "/invoice\\xe2\\x80\\xaefdp.exe\\xe2\\x80\\xa8x")
+        check_eq("bidi exe round trip", unescape(e["exe"]), exe.encode())
+        found = sorted({"U+%04X" % ord(c) for c in UNSAFE_CODE_POINTS if c in log.text})
+        check_eq("unsafe code points written raw anywhere in the log", found, [])
     return check
 
 

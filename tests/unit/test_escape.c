@@ -64,7 +64,7 @@ TEST(escape_valid_utf8_kept)
 {
 	/* clang-format off */
 	static const char *const ok[] = {
-		"\xc2\x80",         /* U+0080, lowest 2-byte */
+		"\xc2\xa0",         /* U+00A0, lowest 2-byte kept (U+0080-U+009F are C1) */
 		"\xc3\xa9",         /* é */
 		"\xdf\xbf",         /* U+07FF */
 		"\xe0\xa0\x80",     /* U+0800, lowest 3-byte */
@@ -128,6 +128,135 @@ TEST(escape_invalid_utf8_bytewise)
 	sb_free(&back);
 }
 
+/* The code points that split lines or fool a terminal (escape.h): the C1
+ * controls, the line and paragraph separators, the bidirectional embeddings,
+ * overrides and isolates, and the three direction marks. Written as plainly
+ * as possible, to check the escaper's byte tests. */
+static int code_point_needs_escape(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+	       cp == 0x200f || cp == 0x061c;
+}
+
+static size_t utf8_encode(uint32_t cp, char *b)
+{
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		b[0] = (char)(0xc0 | cp >> 6);
+		b[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | cp >> 12);
+		b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	b[0] = (char)(0xf0 | cp >> 18);
+	b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	b[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+TEST(escape_line_and_bidi_code_points)
+{
+	/* clang-format off */
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"\xc2\x80", "\\xc2\\x80"},             /* U+0080, the first C1 control */
+		{"a\xc2\x85" "b", "a\\xc2\\x85b"},      /* U+0085 NEL, a line break to some readers */
+		{"\xc2\x9b" "31m", "\\xc2\\x9b31m"},    /* U+009B CSI: a terminal escape */
+		{"\xc2\x9f", "\\xc2\\x9f"},             /* U+009F, the last */
+		{"\xc2\xa0", "\xc2\xa0"},               /* U+00A0 NBSP is kept */
+		{"\xe2\x80\xa7", "\xe2\x80\xa7"},       /* U+2027 is kept */
+		{"x\xe2\x80\xa8y", "x\\xe2\\x80\\xa8y"}, /* U+2028 LINE SEPARATOR */
+		{"\xe2\x80\xa9", "\\xe2\\x80\\xa9"},    /* U+2029 PARAGRAPH SEPARATOR */
+		{"\xe2\x80\xaa", "\\xe2\\x80\\xaa"},    /* U+202A LRE */
+		{"\xe2\x80\xab", "\\xe2\\x80\\xab"},    /* U+202B RLE */
+		{"\xe2\x80\xac", "\\xe2\\x80\\xac"},    /* U+202C PDF */
+		{"\xe2\x80\xad", "\\xe2\\x80\\xad"},    /* U+202D LRO */
+		{"/tmp/evil\xe2\x80\xaegpj.exe", "/tmp/evil\\xe2\\x80\\xaegpj.exe"}, /* U+202E RLO */
+		{"\xe2\x80\xaf", "\xe2\x80\xaf"},       /* U+202F NNBSP is kept */
+		{"\xe2\x81\xa5", "\xe2\x81\xa5"},       /* U+2065 (unassigned) is kept */
+		{"\xe2\x81\xa6", "\\xe2\\x81\\xa6"},    /* U+2066 LRI */
+		{"\xe2\x81\xa7", "\\xe2\\x81\\xa7"},    /* U+2067 RLI */
+		{"\xe2\x81\xa8", "\\xe2\\x81\\xa8"},    /* U+2068 FSI */
+		{"\xe2\x81\xa9", "\\xe2\\x81\\xa9"},    /* U+2069 PDI */
+		{"\xe2\x81\xaa", "\xe2\x81\xaa"},       /* U+206A is kept */
+		{"\xe2\x80\x8d", "\xe2\x80\x8d"},       /* U+200D ZWJ (emoji, Indic) is kept */
+		{"\xe2\x80\x8e", "\\xe2\\x80\\x8e"},    /* U+200E LRM */
+		{"\xe2\x80\x8f", "\\xe2\\x80\\x8f"},    /* U+200F RLM */
+		{"\xe2\x80\x90", "\xe2\x80\x90"},       /* U+2010 HYPHEN is kept */
+		{"\xd8\x9b", "\xd8\x9b"},               /* U+061B is kept */
+		{"\xd8\x9c", "\\xd8\\x9c"},             /* U+061C ARABIC LETTER MARK */
+		{"\xd8\x9d", "\xd8\x9d"},               /* U+061D is kept */
+		/* cut short or overlong forms of them were escaped before, as invalid */
+		{"\xe2\x80", "\\xe2\\x80"},
+		{"\xe0\x82\x85", "\\xe0\\x82\\x85"},
+		/* next to each other and to valid text */
+		{"\xe2\x80\xae\xe2\x81\xa6\xc3\xa9", "\\xe2\\x80\\xae\\xe2\\x81\\xa6\xc3\xa9"},
+	};
+	/* clang-format on */
+	struct strbuf sb = STRBUF_INIT, back = STRBUF_INIT;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].in);
+		CHECK_EQ_STR(esc(&sb, cases[i].in, n), cases[i].want);
+		sb_reset(&back);
+		CHECK_EQ_INT(unescape_text(&back, sb.data, sb.len), 0);
+		CHECK_EQ_MEM(back.data, back.len, cases[i].in, n);
+	}
+	/* and inside a cmdline argument */
+	sb_reset(&sb);
+	static const char argv[] = "echo\0\xe2\x80\xae"
+				   "cod.exe";
+	cmdline_encode(&sb, argv, sizeof(argv));
+	CHECK_EQ_STR(sb_str(&sb), "echo \\xe2\\x80\\xaecod.exe");
+	sb_free(&sb);
+	sb_free(&back);
+}
+
+TEST(escape_every_code_point)
+{
+	/* each Unicode scalar value on its own and between two letters: copied,
+	 * or each of its bytes escaped, exactly as the plain rule says */
+	struct strbuf sb = STRBUF_INIT, back = STRBUF_INIT, want = STRBUF_INIT;
+	char in[8];
+
+	for (uint32_t cp = 0; cp <= 0x10ffff; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		in[0] = 'a';
+		size_t n = utf8_encode(cp, in + 1);
+		in[n + 1] = 'z';
+		sb_reset(&want);
+		sb_addc(&want, 'a');
+		if (cp < 0x80 ? ascii_needs_escape(cp) : code_point_needs_escape(cp)) {
+			for (size_t i = 0; i < n; i++)
+				sb_addf(&want, "\\x%02x", (unsigned char)in[1 + i]);
+		} else {
+			sb_add(&want, in + 1, n);
+		}
+		sb_addc(&want, 'z');
+		esc(&sb, in, n + 2);
+		if (sb.len != want.len || memcmp(sb.data, want.data, sb.len) != 0)
+			TEST_FAIL_("U+%04X escaped as \"%s\", want \"%s\"", (unsigned)cp, sb.data,
+				   want.data);
+		sb_reset(&back);
+		CHECK_EQ_INT(unescape_text(&back, sb.data, sb.len), 0);
+		CHECK_EQ_MEM(back.data, back.len, in, n + 2);
+	}
+	sb_free(&sb);
+	sb_free(&back);
+	sb_free(&want);
+}
+
 /* Escaped output is printable: no byte below 0x20, no 0x7f, valid UTF-8, and
  * every backslash starts a \xHH. */
 static int is_display_form(const char *s, size_t n)
@@ -139,6 +268,23 @@ static int is_display_form(const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c == 0x7f)
 			ok = 0;
+	}
+	/* no code point that splits lines or fools a terminal survives */
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		uint32_t cp = c;
+		size_t len = 1;
+		if (c >= 0xf0)
+			cp = c & 0x07, len = 4;
+		else if (c >= 0xe0)
+			cp = c & 0x0f, len = 3;
+		else if (c >= 0xc0)
+			cp = c & 0x1f, len = 2;
+		for (size_t k = 1; k < len && i + k < n; k++)
+			cp = cp << 6 | ((unsigned char)s[i + k] & 0x3f);
+		if (len > 1 && code_point_needs_escape(cp))
+			ok = 0;
+		i += len;
 	}
 	/* re-escaping valid output changes only its backslashes */
 	escape_text(&tmp, s, n);
@@ -167,7 +313,8 @@ static uint32_t rng(void)
 static char hostile_byte(void)
 {
 	static const char pick[] =
-	    " \"\\x,\n\r\t'0aF2\xc3\xa9\xe2\x82\xac\xf0\x9f\xed\xa0\x80\xff\x7f";
+	    " \"\\x,\n\r\t'0aF2\xc3\xa9\xe2\x82\xac\xf0\x9f\xed\xa0\x80\xff\x7f"
+	    "\xc2\x85\x9b\x80\xae\x81\xa6\xa8\xd8\x9c";
 	uint32_t r = rng();
 
 	if (r % 4 == 0) {
@@ -196,6 +343,80 @@ TEST(escape_random_round_trip)
 	}
 	sb_free(&sb);
 	sb_free(&back);
+}
+
+/* Whole code points a hostile value would use, so that random strings hold
+ * them often, not only when the bytes happen to line up. */
+static const char *const hostile_pieces[] = {
+    "\xc2\x85",		"\xc2\x9b",	"\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xae",
+    "\xe2\x81\xa6",	"\xe2\x80\x8f", "\xd8\x9c",	"\xc2\xa0",	"\xe2\x80\x8d",
+    "\xf0\x9f\x98\x80", "\\x",		"\\",		"\x1b[",
+};
+
+TEST(escape_random_bytes_round_trip)
+{
+	/* the property unescape(escape(x)) == x over random byte strings, all
+	 * 256 byte values equally likely, mixed with whole code points; a fixed
+	 * seed and a bounded count, so every run tests the same inputs */
+	struct strbuf sb = STRBUF_INIT, back = STRBUF_INIT;
+	char buf[300];
+	const size_t npieces = sizeof(hostile_pieces) / sizeof(hostile_pieces[0]);
+
+	rng_state = 0x20261202ull;
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n = 0, want = rng() % 256;
+		while (n < want) {
+			if (rng() % 3 == 0) {
+				const char *piece = hostile_pieces[rng() % npieces];
+				size_t len = strlen(piece);
+				memcpy(buf + n, piece, len);
+				n += len;
+			} else {
+				buf[n++] = (char)(rng() & 0xff);
+			}
+		}
+		esc(&sb, buf, n);
+		CHECK(is_display_form(sb.data, sb.len));
+		sb_reset(&back);
+		CHECK_EQ_INT(unescape_text(&back, sb.data, sb.len), 0);
+		CHECK_EQ_MEM(back.data, back.len, buf, n);
+	}
+	sb_free(&sb);
+	sb_free(&back);
+}
+
+TEST(escape_display_of_escaped_text)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	/* a well-formed log value is shown as it is: its escapes, its
+	 * backslashes and valid UTF-8 stay */
+	static const char ok[] = "/tmp/caf\xc3\xa9 \\x0a\\x5c \"q\" \xe2\x82\xac";
+	escape_display(&sb, ok, sizeof(ok) - 1);
+	CHECK_EQ_STR(sb_str(&sb), ok);
+	/* what a well-formed value never holds is shown as its escape */
+	sb_reset(&sb);
+	static const char bad[] = "a\x1b[31mb\x7f\t\xff\xe2\x80\xae\xc2\x9b\n";
+	escape_display(&sb, bad, sizeof(bad) - 1);
+	CHECK_EQ_STR(sb_str(&sb), "a\\x1b[31mb\\x7f\\x09\\xff\\xe2\\x80\\xae\\xc2\\x9b\n");
+	/* for every byte string, the display form is escaped text plus LF:
+	 * escaping it again changes only its backslashes */
+	char buf[64];
+	rng_state = 99;
+	for (int iter = 0; iter < 5000; iter++) {
+		size_t n = rng() % sizeof(buf);
+		for (size_t i = 0; i < n; i++)
+			buf[i] = hostile_byte();
+		sb_reset(&sb);
+		escape_display(&sb, buf, n);
+		for (size_t i = 0, lines = 0; i <= sb.len; i++) {
+			if (i < sb.len && sb.data[i] != '\n')
+				continue;
+			CHECK(is_display_form(sb.data + lines, i - lines));
+			lines = i + 1;
+		}
+	}
+	sb_free(&sb);
 }
 
 TEST(escape_appends)
