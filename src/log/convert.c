@@ -13,6 +13,7 @@
 #include "log/jsonl.h"
 #include "log/schema.h"
 #include "log/seal.h"
+#include "util/escape.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -39,7 +40,7 @@ int log_dir_format(const char *dir)
 struct cat_state {
 	FILE *out;
 	enum log_format want;
-	struct strbuf line;
+	struct strbuf line, shown;
 	struct log_line_parser parser;
 	struct log_layout cols; /* the current CSV segment's, from its header */
 	bool cols_standard;	/* ... and it is the header this version writes */
@@ -135,7 +136,14 @@ static void one_line(struct cat_state *s, const struct segment_info *si, char *l
 			sb_addc(&s->line, '\n');
 		}
 	}
-	fwrite(s->line.data, 1, s->line.len, s->out);
+	/* cat is read on terminals: nothing a terminal acts on passes, even
+	 * from an old or a forged log (util/escape.h) */
+	sb_reset(&s->shown);
+	if (s->want == LOG_FORMAT_JSONL)
+		escape_display_json(&s->shown, s->line.data, s->line.len);
+	else
+		escape_display(&s->shown, s->line.data, s->line.len);
+	fwrite(s->shown.data, 1, s->shown.len, s->out);
 }
 
 int log_cat(const char *dir, enum log_format want, FILE *out)
@@ -202,5 +210,6 @@ int log_cat(const char *dir, enum log_format want, FILE *out)
 	close(dfd);
 	sb_free(&s.line);
 	log_line_parser_free(&s.parser);
+	sb_free(&s.shown);
 	return s.rc;
 }

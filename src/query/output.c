@@ -6,73 +6,43 @@
 #include <string.h>
 
 #include "log/csv.h"
+#include "util/escape.h"
 #include "util/log.h"
 
 #define OUT_CHUNK (1u << 16)
 
-/* The length of the valid UTF-8 sequence at s (up to end), or 0. */
-static size_t utf8_len(const unsigned char *s, const unsigned char *end)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t min;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, min = 0x10000;
-	else
-		return 0;
-	if ((size_t)(end - s) < n)
-		return 0;
-	uint32_t cp = c & (0x3f >> (n - 1));
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
+/*
+ * A JSON string holds the text as it is shown (escape_display): the log's own
+ * escapes stay, and whatever a well-formed log never holds (a raw control,
+ * invalid UTF-8, a code point that splits lines or fools a terminal) is
+ * written as the escape the log would have given it. So the decoded string is
+ * the log's escaped text, and decoding it can never produce a control
+ * character or a bidirectional override (a \u001b would: jq -r would then
+ * print a live terminal escape).
+ */
 void json_str(struct strbuf *sb, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
-	sb_reserve(sb, (size_t)(end - p) + 2);
+	struct strbuf shown = STRBUF_INIT;
+	escape_display(&shown, s, strlen(s));
+	const char *p = shown.data ? shown.data : "", *end = p + shown.len;
+	sb_reserve(sb, shown.len + 2);
 	sb_addc(sb, '"');
 	while (p < end) {
-		const unsigned char *run = p;
-		while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		const char *run = p;
+		while (p < end && *p != '"' && *p != '\\' && *p != '\n')
 			p++;
 		if (p > run)
 			sb_add(sb, run, (size_t)(p - run));
 		if (p == end)
 			break;
-		unsigned char c = *p;
-		if (c == '"' || c == '\\') {
-			char esc[2] = {'\\', (char)c};
-			sb_add(sb, esc, 2);
-			p++;
-		} else if (c < 0x20 || c == 0x7f) {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-			sb_add(sb, esc, 6);
-			p++;
-		} else {
-			size_t n = utf8_len(p, end);
-			if (n) {
-				sb_add(sb, p, n);
-				p += n;
-			} else {
-				char esc[5] = {'\\', '\\', 'x', hex[c >> 4], hex[c & 15]};
-				sb_add(sb, esc, 5);
-				p++;
-			}
-		}
+		if (*p == '\n')
+			sb_adds(sb, "\\\\x0a"); /* as the log writes a line break */
+		else
+			sb_add(sb, (const char[]){'\\', *p}, 2);
+		p++;
 	}
 	sb_addc(sb, '"');
+	sb_free(&shown);
 }
 
 void json_str_or_null(struct strbuf *sb, const char *s)
@@ -127,8 +97,15 @@ int out_flush(struct strbuf *sb, FILE *out, bool force)
 	if (!force && sb->len < OUT_CHUNK)
 		return 0;
 	int rc = 0;
-	if (sb->len && fwrite(sb->data, 1, sb->len, out) != sb->len)
-		rc = -1;
+	if (sb->len) {
+		/* the one way out of every command: nothing a terminal acts on
+		 * passes, whichever path put a value here */
+		struct strbuf shown = STRBUF_INIT;
+		escape_display(&shown, sb->data, sb->len);
+		if (fwrite(shown.data, 1, shown.len, out) != shown.len)
+			rc = -1;
+		sb_free(&shown);
+	}
 	sb_reset(sb);
 	if (force && fflush(out) != 0)
 		rc = -1;
@@ -151,6 +128,17 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
+/* A cell as it will be shown (out_flush would escape it anyway), so that its
+ * width is measured on what the terminal gets. */
+static char *shown_dup(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (!s)
+		s = "";
+	escape_display(&sb, s, strlen(s));
+	return sb.data ? sb.data : xstrdup("");
+}
+
 /* Display width: UTF-8 characters, not bytes (close enough for paths). */
 static size_t text_width(const char *s)
 {
@@ -171,8 +159,9 @@ static void add_row(struct table *t, const char *const *cells, const char *after
 			fatal("out of memory");
 	}
 	for (size_t c = 0; c < t->ncols; c++) {
-		t->cells[t->nrows * t->ncols + c] = xstrdup(cells[c]);
-		size_t w = text_width(cells[c] ? cells[c] : "");
+		char *cell = shown_dup(cells[c]);
+		t->cells[t->nrows * t->ncols + c] = cell;
+		size_t w = text_width(cell);
 		if (w > t->width[c])
 			t->width[c] = w;
 	}

@@ -3,12 +3,19 @@
  * Output helpers shared by the investigation commands: JSON and CSV values,
  * aligned tables, times, usage errors.
  *
- * JSON strings: '"' and '\' are escaped, control characters are written
- * \u00XX, valid UTF-8 is copied. Text from the log is written as the log shows
- * it, so its own "\xHH" escapes stay (as "\\xHH" in the JSON source, i.e. the
- * four characters \xHH in the decoded string); a byte that is not valid UTF-8
- * (only a corrupt log has one) is written the same way, so the output is
- * always valid JSON.
+ * What a command prints cannot act on a terminal (util/escape.h,
+ * escape_display): text from the log is shown as the log shows it, with its
+ * own "\xHH" escapes, and anything a well-formed log never holds (a raw
+ * control byte, invalid UTF-8, a C1 control, U+2028/U+2029, a bidirectional
+ * override, isolate or mark: an old or a forged log) as the escape the log
+ * would have given it. out_flush applies this to everything written, table
+ * cells are measured after it.
+ *
+ * JSON strings carry the same text: '"' and '\' are escaped, so a log's
+ * "\xHH" is "\\xHH" in the JSON source and the four characters \xHH in the
+ * decoded string; a raw control, invalid byte or unsafe code point is written
+ * the same way (ESC as "\\x1b", never \u001b), so the output is always valid
+ * JSON and its decoded strings hold no control character either.
  */
 #ifndef ONMITSU_QUERY_OUTPUT_H
 #define ONMITSU_QUERY_OUTPUT_H
@@ -38,8 +45,8 @@ void csv_int(struct strbuf *sb, int64_t v);
 const char *time_text(char *buf, size_t size, uint64_t t_ns);
 #define TIME_TEXT_SIZE 40
 
-/* Write sb to out and empty it once it holds more than a chunk (force: always).
- * Returns -1 when writing failed. */
+/* Write sb, as escape_display shows it, to out and empty it once it holds
+ * more than a chunk (force: always). Returns -1 when writing failed. */
 int out_flush(struct strbuf *sb, FILE *out, bool force);
 
 /*

@@ -118,6 +118,7 @@ enum {
 	KEEP_QUOTE = 1u << 0,	  /* '"' (not inside a cmdline argument) */
 	KEEP_BACKSLASH = 1u << 1, /* '\\' (text that is already escaped) */
 	KEEP_NEWLINE = 1u << 2,	  /* '\n' (an output's own line ends) */
+	JSON_ESCAPES = 1u << 3,	  /* write "\\\\xHH": the escape inside a JSON string */
 };
 
 /*
@@ -127,9 +128,10 @@ enum {
  */
 static void escape_bytes(struct strbuf *out, const uint8_t *p, size_t n, unsigned keep)
 {
-	if (n > (SIZE_MAX - out->len - 1) / 4)
+	size_t per_byte = keep & JSON_ESCAPES ? 5 : 4;
+	if (n > (SIZE_MAX - out->len - 1) / per_byte)
 		fatalx("value of %zu bytes is too large to escape", n);
-	sb_reserve(out, 4 * n);
+	sb_reserve(out, per_byte * n);
 
 	char *w = out->data + out->len;
 	size_t i = 0;
@@ -164,6 +166,8 @@ static void escape_bytes(struct strbuf *out, const uint8_t *p, size_t n, unsigne
 		}
 		if (i < n) {
 			/* one offending byte; resynchronise on the next one */
+			if (keep & JSON_ESCAPES)
+				*w++ = '\\';
 			w[0] = '\\';
 			w[1] = 'x';
 			w[2] = hexdigits[p[i] >> 4];
@@ -184,6 +188,11 @@ void escape_text(struct strbuf *out, const void *p, size_t n)
 void escape_display(struct strbuf *out, const void *p, size_t n)
 {
 	escape_bytes(out, p, n, KEEP_QUOTE | KEEP_BACKSLASH | KEEP_NEWLINE);
+}
+
+void escape_display_json(struct strbuf *out, const void *p, size_t n)
+{
+	escape_bytes(out, p, n, KEEP_QUOTE | KEEP_BACKSLASH | KEEP_NEWLINE | JSON_ESCAPES);
 }
 
 /* Unescape s[0..n) onto out. On error out is left partly written; the public

@@ -54,6 +54,12 @@ void escape_text(struct strbuf *out, const void *p, size_t n);
  * forged log) is shown as the escape it would have had. */
 void escape_display(struct strbuf *out, const void *p, size_t n);
 
+/* The same for JSON text (a JSON Lines record): each escape is written
+ * "\\xHH", a JSON-escaped backslash, so the line stays valid JSON and the
+ * string holding the byte decodes to the log's escaped text. (Outside its
+ * strings a JSON line is ASCII.) */
+void escape_display_json(struct strbuf *out, const void *p, size_t n);
+
 /* Undo escape_text: append the raw bytes to out. Returns 0, or -1 when s
  * holds a malformed escape (a "\" not followed by "x" and two hex digits);
  * then out is left as it was. Uppercase hex is accepted, never written.

@@ -419,6 +419,17 @@ TEST(escape_display_of_escaped_text)
 	sb_free(&sb);
 }
 
+TEST(escape_display_json_keeps_json_valid)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	static const char line[] = "{\"exe\":\"/tmp/a\\\\x0a\xe2\x80\xae\xff\xc3\xa9\"}\n";
+	escape_display_json(&sb, line, sizeof(line) - 1);
+	CHECK_EQ_STR(sb_str(&sb),
+		     "{\"exe\":\"/tmp/a\\\\x0a\\\\xe2\\\\x80\\\\xae\\\\xff\xc3\xa9\"}\n");
+	sb_free(&sb);
+}
+
 TEST(escape_appends)
 {
 	struct strbuf sb = STRBUF_INIT;

@@ -575,7 +575,7 @@ TEST(query_json_escaping)
 	struct strbuf sb = STRBUF_INIT;
 	json_str(&sb, "a\"b\\c\x01\x1f\x7f/\xc3\xa9\xe2\x82\xac\xff\xc3");
 	CHECK_EQ_STR(sb_str(&sb),
-		     "\"a\\\"b\\\\c\\u0001\\u001f\\u007f/\xc3\xa9\xe2\x82\xac\\\\xff\\\\xc3\"");
+		     "\"a\\\"b\\\\c\\\\x01\\\\x1f\\\\x7f/\xc3\xa9\xe2\x82\xac\\\\xff\\\\xc3\"");
 	sb_reset(&sb);
 	json_str(&sb, "/tmp/x\\x0a");
 	CHECK_EQ_STR(sb_str(&sb), "\"/tmp/x\\\\x0a\"");
