@@ -61,6 +61,16 @@ static void csv_write_text(struct strbuf *out, const char *p, size_t n)
 	csv_quote_tail(out, start);
 }
 
+/* exe, path: a path cut at the limit starts with PATH_CUT_MARK (escape.h) */
+static void csv_write_path(struct strbuf *out, const char *p, size_t n, bool cut)
+{
+	if ((!p || !n) && !cut)
+		return;
+	size_t start = out->len;
+	escape_path(out, p ? p : "", p ? n : 0, cut);
+	csv_quote_tail(out, start);
+}
+
 static void csv_write_str(struct strbuf *out, const char *s)
 {
 	/* The recorder's own strings (guid, proto, result, ...) go through the
@@ -136,7 +146,7 @@ void csv_encode(struct strbuf *out, const struct om_record *r)
 	sb_addc(out, ',');
 	csv_write_i64(out, r->uid);
 	sb_addc(out, ',');
-	csv_write_text(out, r->exe, r->exe_len);
+	csv_write_path(out, r->exe, r->exe_len, r->exe_truncated);
 	sb_addc(out, ',');
 	if (r->has_cmdline && r->args) {
 		size_t start = out->len;
@@ -158,7 +168,7 @@ void csv_encode(struct strbuf *out, const struct om_record *r)
 	sb_addc(out, ',');
 	csv_write_str(out, r->result);
 	sb_addc(out, ',');
-	csv_write_text(out, r->path, r->path_len);
+	csv_write_path(out, r->path, r->path_len, r->path_truncated);
 	sb_addc(out, ',');
 	csv_write_str(out, r->community_id);
 	sb_addc(out, ',');

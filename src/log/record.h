@@ -44,6 +44,7 @@ struct om_record {
 
 	const char *exe; /* raw bytes */
 	size_t exe_len;
+	bool exe_truncated; /* cut at the path limit: written after PATH_CUT_MARK */
 	const char *args; /* argv: each argument NUL-terminated, back to back */
 	size_t args_len;
 	bool has_cmdline; /* write the cmdline column (args may be empty) */
@@ -56,6 +57,7 @@ struct om_record {
 
 	const char *path; /* raw bytes */
 	size_t path_len;
+	bool path_truncated;	  /* as exe_truncated */
 	const char *community_id; /* NULL: empty */
 	const char *detail;       /* already "k=v k=v"; escaped as text */
 };

@@ -143,13 +143,17 @@ static void on_fork(struct consumer *c, const struct om_ev_proc *e)
 	if (p) {
 		proc_entry_set_image(ch, p->exe, p->exe_len, p->args, p->args_len,
 				     p->args_truncated);
+		ch->exe_truncated = p->exe_truncated;
 		r.exe = ch->exe;
 		r.exe_len = ch->exe_len;
+		r.exe_truncated = ch->exe_truncated;
 		r.args = ch->args;
 		r.args_len = ch->args_len;
 		r.has_cmdline = true;
 		if (ch->args_truncated)
 			sb_adds(&d, " truncated=1");
+		if (ch->exe_truncated)
+			sb_adds(&d, " path_truncated=1");
 	}
 	r.ppid = e->ppid;
 	r.parent_guid = pguid;
@@ -179,10 +183,12 @@ static void on_exec(struct consumer *c, const struct om_ev_proc *e)
 	}
 	proc_entry_set_image(p, exe, e->exe_len, args, e->args_len,
 			     (e->h.flags & OM_F_ARGS_TRUNC) != 0);
+	p->exe_truncated = (e->h.flags & OM_F_PATH_TRUNC) != 0;
 	r.ppid = p->ppid;
 	r.parent_guid = p->parent_guid;
 	r.exe = exe;
 	r.exe_len = e->exe_len;
+	r.exe_truncated = p->exe_truncated;
 	r.args = args;
 	r.args_len = e->args_len;
 	r.has_cmdline = true;
@@ -261,6 +267,7 @@ static int on_mod(struct consumer *c, const struct om_ev_mod *e, size_t size)
 	base_record(c, &r, OM_EVENT_MODLOAD, &e->h, guid);
 	r.path = (const char *)(e + 1);
 	r.path_len = e->path_len;
+	r.path_truncated = (e->h.flags & OM_F_PATH_TRUNC) != 0;
 	flags_detail(&d, e->h.flags);
 	r.detail = detail_str(&d);
 	c->out(c->out_ctx, &r);

@@ -129,4 +129,5 @@ void proc_entry_set_image(struct proc_entry *e, const char *exe, size_t exe_len,
 	e->args = dup_bytes(args ? args : "", args_len);
 	e->args_len = args_len;
 	e->args_truncated = truncated;
+	e->exe_truncated = false;
 }

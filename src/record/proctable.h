@@ -21,6 +21,7 @@ struct proc_entry {
 	char parent_guid[GUID_STR_LEN]; /* "" when unknown */
 	char *exe;
 	size_t exe_len;
+	bool exe_truncated; /* exe was cut at the path limit (set after set_image) */
 	char *args;
 	size_t args_len;
 	bool args_truncated;
@@ -40,7 +41,7 @@ struct proc_entry *proctable_lookup(struct proctable *t, uint32_t pid);
 /* Insert or replace the entry for pid; returns it (exe/args empty). */
 struct proc_entry *proctable_put(struct proctable *t, uint32_t pid);
 void proctable_remove(struct proctable *t, uint32_t pid);
-/* Replace exe and args (copies). */
+/* Replace exe and args (copies); exe_truncated is cleared. */
 void proc_entry_set_image(struct proc_entry *e, const char *exe, size_t exe_len, const char *args,
 			  size_t args_len, bool truncated);
 

@@ -195,6 +195,13 @@ void escape_display_json(struct strbuf *out, const void *p, size_t n)
 	escape_bytes(out, p, n, KEEP_QUOTE | KEEP_BACKSLASH | KEEP_NEWLINE | JSON_ESCAPES);
 }
 
+void escape_path(struct strbuf *out, const void *p, size_t n, bool cut)
+{
+	if (cut)
+		sb_add(out, PATH_CUT_MARK, PATH_CUT_MARK_LEN);
+	escape_bytes(out, p, n, KEEP_QUOTE);
+}
+
 /* Unescape s[0..n) onto out. On error out is left partly written; the public
  * functions put its length back. */
 static int unescape_into(struct strbuf *out, const char *s, size_t n)
@@ -241,6 +248,16 @@ int unescape_text(struct strbuf *out, const char *s, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+int unescape_path(struct strbuf *out, const char *s, size_t n, bool *cut)
+{
+	*cut = n >= PATH_CUT_MARK_LEN && memcmp(s, PATH_CUT_MARK, PATH_CUT_MARK_LEN) == 0;
+	if (*cut) {
+		s += PATH_CUT_MARK_LEN;
+		n -= PATH_CUT_MARK_LEN;
+	}
+	return unescape_text(out, s, n);
 }
 
 void cmdline_encode(struct strbuf *out, const char *args, size_t len)

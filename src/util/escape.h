@@ -39,6 +39,7 @@
 #ifndef ONMITSU_ESCAPE_H
 #define ONMITSU_ESCAPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/strbuf.h"
@@ -59,6 +60,27 @@ void escape_display(struct strbuf *out, const void *p, size_t n);
  * string holding the byte decodes to the log's escaped text. (Outside its
  * strings a JSON line is ASCII.) */
 void escape_display_json(struct strbuf *out, const void *p, size_t n);
+
+/*
+ * exe and path: a path the kernel's walk cut at its limit (OM_PATH_MAX bytes
+ * or OM_PATH_DEPTH directory levels, include/onmitsu/event.h) lost its top
+ * directories, since the walk goes from the file up. Its field starts with
+ * PATH_CUT_MARK, then the escaped part that was kept, from a '/':
+ * "\\.../d/e/true". Every backslash of data is written \x5c, so a backslash
+ * not followed by 'x' never comes from a real path: the mark cannot be forged
+ * by a file name, and unescape_text refuses it (a cut path is never taken for
+ * a whole one).
+ */
+#define PATH_CUT_MARK "\\..."
+#define PATH_CUT_MARK_LEN (sizeof(PATH_CUT_MARK) - 1)
+
+/* escape_text of p[0..n), after PATH_CUT_MARK when cut. */
+void escape_path(struct strbuf *out, const void *p, size_t n, bool cut);
+
+/* Undo escape_path: append the raw bytes that were kept, and tell in *cut
+ * whether the path was cut. Returns 0, or -1 when s is malformed (the mark
+ * anywhere but at the start is one); then out is left as it was. */
+int unescape_path(struct strbuf *out, const char *s, size_t n, bool *cut);
 
 /* Undo escape_text: append the raw bytes to out. Returns 0, or -1 when s
  * holds a malformed escape (a "\" not followed by "x" and two hex digits);

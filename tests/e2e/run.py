@@ -583,6 +583,10 @@ def hostile_cmdline():
         check_eq("bidi exe round trip", unescape(e["exe"]), exe.encode())
         found = sorted({"U+%04X" % ord(c) for c in UNSAFE_CODE_POINTS if c in log.text})
         check_eq("unsafe code points written raw anywhere in the log", found, [])
+        snippet = format_md_snippet()
+        check_eq("FORMAT.md's snippet: hostile argv", snippet["split_cmdline"](r["cmdline"]), argv)
+        check_eq("FORMAT.md's snippet: bidi exe", snippet["unescape_path"](e["exe"]),
+                 (exe.encode(), False))
     return check
 
 
@@ -600,6 +604,67 @@ def huge_argument():
         if not big.startswith(args[2]) or len(b"\0".join(args)) > 32768:
             raise AssertionError("huge argument not a prefix within the limit")
     return check
+
+
+def om_limit(name):
+    """A limit of include/onmitsu/event.h, the one place that says it."""
+    with open(os.path.join(ROOT, "include", "onmitsu", "event.h")) as f:
+        return int(re.search(r"#define %s (\d+)" % name, f.read()).group(1))
+
+
+@scenario
+def path_cut_at_the_depth_limit():
+    """exe and a dlopen'd library deeper than the kernel's path walk goes: the walk keeps the
+    bottom OM_PATH_DEPTH names, and the field itself starts with the cut mark \\..."""
+    depth = om_limit("OM_PATH_DEPTH")
+    libz = [p for p in ("/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1",
+                        "/usr/lib64/libz.so.1", "/lib64/libz.so.1") if os.path.exists(p)]
+    if not libz:
+        raise AssertionError("no libz.so.1 to dlopen (modules_once_each needs it too)")
+    top = os.path.realpath(tempfile.mkdtemp(prefix="onm-deep-"))
+    deep = os.path.join(top, *["d%d" % i for i in range(depth + 6)])
+    os.makedirs(deep)
+    exe = os.path.join(deep, "true")
+    shutil.copy("/bin/true", exe)
+    lib = os.path.join(deep, "libdeep.so")
+    shutil.copy(os.path.realpath(libz[0]), lib)
+    p = subprocess.Popen([exe])
+    p.wait(timeout=10)
+    q = subprocess.Popen(["/usr/bin/python3", "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])",
+                          lib])
+    q.wait(timeout=20)
+    shutil.rmtree(top)
+    def cut(path):
+        return "\\..." + "/" + "/".join(path.strip("/").split("/")[-depth:])
+    def check(log):
+        e = one(log.find(event="EXEC", pid=p.pid), "EXEC of a file %d directories deep" % (depth + 6))
+        check_eq("cut exe marked in the field", e["exe"], cut(exe))
+        check_eq("FORMAT.md's snippet: cut exe", format_md_snippet()["unescape_path"](e["exe"]),
+                 (cut(exe)[4:].encode(), True))
+        if "path_truncated=1" not in e["detail"].split():
+            raise AssertionError("cut exe without path_truncated=1: %r" % e["detail"])
+        m = one([r for r in log.find(event="MODLOAD", pid=q.pid) if r["path"].endswith("/libdeep.so")],
+                "MODLOAD of a library %d directories deep" % (depth + 6))
+        check_eq("cut path marked in the field", m["path"], cut(lib))
+        if "path_truncated=1" not in m["detail"].split():
+            raise AssertionError("cut path without path_truncated=1: %r" % m["detail"])
+        # what a whole path looks like is never marked
+        check_eq("records of whole paths marked cut",
+                 [r["seq"] for r in log.records
+                  if (r["exe"].startswith("\\...") or r["path"].startswith("\\..."))
+                  and "path_truncated=1" not in r["detail"].split()], [])
+    return check
+
+
+def format_md_snippet():
+    """The definitions of docs/FORMAT.md's Python decoding snippet: they must decode what the
+    recorder writes."""
+    with open(os.path.join(ROOT, "docs", "FORMAT.md"), encoding="utf-8") as f:
+        code = re.search(r"## Reading a log in Python.*?```python\n(.*?)```", f.read(),
+                         re.S).group(1)
+    ns = {}
+    exec(code.split("\n# Which process")[0], ns)
+    return ns
 
 
 @scenario

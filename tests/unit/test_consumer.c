@@ -117,6 +117,66 @@ TEST(consumer_exec_fields_exact)
 	teardown(&c, &cap);
 }
 
+TEST(consumer_cut_path_marked_in_the_field)
+{
+	/* the kernel's walk stopped at its limit: the top directories are
+	 * missing, and the field says so itself, not only detail */
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	uint8_t buf[512];
+	static const char args[] = "./true\0";
+	size_t n = make_exec(buf, 300, 1000000000ull, "/d/d/d/true", args, sizeof(args) - 1,
+			     OM_F_PATH_TRUNC);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	CHECK_FIELD(&cap, 0, C_EVENT, "EXEC");
+	CHECK_FIELD(&cap, 0, C_EXE, "\\.../d/d/d/true");
+	CHECK_FIELD(&cap, 0, C_DETAIL, "path_truncated=1");
+
+	/* a child inherits the image, and the mark with it */
+	struct om_ev_proc f = {0};
+	f.h.kind = OM_K_FORK;
+	f.h.size = sizeof(f);
+	f.h.pid = f.h.tid = 301;
+	f.h.start_ns = 2000000000ull;
+	f.ppid = 300;
+	f.parent_start_ns = 1000000000ull;
+	CHECK_EQ_INT(consumer_sample(&c, &f, sizeof(f)), 0);
+	CHECK_FIELD(&cap, 1, C_EVENT, "FORK");
+	CHECK_FIELD(&cap, 1, C_EXE, "\\.../d/d/d/true");
+	CHECK_FIELD(&cap, 1, C_DETAIL, "path_truncated=1");
+
+	/* an exec of a whole path clears it */
+	n = make_exec(buf, 301, 2000000000ull, "/usr/bin/id", "id\0", 3, 0);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	CHECK_FIELD(&cap, 2, C_EXE, "/usr/bin/id");
+	CHECK_FIELD(&cap, 2, C_DETAIL, "");
+
+	/* a library mapped from too deep */
+	struct {
+		struct om_ev_mod m;
+		char path[32];
+	} mod;
+	memset(&mod, 0, sizeof(mod));
+	static const char lib[] = "/deep/libx.so";
+	mod.m.h.kind = OM_K_MODLOAD;
+	mod.m.h.pid = mod.m.h.tid = 300;
+	mod.m.h.start_ns = 1000000000ull;
+	mod.m.h.flags = OM_F_PATH_TRUNC;
+	mod.m.path_len = sizeof(lib) - 1;
+	memcpy(mod.path, lib, sizeof(lib) - 1);
+	mod.m.h.size = (uint32_t)(sizeof(mod.m) + sizeof(lib) - 1);
+	CHECK_EQ_INT(consumer_sample(&c, &mod, mod.m.h.size), 0);
+	CHECK_FIELD(&cap, 3, C_EVENT, "MODLOAD");
+	CHECK_FIELD(&cap, 3, C_PATH, "\\.../deep/libx.so");
+	CHECK_FIELD(&cap, 3, C_DETAIL, "path_truncated=1");
+	/* and one that is whole is written as it is */
+	mod.m.h.flags = 0;
+	CHECK_EQ_INT(consumer_sample(&c, &mod, mod.m.h.size), 0);
+	CHECK_FIELD(&cap, 4, C_PATH, "/deep/libx.so");
+	teardown(&c, &cap);
+}
+
 TEST(consumer_fork_inherits_and_keeps_fork_time_parent)
 {
 	struct consumer c;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +429,61 @@ TEST(escape_display_json_keeps_json_valid)
 	CHECK_EQ_STR(sb_str(&sb),
 		     "{\"exe\":\"/tmp/a\\\\x0a\\\\xe2\\\\x80\\\\xae\\\\xff\xc3\xa9\"}\n");
 	sb_free(&sb);
+}
+
+TEST(escape_path_marks_a_cut_path)
+{
+	struct strbuf sb = STRBUF_INIT, back = STRBUF_INIT;
+	bool cut = false;
+
+	escape_path(&sb, "/d/e f\n/true", 12, true);
+	CHECK_EQ_STR(sb_str(&sb), "\\.../d/e f\\x0a/true");
+	/* the marker is no escape: the plain unescape refuses it, so a cut
+	 * path can never pass for a whole one */
+	CHECK_EQ_INT(unescape_text(&back, sb.data, sb.len), -1);
+	CHECK_EQ_INT(unescape_path(&back, sb.data, sb.len, &cut), 0);
+	CHECK(cut);
+	CHECK_EQ_MEM(back.data, back.len, "/d/e f\n/true", (size_t)12);
+	/* a whole path is escape_text's */
+	sb_reset(&sb);
+	sb_reset(&back);
+	escape_path(&sb, "/usr/bin/id", 11, false);
+	CHECK_EQ_STR(sb_str(&sb), "/usr/bin/id");
+	CHECK_EQ_INT(unescape_path(&back, sb.data, sb.len, &cut), 0);
+	CHECK(!cut);
+	CHECK_EQ_STR(sb_str(&back), "/usr/bin/id");
+	/* a real path that looks like the marker is escaped, never marked */
+	sb_reset(&sb);
+	sb_reset(&back);
+	escape_path(&sb, "\\.../x", 6, false);
+	CHECK_EQ_STR(sb_str(&sb), "\\x5c.../x");
+	CHECK_EQ_INT(unescape_path(&back, sb.data, sb.len, &cut), 0);
+	CHECK(!cut);
+	CHECK_EQ_STR(sb_str(&back), "\\.../x");
+	/* the marker only at the start; a bad escape after it is refused */
+	sb_reset(&back);
+	sb_adds(&back, "keep");
+	CHECK_EQ_INT(unescape_path(&back, "/a\\.../b", 9, &cut), -1);
+	CHECK_EQ_INT(unescape_path(&back, "\\...\\x4", 8, &cut), -1);
+	CHECK_EQ_INT(unescape_path(&back, "\\..", 3, &cut), -1);
+	CHECK_EQ_STR(sb_str(&back), "keep");
+	/* round trip over random paths, cut or not */
+	char buf[64];
+	rng_state = 0x70617468ull;
+	for (int iter = 0; iter < 5000; iter++) {
+		size_t n = rng() % sizeof(buf);
+		for (size_t i = 0; i < n; i++)
+			buf[i] = hostile_byte();
+		bool was_cut = rng() % 2;
+		sb_reset(&sb);
+		sb_reset(&back);
+		escape_path(&sb, buf, n, was_cut);
+		CHECK_EQ_INT(unescape_path(&back, sb.data, sb.len, &cut), 0);
+		CHECK_EQ_INT(cut, was_cut);
+		CHECK_EQ_MEM(back.data, back.len, buf, n);
+	}
+	sb_free(&sb);
+	sb_free(&back);
 }
 
 TEST(escape_appends)

@@ -247,6 +247,37 @@ TEST(query_cat_of_a_jsonl_log_escapes_what_a_terminal_acts_on)
 	tq_rmdir(dir);
 }
 
+TEST(query_cut_path_shown_with_its_mark)
+{
+	/* exe and path cut at the kernel's limit start with the "\\..." mark;
+	 * every output shows it as it is, never as a whole path */
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu.csv",
+		     HOSTILE_HEADER
+		     "2026-11-25T10:00:01.000000Z,1,EXEC,666,1," GUID_A ",,1000,"
+		     "\\.../d/d/true,./true,,,,,,,,,,path_truncated=1\n"
+		     "2026-11-25T10:00:01.100000Z,2,MODLOAD,666,1," GUID_A ",,1000,,,,,,,,,,"
+		     "\\.../d/libx.so,,path_truncated=1\n"
+		     "2026-11-25T10:00:02.000000Z,3,NET,666,1," GUID_A ",,1000,,,tcp,192.0.2.10,"
+		     "40001,203.0.113.50,443,out,established,,,\n");
+	const char *mark[] = {"\\.../d/d/true"};
+	const char *both[] = {"\\.../d/d/true", "\\.../d/libx.so"};
+	const char *who[] = {"who", "-d", dir, NULL};
+	CHECK(check_output(cmd_who, who, false, mark, N(mark)));
+	const char *who_json[] = {"who", "-d", dir, "--json", NULL};
+	CHECK(check_output(cmd_who, who_json, true, mark, N(mark)));
+	const char *tree[] = {"tree", "-d", dir, "--pid", "666", NULL};
+	CHECK(check_output(cmd_tree, tree, false, both, N(both)));
+	const char *tree_json[] = {"tree", "-d", dir, "--pid", "666", "--json", NULL};
+	CHECK(check_output(cmd_tree, tree_json, true, both, N(both)));
+	const char *timeline[] = {"timeline", "-d", dir, NULL};
+	CHECK(check_output(cmd_timeline, timeline, false, both, N(both)));
+	/* converted to JSON Lines and back, the mark stays */
+	const char *cat_jsonl[] = {"cat", "-d", dir, "--format", "jsonl", NULL};
+	CHECK(check_output(cmd_cat, cat_jsonl, true, both, N(both)));
+	tq_rmdir(dir);
+}
+
 TEST(query_json_strings_carry_the_escaped_text)
 {
 	/* a JSON string decodes to the text the log shows: its escapes stay,
