@@ -2,12 +2,15 @@
 /*
  * The escaping round trips (util/escape.h, log/csv.h):
  * - escape_text: the escaped form holds no byte below 0x20, no 0x7f, no
- *   backslash but those that start "\xHH", is valid UTF-8, and unescapes to
- *   the input;
+ *   backslash but those that start "\xHH", is valid UTF-8 without the code
+ *   points that split lines or fool a terminal, and unescapes to the input;
  * - cmdline_encode: the input as an argument area (NUL-separated) encodes to
  *   one line that decodes to the same arguments, each NUL-terminated;
  * - csv_encode_fields / csv_split: the input cut at NUL bytes into fields
  *   joins into one CSV line that splits into the same fields;
+ * - escape_path / unescape_path: the same, with the cut mark or without;
+ * - escape_display: no control byte but LF, valid UTF-8, no code point that
+ *   splits lines or fools a terminal;
  * - unescape_text and cmdline_decode of the input as it is: either refused
  *   with the output left as it was, or accepted.
  */
@@ -51,6 +54,32 @@ static bool valid_utf8(const uint8_t *s, size_t n)
 	return true;
 }
 
+/* No code point that splits lines or fools a terminal (escape.h) is left in
+ * s, which is valid UTF-8: C1 controls, U+061C, U+200E-U+200F,
+ * U+2028-U+202E, U+2066-U+2069. */
+static void check_no_unsafe_code_point(const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = p[i];
+		size_t len = 1;
+		if (p[i] >= 0xf0)
+			cp = p[i] & 0x07, len = 4;
+		else if (p[i] >= 0xe0)
+			cp = p[i] & 0x0f, len = 3;
+		else if (p[i] >= 0xc0)
+			cp = p[i] & 0x1f, len = 2;
+		for (size_t k = 1; k < len && i + k < n; k++)
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		FUZZ_CHECK(len == 1 ||
+			       !((cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+				 cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+				 (cp >= 0x2066 && cp <= 0x2069)),
+			   "U+%04X left raw at %zu", (unsigned)cp, i);
+		i += len;
+	}
+}
+
 static bool is_hex_lower(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -67,6 +96,7 @@ static void check_escaped(const char *s, size_t n, bool cmdline)
 				   "a backslash at %zu that starts no \\xHH", i);
 	}
 	FUZZ_CHECK(valid_utf8((const uint8_t *)s, n), "the escaped form is not valid UTF-8");
+	check_no_unsafe_code_point(s, n);
 	(void)cmdline;
 }
 
@@ -84,6 +114,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   "unescape refused what escape wrote");
 	FUZZ_CHECK(back.len == size && (size == 0 || memcmp(back.data, data, size) == 0),
 		   "the round trip changed the bytes");
+
+	/* a path, cut or whole, escaped and unescaped */
+	bool cut = size & 1, cut_back = !cut;
+	sb_reset(&esc);
+	escape_path(&esc, data, size, cut);
+	sb_reset(&back);
+	FUZZ_CHECK(unescape_path(&back, esc.data ? esc.data : "", esc.len, &cut_back) == 0 &&
+		       cut_back == cut,
+		   "unescape_path refused or misread what escape_path wrote");
+	FUZZ_CHECK(back.len == size && (size == 0 || memcmp(back.data, data, size) == 0),
+		   "the path round trip changed the bytes");
+
+	/* shown on a terminal: no control but LF, valid UTF-8, nothing unsafe */
+	sb_reset(&esc);
+	escape_display(&esc, data, size);
+	for (size_t i = 0; i < esc.len; i++) {
+		unsigned char c = (unsigned char)esc.data[i];
+		FUZZ_CHECK(c == '\n' || (c >= 0x20 && c != 0x7f), "byte 0x%02x shown at %zu", c, i);
+	}
+	FUZZ_CHECK(valid_utf8((const uint8_t *)(esc.data ? esc.data : ""), esc.len),
+		   "the display form is not valid UTF-8");
+	check_no_unsafe_code_point(esc.data ? esc.data : "", esc.len);
 
 	/* the argument area, encoded and decoded */
 	int args = 0;
