@@ -194,3 +194,17 @@ bool detail_get(const char *detail, const char *key, char *out, size_t size)
 	}
 	return false;
 }
+
+bool detail_get_range(const char *detail, const char *key, uint64_t *first, uint64_t *last)
+{
+	char v[48], *e;
+	if (!detail_get(detail, key, v, sizeof(v)) || v[0] < '0' || v[0] > '9')
+		return false;
+	errno = 0;
+	*first = strtoull(v, &e, 10);
+	if (errno || strncmp(e, "..", 2) != 0 || e[2] < '0' || e[2] > '9')
+		return false;
+	const char *b = e + 2;
+	*last = strtoull(b, &e, 10);
+	return !errno && !*e && *first <= *last;
+}

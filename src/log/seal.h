@@ -52,5 +52,7 @@ int seal_verify_key_parse(const char *text, uint8_t key0[SEAL_KEY_LEN]);
 
 /* The value of key in "k=v k=v" (detail), copied into out; false if absent. */
 bool detail_get(const char *detail, const char *key, char *out, size_t size);
+/* A range "A..B" (decimal, A <= B) under key in detail; false if absent or not one. */
+bool detail_get_range(const char *detail, const char *key, uint64_t *first, uint64_t *last);
 
 #endif

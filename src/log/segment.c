@@ -298,7 +298,7 @@ int segment_compress(int dirfd, const char *name, int level, const volatile int 
 	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
 	ZSTD_CCtx_setPledgedSrcSize(cc, (unsigned long long)st.st_size);
-	int rc = -1;
+	int rc = -1, saved;
 	uint64_t total = 0;
 	for (;;) {
 		if (stop && *stop) {
@@ -369,13 +369,17 @@ int segment_compress(int dirfd, const char *name, int level, const volatile int 
 	rc = 0;
 	goto done;
 out:
+	saved = errno; /* the caller tells ECANCELED and ENOSPC from others */
 	unlinkat(dirfd, tname, 0);
+	errno = saved;
 done:
+	saved = errno;
 	ZSTD_freeCCtx(cc);
 	free(ibuf);
 	free(obuf);
 	close(in);
 	close(out);
+	errno = saved;
 	return rc;
 }
 

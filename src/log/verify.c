@@ -54,6 +54,14 @@ struct vstate {
 	struct seal_key derived; /* key of derived.epoch, from key0 */
 	bool have_seal;
 	uint64_t last_seal_seq;
+	/* a counted loss of the writer's: the seals among the lost records
+	 * used their epochs up, so the next seal may skip them */
+	bool epoch_may_skip;
+	/* SEAL reason=failed: the recorder stopped sealing; the records after
+	 * it, to the next START, were not sealed */
+	bool seal_failed;
+	uint64_t seal_failed_seq;
+	char seal_failed_where[160], seal_failed_error[32];
 	/* the last record */
 	char last_event[16], last_reason[16];
 	bool any;
@@ -161,8 +169,24 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 	detail_get(detail, "head", head, sizeof(head));
 	detail_get(detail, "hmac", hmac, sizeof(hmac));
 	uint64_t epoch;
-	s->res->seals++;
 	s->sealing_seen = true;
+	snprintf(s->last_reason, sizeof(s->last_reason), "%s", reason);
+	if (strcmp(reason, "failed") == 0) {
+		/* no seal: the recorder could not store its next key, so it made
+		 * none with the one left on disk, and stopped sealing */
+		if (!s->seal_failed) {
+			s->seal_failed = true;
+			s->seal_failed_seq = seq;
+			snprintf(s->seal_failed_where, sizeof(s->seal_failed_where), "%s", where);
+			if (!detail_get(detail, "error", s->seal_failed_error,
+					sizeof(s->seal_failed_error)))
+				snprintf(s->seal_failed_error, sizeof(s->seal_failed_error), "?");
+		}
+		return;
+	}
+	s->res->seals++;
+	bool may_skip = s->epoch_may_skip;
+	s->epoch_may_skip = false;
 	if (!parse_seq(epoch_s, &epoch) || !chain_hex_valid(head, strlen(head)) ||
 	    strlen(hmac) != SEAL_HMAC_HEX_LEN) {
 		problem(s, "%s (seq %" PRIu64 "): a SEAL without epoch, head and hmac", where, seq);
@@ -179,6 +203,12 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 			" does not follow epoch %" PRIu64
 			" (a seal forged with a later key, or seals reordered)",
 			where, seq, epoch, s->last_epoch);
+	else if (s->have_expected && epoch > s->expected_epoch && may_skip)
+		fprintf(s->out,
+			"note: %s (seq %" PRIu64 "): seal epoch %" PRIu64 " where %" PRIu64
+			" was due: the seals of epochs %" PRIu64 "..%" PRIu64
+			" were among the records the recorder lost (counted above)\n",
+			where, seq, epoch, s->expected_epoch, s->expected_epoch, epoch - 1);
 	else if (s->have_expected && epoch != s->expected_epoch)
 		/* seals of one run have consecutive epochs: a jump without a
 		 * restart means seals were removed and history re-sealed with a
@@ -193,7 +223,6 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 	s->expected_epoch = epoch + 1;
 	s->have_seal = true;
 	s->last_seal_seq = seq;
-	snprintf(s->last_reason, sizeof(s->last_reason), "%s", reason);
 	if (!s->key0)
 		return;
 	if (epoch < s->derived.epoch) {
@@ -216,6 +245,34 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 			where, seq);
 	else
 		s->res->seals_checked++;
+}
+
+/* Records the recorder could not write, declared by the record after them. */
+static void counted_loss(struct vstate *s, const char *where, uint64_t seq, uint64_t first,
+			 uint64_t last)
+{
+	uint64_t n = last - first + 1;
+	fprintf(s->out,
+		"loss: records seq %" PRIu64 "..%" PRIu64 ": lost by the recorder (%" PRIu64
+		" record%s, counted): the disk refused them; declared by %s (seq %" PRIu64 ")\n",
+		first, last, n, n == 1 ? "" : "s", where, seq);
+	s->res->unwritten += n;
+	s->res->losses++;
+	s->epoch_may_skip = true;
+}
+
+/* The stretch after a SEAL reason=failed ends (at START, or the log's end). */
+static void end_seal_failed(struct vstate *s, uint64_t last_seq)
+{
+	if (!s->seal_failed)
+		return;
+	problem(s,
+		"%s (seq %" PRIu64 "): the recorder could not store its evolved sealing key "
+		"(%s) and stopped sealing: records seq %" PRIu64 "..%" PRIu64
+		" are not sealed (forward security was lost for them)",
+		s->seal_failed_where, s->seal_failed_seq, s->seal_failed_error, s->seal_failed_seq,
+		last_seq);
+	s->seal_failed = false;
 }
 
 static void check_record(struct vstate *s, const char *where, char *line, size_t len,
@@ -243,6 +300,8 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 	s->any = true;
 	s->res->last_seq = seq;
 
+	uint64_t ufirst = 0, ulast = 0;
+	bool declared = detail_get_range(fl.detail, "unwritten_seqs", &ufirst, &ulast);
 	bool follows_before = false;
 	if (s->pend.active)
 		resolve_break(s, line, body_len, fv, seq, &follows_before);
@@ -309,15 +368,27 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 			s->unsynced_from = seq + 1;
 		}
 	} else if (s->have_seq && !follows_before && seq != s->prev_seq + 1) {
+		if (declared && seq > s->prev_seq && ufirst == s->prev_seq + 1 && ulast + 1 == seq)
+			counted_loss(s, where, seq, ufirst, ulast);
+		else
+			problem(s,
+				"%s: seq jumps from %" PRIu64 " to %" PRIu64 " though the chain is "
+				"unbroken, and the record does not declare the records between "
+				"as lost by the recorder (unwritten_seqs=)",
+				where, s->prev_seq, seq);
+	} else if (declared && s->have_seq && !follows_before) {
 		problem(s,
-			"%s: seq jumps from %" PRIu64 " to %" PRIu64 " though the chain is "
-			"unbroken: the recorder skipped numbers (records it could not write; "
-			"see STOP's dropped_unwritten)",
-			where, s->prev_seq, seq);
+			"%s (seq %" PRIu64 "): declares records seq %" PRIu64 "..%" PRIu64
+			" lost by the recorder, but no seqs are missing before it",
+			where, seq, ufirst, ulast);
+	} else if (declared && !s->have_seq) {
+		/* the first record kept: what it declares was before it */
+		counted_loss(s, where, seq, ufirst, ulast);
 	}
 	if (strcmp(fl.event, "SEAL") == 0)
 		check_seal(s, where, seq, fl.detail);
 	if (strcmp(fl.event, "START") == 0) {
+		end_seal_failed(s, seq - 1);
 		char gap[32], end[16] = "", ep[24];
 		uint64_t e;
 		if (detail_get(fl.detail, "seal_epoch", ep, sizeof(ep)) && parse_seq(ep, &e)) {
@@ -339,13 +410,15 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 				" (START at %s; the previous run ended by %s)\n",
 				gap, seq, fl.time, *end ? end : "?");
 			s->res->gaps++;
-			if (strcmp(end, "crash") == 0 && s->sealing_seen && s->have_seal &&
-			    s->last_seal_seq + 1 < seq)
+			/* after a crash, or a stop whose last records the disk refused */
+			uint64_t unsealed_to = declared ? ufirst : seq;
+			if ((strcmp(end, "crash") == 0 || declared) && s->sealing_seen &&
+			    s->have_seal && s->last_seal_seq + 1 < unsealed_to)
 				fprintf(
 				    s->out,
 				    "note: records seq %" PRIu64 "..%" PRIu64
 				    " were never sealed (the recorder stopped without sealing)\n",
-				    s->last_seal_seq + 1, seq - 1);
+				    s->last_seal_seq + 1, unsealed_to - 1);
 		}
 	}
 	snprintf(s->last_event, sizeof(s->last_event), "%s", fl.event);
@@ -462,6 +535,8 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 	if (s.pend.active)
 		resolve_break(&s, NULL, 0, NULL, 0, NULL);
 	bool sealing = s.sealing_seen || key0;
+	bool seal_failed = s.seal_failed;
+	end_seal_failed(&s, res->last_seq);
 	if (!s.any) {
 		fprintf(out, "note: the log holds no records yet\n");
 	} else if (res->running) {
@@ -470,7 +545,7 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 				"note: recording in progress: records after seq %" PRIu64
 				" are sealed at the next interval\n",
 				s.have_seal ? s.last_seal_seq : res->first_seq);
-	} else if (sealing &&
+	} else if (sealing && !seal_failed &&
 		   !(strcmp(s.last_event, "SEAL") == 0 && strcmp(s.last_reason, "stop") == 0)) {
 		problem(&s,
 			"the log ends at seq %" PRIu64 " with %s: unsealed tail (records after "
@@ -478,7 +553,7 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 			"and has not run since",
 			res->last_seq, s.last_event,
 			s.have_seal ? s.last_seal_seq : res->first_seq);
-	} else if (!sealing && strcmp(s.last_event, "STOP") != 0) {
+	} else if ((!sealing || seal_failed) && strcmp(s.last_event, "STOP") != 0) {
 		problem(&s,
 			"the log ends at seq %" PRIu64 " with %s, not STOP: truncated, or the "
 			"recorder crashed and has not run since",
@@ -486,16 +561,21 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 	}
 	if (key0 && !s.sealing_seen && s.any)
 		problem(&s, "a key was given but the log holds no SEAL records");
+	char lossbuf[128] = "";
+	if (res->unwritten)
+		snprintf(lossbuf, sizeof(lossbuf),
+			 "; %" PRIu64 " record%s lost by the recorder (counted)", res->unwritten,
+			 res->unwritten == 1 ? "" : "s");
 	if (res->problems)
 		fprintf(out, "NOT INTACT: %" PRIu64 " problem%s; the first: %s\n", res->problems,
 			res->problems == 1 ? "" : "s", res->first_problem);
 	else
 		fprintf(out,
 			"intact: %" PRIu64 " segment%s, %" PRIu64 " records (seq %" PRIu64
-			"..%" PRIu64 "), %" PRIu64 " seal%s %s\n",
+			"..%" PRIu64 "), %" PRIu64 " seal%s %s%s\n",
 			res->segments, res->segments == 1 ? "" : "s", res->records, res->first_seq,
 			res->last_seq, res->seals, res->seals == 1 ? "" : "s",
-			key0 ? "verified with the key" : "(not checked: no --key)");
+			key0 ? "verified with the key" : "(not checked: no --key)", lossbuf);
 	free(segs);
 	close(dirfd);
 	seal_key_wipe(&s.derived);

@@ -16,7 +16,10 @@ struct verify_result {
 	uint64_t segments, records, seals, seals_checked, problems;
 	uint64_t first_seq, last_seq;
 	uint64_t gaps; /* START records reporting time with nothing recorded */
-	bool running;  /* a recorder holds the directory's lock */
+	/* records the recorder could not write, declared by the record after
+	 * them (unwritten_seqs=): counted loss, not tampering */
+	uint64_t unwritten, losses;
+	bool running; /* a recorder holds the directory's lock */
 	char first_problem[512];
 };
 

@@ -360,25 +360,42 @@ static void set_append_only(struct log_writer *w)
 	w->append_only_errno = errno;
 }
 
-/* Create a new, empty active segment with its header. */
+/*
+ * Create a new, empty active segment with its header. When records wait in
+ * the buffer for it (the disk is full), or the disk refuses the header, the
+ * header waits at the start of the buffer, ahead of them: the rotation that
+ * needs this file must not need free space.
+ */
 static int open_new_active(struct log_writer *w)
 {
+	w->seg_bytes = 0;
 	w->fd = openat(w->dirfd, w->active_name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
-		log_warn("cannot create the log %s/%s", w->dir, w->active_name);
+		if (!w->write_failing)
+			log_warn("cannot create the log %s/%s", w->dir, w->active_name);
 		return -1;
 	}
 	struct strbuf h = STRBUF_INIT;
 	write_header(&h, w->opts.format, true);
-	int rc = write_all(w->fd, h.data ? h.data : "", h.len);
-	w->seg_bytes = h.len;
-	w->bytes_written += h.len;
-	sb_free(&h);
-	if (rc != 0) {
-		log_warn("cannot write to the log %s/%s", w->dir, w->active_name);
-		return -1;
+	if (h.len && (w->buf.len || write_all(w->fd, h.data, h.len) != 0)) {
+		if (!w->buf.len && !w->write_failing)
+			log_warn("cannot write the header of %s/%s yet; it waits with the records",
+				 w->dir, w->active_name);
+		/* a header cut short is taken back: the buffer holds all of it */
+		if (!w->buf.len && ftruncate(w->fd, 0) != 0)
+			log_warn("cannot empty %s/%s", w->dir, w->active_name);
+		if (w->buf.len)
+			sb_add(&h, w->buf.data, w->buf.len);
+		w->buf_hdr = h.len - w->buf.len;
+		w->buf_written = 0;
+		struct strbuf t = w->buf;
+		w->buf = h;
+		h = t;
+	} else {
+		w->seg_bytes = h.len;
+		w->bytes_written += h.len;
 	}
-	w->seg_records = 0;
+	sb_free(&h);
 	set_append_only(w);
 	return 0;
 }
@@ -412,6 +429,8 @@ static int close_active_segment(struct log_writer *w, uint64_t first_time_ns, ui
 	close(w->fd);
 	w->fd = -1;
 	w->rotations++;
+	w->seg_records = 0;
+	w->seg_bytes = 0;
 	if (open_new_active(w) != 0)
 		return -1;
 	if (!deferred)
@@ -420,10 +439,82 @@ static int close_active_segment(struct log_writer *w, uint64_t first_time_ns, ui
 	return 0;
 }
 
+/* Whether the active segment holds a whole record on disk. */
+static bool records_on_disk(const struct log_writer *w)
+{
+	return w->fd >= 0 && w->seg_bytes - w->buf_written > w->hdr_len;
+}
+
+/*
+ * Cut a line that a failed write left torn at the end of the active segment
+ * (its whole text is still at the start of the buffer). Shrinking a file
+ * needs no space. Lifts the append-only flag, which forbids it.
+ */
+static int cut_torn_line(struct log_writer *w)
+{
+	size_t torn = w->buf_written;
+	if (!torn || w->fd < 0)
+		return 0;
+	if (w->append_only > 0 && append_flag(w, w->fd, false) != 0) {
+		log_warn("cannot lift append-only from %s/%s to cut a torn line", w->dir,
+			 w->active_name);
+		return -1;
+	}
+	if (ftruncate(w->fd, (off_t)(w->seg_bytes - torn)) != 0) {
+		log_warn("cannot cut a torn line of %zu bytes from %s/%s", torn, w->dir,
+			 w->active_name);
+		if (w->append_only > 0)
+			append_flag(w, w->fd, true);
+		return -1;
+	}
+	w->seg_bytes -= torn;
+	w->bytes_written -= torn;
+	w->buf_written = 0;
+	return 0;
+}
+
+/*
+ * The records in the buffer will not be written: they are lost, and counted.
+ * They keep their seqs; the next record written declares them (log_writer_
+ * append). A header still to be written stays. The caller has cut a line
+ * torn on disk.
+ */
+static void give_up_buffer(struct log_writer *w)
+{
+	if (w->buf.len <= w->buf_hdr)
+		return;
+	const char *p = w->buf.data + w->buf_hdr, *end = w->buf.data + w->buf.len;
+	uint64_t n = 0;
+	for (const char *q = p; q < end && (q = memchr(q, '\n', (size_t)(end - q))); q++)
+		n++;
+	/* all after the last record on disk: what is buffered, what was dropped,
+	 * and a loss declared by a record that is buffered too */
+	w->unwritten_pending = true;
+	w->unwritten_first = w->disk_next_seq;
+	w->dropped += n;
+	/* the chain goes on from the last record written */
+	memcpy(w->chain.head, w->buf_chain, sizeof(w->chain.head));
+	w->buf.len = w->buf_hdr;
+	w->buf.data[w->buf.len] = '\0';
+}
+
 static void rotate(struct log_writer *w, uint64_t t_ns)
 {
-	if (log_writer_flush(w) != 0)
-		return; /* the disk refuses writes: nothing would be gained */
+	/* nothing of this segment on disk and the disk refusing: a rotation
+	 * would not help (the tick's flush tries again) */
+	if (w->write_failing && !records_on_disk(w))
+		return;
+	if (log_writer_flush(w) != 0) {
+		/*
+		 * The disk refuses the buffer. Close the segment anyway, at its last
+		 * whole line: the rename needs no space, and compression and
+		 * retention can then work on it. What it could not take is lost,
+		 * counted and declared in the new segment.
+		 */
+		if (!records_on_disk(w) || cut_torn_line(w) != 0)
+			return;
+		give_up_buffer(w);
+	}
 	if (close_active_segment(w, w->seg_first_time_ns, w->seg_first_seq) != 0)
 		return;
 	/* the new segment starts with a seal of the previous one's last chain
@@ -433,10 +524,10 @@ static void rotate(struct log_writer *w, uint64_t t_ns)
 
 static void rotate_if_due(struct log_writer *w, uint64_t t_ns)
 {
-	if (w->seg_records &&
-	    ((w->opts.rotate_size && w->seg_bytes + w->buf.len >= w->opts.rotate_size) ||
-	     (w->opts.rotate_age && t_ns > w->seg_first_time_ns &&
-	      t_ns - w->seg_first_time_ns >= w->opts.rotate_age * 1000000000ull)))
+	if (w->seg_records && ((w->opts.rotate_size && w->seg_bytes + w->buf.len - w->buf_written >=
+							   w->opts.rotate_size) ||
+			       (w->opts.rotate_age && t_ns > w->seg_first_time_ns &&
+				t_ns - w->seg_first_time_ns >= w->opts.rotate_age * 1000000000ull)))
 		rotate(w, t_ns);
 }
 
@@ -469,18 +560,9 @@ static void encode(struct log_writer *w, const struct om_record *r)
 	sb_addc(&w->buf, '\n');
 }
 
-void log_writer_append(struct log_writer *w, struct om_record *r)
+/* Give r the next seq and encode it into the buffer. */
+static void append_encoded(struct log_writer *w, struct om_record *r)
 {
-	if (w->buf.len > LOG_BUFFER_MAX) {
-		/* the disk has refused writes for long: count what cannot be kept */
-		w->dropped++;
-		w->next_seq++;
-		return;
-	}
-	/* a SEAL has rotated already, if it had to: its HMAC covers its seq and
-	 * the chain value before it, which a rotation here would change */
-	if (r->event != OM_EVENT_SEAL)
-		rotate_if_due(w, r->time_ns);
 	r->seq = w->next_seq++;
 	if (w->seg_records == 0) {
 		w->seg_first_seq = r->seq;
@@ -492,25 +574,101 @@ void log_writer_append(struct log_writer *w, struct om_record *r)
 	w->records_since_seal++;
 }
 
+/* " unwritten=N unwritten_seqs=A..B": the declaration of a run of lost seqs. */
+static void add_unwritten(struct strbuf *d, uint64_t first, uint64_t last)
+{
+	sb_addf(d, " unwritten=%" PRIu64 " unwritten_seqs=%" PRIu64 "..%" PRIu64, last - first + 1,
+		first, last);
+}
+
+void log_writer_append(struct log_writer *w, struct om_record *r)
+{
+	if (w->buf.len > (w->opts.buffer_max ? w->opts.buffer_max : LOG_BUFFER_MAX)) {
+		/* the disk has refused writes for long: count what cannot be kept;
+		 * the seq is used up, and the next record written declares it */
+		if (!w->unwritten_pending) {
+			w->unwritten_pending = true;
+			w->unwritten_first = w->next_seq;
+		}
+		w->dropped++;
+		w->next_seq++;
+		return;
+	}
+	/* a SEAL has rotated already, if it had to: its HMAC covers its seq and
+	 * the chain value before it, which a rotation here would change */
+	if (r->event != OM_EVENT_SEAL)
+		rotate_if_due(w, r->time_ns);
+	struct strbuf d = STRBUF_INIT;
+	const char *detail = r->detail;
+	if (w->unwritten_pending) {
+		/* the first record after lost seqs says which they were: a SEAL
+		 * (the first record of a segment) or START says it itself, before
+		 * any other record a LOST kind=writer does */
+		uint64_t first = w->unwritten_first, last = w->next_seq - 1;
+		w->unwritten_pending = false;
+		if (r->event == OM_EVENT_SEAL || r->event == OM_EVENT_START) {
+			sb_adds(&d, r->detail ? r->detail : "");
+			add_unwritten(&d, first, last);
+			r->detail = d.data;
+		} else {
+			sb_addf(&d, "lost=%" PRIu64 " kind=writer", last - first + 1);
+			add_unwritten(&d, first, last);
+			struct om_record l;
+			om_record_init(&l, OM_EVENT_LOST);
+			l.time_ns = r->time_ns;
+			l.detail = d.data;
+			append_encoded(w, &l);
+		}
+	}
+	append_encoded(w, r);
+	r->detail = detail;
+	sb_free(&d);
+}
+
 void log_writer_seal(struct log_writer *w, const char *reason, uint64_t t_ns)
 {
 	if (!w->sealing)
 		return;
 	if (strcmp(reason, "rotate") != 0)
 		rotate_if_due(w, t_ns); /* first: a rotation seals, and moves seq and head */
+	if (!w->sealing)
+		return; /* that rotation's seal failed */
 	char hmac[SEAL_HMAC_HEX_LEN + 1], head[CHAIN_HEX_LEN + 1];
 	memcpy(head, w->chain.head, sizeof(head));
 	uint64_t epoch = w->key.epoch;
-	seal_hmac(w->key.key, epoch, w->next_seq, head, hmac);
-	/* evolve and store the key before the seal can reach the disk: after a
+	/* store the next epoch's key before the seal can reach the disk: after a
 	 * crash the next seal uses a new epoch, never this one again */
-	seal_key_evolve(&w->key);
-	if (seal_key_store(w->opts.seal_key, &w->key) != 0)
-		log_warn("cannot store the evolved sealing key in %s; the old one stays on disk",
-			 w->opts.seal_key);
+	struct seal_key next = w->key;
+	seal_key_evolve(&next);
 	char detail[256];
-	snprintf(detail, sizeof(detail), "reason=%s epoch=%" PRIu64 " head=%s hmac=%s", reason,
-		 epoch, head, hmac);
+	if (seal_key_store(w->opts.seal_key, &next) != 0) {
+		/*
+		 * The key of this epoch stays on disk: a seal made with it would
+		 * be no better than none (whoever reads the file could forge it),
+		 * and every later one neither. Sealing stops; the log says so.
+		 */
+		int e = errno;
+		log_warnx(
+		    "cannot store the evolved sealing key in %s (%s): sealing stops until "
+		    "the recorder is restarted with a key it can store; the SEAL reason=failed "
+		    "in the log says so, and `onmitsu verify` fails for the records after it",
+		    w->opts.seal_key, strerror(e));
+		const char *en = strerrorname_np(e);
+		snprintf(detail, sizeof(detail),
+			 "reason=failed key_epoch=%" PRIu64 " head=%s error=%s", epoch, head,
+			 en ? en : "EIO");
+		seal_key_wipe(&next);
+		seal_key_wipe(&w->key);
+		w->sealing = false;
+		w->seal_failed = true;
+	} else {
+		seal_hmac(w->key.key, epoch, w->next_seq, head, hmac);
+		w->key = next;
+		seal_key_wipe(&next);
+		snprintf(detail, sizeof(detail), "reason=%s epoch=%" PRIu64 " head=%s hmac=%s",
+			 reason, epoch, head, hmac);
+		w->seals++;
+	}
 	struct om_record r;
 	om_record_init(&r, OM_EVENT_SEAL);
 	r.time_ns = t_ns;
@@ -518,7 +676,6 @@ void log_writer_seal(struct log_writer *w, const char *reason, uint64_t t_ns)
 	log_writer_append(w, &r);
 	w->records_since_seal = 0;
 	w->last_seal_ns = t_ns;
-	w->seals++;
 }
 
 void log_writer_tick(struct log_writer *w, uint64_t t_ns)
@@ -532,24 +689,80 @@ void log_writer_tick(struct log_writer *w, uint64_t t_ns)
 		log_writer_seal(w, "interval", t_ns);
 }
 
+/* The disk is full: ask the maintainer to make room (retention only). */
+static void want_space(struct log_writer *w)
+{
+	if (!w->thread_running || (!w->opts.keep_size && !w->opts.keep_age))
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->space_wanted = true;
+	w->pending = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Advance buf_chain over the records among the lines p[0..n). */
+static void chain_over(struct log_writer *w, const char *p, size_t n)
+{
+	const char *end = p + n;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		size_t body_len, flen;
+		const char *field;
+		/* a header has no chain value */
+		if (chain_split_line(p, (size_t)(nl - p), w->opts.format == LOG_FORMAT_JSONL,
+				     &body_len, &field, &flen))
+			chain_compute(w->buf_chain, p, body_len, w->buf_chain);
+		p = nl + 1;
+	}
+}
+
 int log_writer_flush(struct log_writer *w)
 {
-	size_t off = 0;
+	if (w->fd < 0 && (w->dirfd < 0 || open_new_active(w) != 0)) {
+		/* a rotation could not create the new segment; warned */
+		w->write_failing = true;
+		errno = EIO;
+		return -1;
+	}
+	size_t off = w->buf_written;
 	while (off < w->buf.len) {
 		ssize_t n = write(w->fd, w->buf.data + off, w->buf.len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
 			if (!w->write_failing)
-				log_warn(
-				    "cannot write to the log in %s (records are kept in memory "
-				    "and written when it works again)",
-				    w->dir);
+				log_warnx("cannot write to the log in %s (%s): records are kept in "
+					  "memory (up to %u MiB) and written when it works again; "
+					  "what cannot be kept is counted and declared in the log",
+					  w->dir, strerror(e), LOG_BUFFER_MAX >> 20);
 			w->write_failing = true;
-			/* keep what was not written */
-			memmove(w->buf.data, w->buf.data + off, w->buf.len - off);
-			w->buf.len -= off;
+			/* keep what was not written, from the start of its line: a line
+			 * cut short on disk is finished, or cut, from there */
+			const char *nl = off ? memrchr(w->buf.data, '\n', off) : NULL;
+			size_t start = nl ? (size_t)(nl - w->buf.data) + 1 : 0;
+			chain_over(w, w->buf.data, start);
+			if (start) {
+				/* the last whole line written; a header has no seq */
+				const char *b = memrchr(w->buf.data, '\n', start - 1);
+				b = b ? b + 1 : w->buf.data;
+				struct log_tail t;
+				if (log_line_tail(b, (size_t)(w->buf.data + start - 1 - b),
+						  w->opts.format, &t) == 0)
+					w->disk_next_seq = t.seq + 1;
+			}
+			memmove(w->buf.data, w->buf.data + start, w->buf.len - start);
+			w->buf.len -= start;
 			w->buf.data[w->buf.len] = '\0';
+			w->buf_written = off - start;
+			if (start)
+				w->buf_hdr = 0; /* the header is one line: it is written */
+			if (e == ENOSPC || e == EDQUOT)
+				want_space(w);
+			errno = e;
 			return -1;
 		}
 		off += (size_t)n;
@@ -559,6 +772,12 @@ int log_writer_flush(struct log_writer *w)
 	if (w->write_failing)
 		log_warnx("writing to the log in %s works again", w->dir);
 	w->write_failing = false;
+	w->buf_written = 0;
+	w->buf_hdr = 0;
+	memcpy(w->buf_chain, w->chain.head, sizeof(w->buf_chain));
+	w->disk_next_seq = w->next_seq;
+	if (w->unwritten_pending && w->unwritten_first < w->disk_next_seq)
+		w->disk_next_seq = w->unwritten_first; /* dropped: not on disk */
 	sb_reset(&w->buf);
 	return 0;
 }
@@ -598,10 +817,64 @@ static void remove_stale_tmp(struct log_writer *w)
 	closedir(d);
 }
 
+/* Delete a closed segment, and its compressed twin when it is plain. */
+static int expire_segment(struct log_writer *w, const struct segment_info *si)
+{
+	if (unlinkat(w->dirfd, si->name, 0) != 0 && errno != ENOENT) {
+		log_warn("cannot expire %s/%s", w->dir, si->name);
+		return -1;
+	}
+	if (!si->zst) {
+		/* its compressed twin, if the compressor had got that far */
+		char z[SEGMENT_NAME_MAX + 8];
+		snprintf(z, sizeof(z), "%s.zst", si->name);
+		unlinkat(w->dirfd, z, 0);
+	}
+	return 0;
+}
+
+/*
+ * The disk is full and the writer holds records it cannot write: expire the
+ * oldest closed segment, as retention would later, to make room for them
+ * (only when retention is on: with no --keep-size or --keep-age nothing is
+ * deleted, and the records are lost and counted instead). Warned, naming
+ * the segment, and counted in STOP (segments_expired_for_space=).
+ */
+static void expire_for_space(struct log_writer *w)
+{
+	struct segment_info *segs;
+	int n = segment_list(w->dirfd, &segs);
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (segs[i].active)
+			continue;
+		if (expire_segment(w, &segs[i]) == 0) {
+			log_warnx("the disk holding %s is full: expired %s, the oldest segment "
+				  "(records from seq %" PRIu64 "), to make room for the records "
+				  "waiting to be written",
+				  w->dir, segs[i].name, segs[i].first_seq);
+			fsync(w->dirfd);
+			pthread_mutex_lock(&w->mu);
+			w->expired++;
+			w->expired_for_space++;
+			pthread_mutex_unlock(&w->mu);
+		}
+		break;
+	}
+	free(segs);
+}
+
 static void maintain_once(struct log_writer *w)
 {
 	/* what rotation left unsynced: the renames, the closed segments */
 	fsync(w->dirfd);
+	pthread_mutex_lock(&w->mu);
+	bool space = w->space_wanted;
+	w->space_wanted = false;
+	pthread_mutex_unlock(&w->mu);
+	if (space)
+		expire_for_space(w);
 	struct segment_info *segs;
 	int n = segment_list(w->dirfd, &segs);
 	if (n < 0) {
@@ -625,7 +898,8 @@ static void maintain_once(struct log_writer *w)
 		char err[256];
 		if (segment_compress(w->dirfd, segs[i].name, w->opts.compress_level, &w->stopping,
 				     err, sizeof(err)) != 0) {
-			if (errno != ECANCELED)
+			/* a full disk was warned about by the writer */
+			if (errno != ECANCELED && errno != ENOSPC && errno != EDQUOT)
 				log_warnx("%s: %s", w->dir, err);
 			continue;
 		}
@@ -651,16 +925,8 @@ static void maintain_once(struct log_writer *w)
 	size_t del = segment_plan_retention(segs, closed, active_size, w->opts.keep_size,
 					    w->opts.keep_age, (int64_t)time(NULL));
 	for (size_t i = 0; i < del; i++) {
-		if (unlinkat(w->dirfd, segs[i].name, 0) != 0 && errno != ENOENT) {
-			log_warn("cannot expire %s/%s", w->dir, segs[i].name);
+		if (expire_segment(w, &segs[i]) != 0)
 			continue;
-		}
-		if (!segs[i].zst) {
-			/* its compressed twin, if the compressor had got that far */
-			char z[SEGMENT_NAME_MAX + 8];
-			snprintf(z, sizeof(z), "%s.zst", segs[i].name);
-			unlinkat(w->dirfd, z, 0);
-		}
 		log_info("expired %s/%s (retention)", w->dir, segs[i].name);
 		pthread_mutex_lock(&w->mu);
 		w->expired++;
@@ -729,15 +995,94 @@ static int lock_dir(struct log_writer *w)
 	return 0;
 }
 
+#define STATE_MAGIC "onmitsu-state-v1\n"
+
+/* Write the state file in place (its blocks exist: no space is needed). */
+static int store_state(struct log_writer *w, bool unwritten, uint64_t first, uint64_t last)
+{
+	if (w->state_fd < 0)
+		return -1;
+	char text[LOG_STATE_SIZE];
+	memset(text, '\n', sizeof(text));
+	int n = unwritten ? snprintf(text, sizeof(text),
+				     STATE_MAGIC "unwritten=%" PRIu64 " unwritten_seqs=%" PRIu64
+						 "..%" PRIu64 "\n",
+				     last - first + 1, first, last)
+			  : snprintf(text, sizeof(text), STATE_MAGIC);
+	text[n] = '\n';
+	if (pwrite(w->state_fd, text, sizeof(text), 0) != (ssize_t)sizeof(text) ||
+	    fsync(w->state_fd) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Open (or create, at its full size) the state file, and read what a stop
+ * could not write. 0 (*found says whether there was such a range), or -1
+ * when the file is not one the writer made (warned: a clear error naming it).
+ */
+static int open_state(struct log_writer *w, bool *found, uint64_t *first, uint64_t *last)
+{
+	*found = false;
+	struct stat st;
+	if (fstatat(w->dirfd, LOG_STATE_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1 ||
+		    st.st_size > LOG_STATE_SIZE) {
+			log_warnx(
+			    "%s/%s is not onmitsu's state file (want a regular file of at most "
+			    "%d bytes, owned by uid %u, with one link; a link, a FIFO or "
+			    "another's file is refused); move it away",
+			    w->dir, LOG_STATE_NAME, LOG_STATE_SIZE, (unsigned)geteuid());
+			return -1;
+		}
+		w->state_fd =
+		    openat(w->dirfd, LOG_STATE_NAME, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	} else if (errno == ENOENT) {
+		w->state_fd = openat(w->dirfd, LOG_STATE_NAME,
+				     O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	struct stat fst;
+	if (w->state_fd < 0 || fstat(w->state_fd, &fst) != 0 || !S_ISREG(fst.st_mode) ||
+	    fst.st_nlink != 1 || fst.st_size > LOG_STATE_SIZE) {
+		log_warn("cannot open the state file %s/%s", w->dir, LOG_STATE_NAME);
+		if (w->state_fd >= 0)
+			close(w->state_fd);
+		w->state_fd = -1;
+		return -1;
+	}
+	char text[LOG_STATE_SIZE + 1];
+	ssize_t n = pread(w->state_fd, text, LOG_STATE_SIZE, 0);
+	text[n > 0 ? n : 0] = '\0';
+	if (n > 0 && strncmp(text, STATE_MAGIC, strlen(STATE_MAGIC)) == 0) {
+		for (char *p = text; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		*found = detail_get_range(text, "unwritten_seqs", first, last);
+	}
+	/* emptied at its full size now, while there may be space */
+	if (store_state(w, false, 0, 0) != 0) {
+		log_warn("cannot write the state file %s/%s; records a stop cannot write would "
+			 "not be declared by the next START",
+			 w->dir, LOG_STATE_NAME);
+		close(w->state_fd);
+		w->state_fd = -1;
+	}
+	return 0;
+}
+
 int log_writer_open(struct log_writer *w, const char *dir, const struct log_writer_opts *opts)
 {
 	memset(w, 0, sizeof(*w));
-	w->fd = w->dirfd = w->lock_fd = -1;
+	w->fd = w->dirfd = w->lock_fd = w->state_fd = -1;
 	if (opts)
 		w->opts = *opts;
 	else
 		log_writer_opts_default(&w->opts);
 	w->active_name = log_active_name(w->opts.format);
+	struct strbuf hdr = STRBUF_INIT;
+	write_header(&hdr, w->opts.format, true);
+	w->hdr_len = hdr.len;
+	sb_free(&hdr);
 	w->append_only = -1;
 	chain_init(&w->chain);
 	pthread_mutex_init(&w->mu, NULL);
@@ -824,6 +1169,21 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 		else
 			w->chain_restarted = true;
 	}
+	/* records the last stop could not write keep their seqs: START says so */
+	bool unwritten;
+	uint64_t ufirst, ulast;
+	if (open_state(w, &unwritten, &ufirst, &ulast) != 0)
+		return -1;
+	if (unwritten && last.found && last.seq + 1 == ufirst) {
+		w->next_seq = ulast + 1;
+		w->unwritten_pending = true;
+		w->unwritten_first = ufirst;
+		w->prev_unwritten = true;
+	} else if (unwritten) {
+		log_warnx("%s/%s names unwritten records seq %" PRIu64 "..%" PRIu64
+			  " but the log does not end right before them; ignored",
+			  dir, LOG_STATE_NAME, ufirst, ulast);
+	}
 	if (s.has_records) {
 		w->seg_first_seq = s.first.seq;
 		w->seg_first_time_ns = s.first.time_ns;
@@ -854,6 +1214,8 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 	}
 	if (w->append_only < 0)
 		set_append_only(w);
+	memcpy(w->buf_chain, w->chain.head, sizeof(w->buf_chain));
+	w->disk_next_seq = w->prev_unwritten ? w->unwritten_first : w->next_seq;
 
 	w->last_seal_ns = now_unix_ns();
 	if (w->opts.syslog) {
@@ -894,7 +1256,7 @@ void log_writer_start_detail(struct log_writer *w, struct strbuf *d, uint64_t t_
 		sb_addf(d, " previous_record_time_ns=%" PRIu64 " gap_seconds=%" PRIu64 ".%03u",
 			w->last_time_ns, gap / UINT64_C(1000000000),
 			(unsigned)(gap % 1000000000ull / 1000000));
-		sb_addf(d, " previous_end=%s", w->unclean ? "crash" : "stop");
+		sb_addf(d, " previous_end=%s", w->unclean && !w->prev_unwritten ? "crash" : "stop");
 	}
 	if (w->chain_restarted)
 		sb_adds(d, " chain_restarted=1");
@@ -905,21 +1267,42 @@ void log_writer_start_detail(struct log_writer *w, struct strbuf *d, uint64_t t_
 void log_writer_stop_detail(struct log_writer *w, struct strbuf *d)
 {
 	pthread_mutex_lock(&w->mu);
-	uint64_t compressed = w->compressed, expired = w->expired;
+	uint64_t compressed = w->compressed, expired = w->expired, for_space = w->expired_for_space;
 	pthread_mutex_unlock(&w->mu);
 	sb_addf(d,
 		" segments_rotated=%" PRIu64 " segments_compressed=%" PRIu64
-		" segments_expired=%" PRIu64 " seals=%" PRIu64,
-		w->rotations, compressed, expired, w->seals);
+		" segments_expired=%" PRIu64 " segments_expired_for_space=%" PRIu64
+		" seals=%" PRIu64,
+		w->rotations, compressed, expired, for_space, w->seals);
+	if (w->seal_failed)
+		sb_adds(d, " sealing_failed=1");
 }
 
 void log_writer_close(struct log_writer *w)
 {
-	if (w->fd >= 0 && w->sealing && w->records_since_seal)
+	if (w->dirfd >= 0 && w->sealing && w->records_since_seal)
 		log_writer_seal(w, "stop", now_unix_ns());
+	if (w->buf.len)
+		log_writer_sync(w);
+	/* what the disk still refuses is lost: counted, said on stderr, and
+	 * kept in the state file for the next START */
+	if (w->buf.len) {
+		cut_torn_line(w);
+		give_up_buffer(w);
+	}
+	if (w->unwritten_pending) {
+		uint64_t first = w->unwritten_first, last = w->next_seq - 1;
+		log_warnx("%" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 ") could not be written "
+			  "to the log in %s and are lost%s",
+			  last - first + 1, first, last, w->dir,
+			  store_state(w, true, first, last) == 0
+			      ? "; the next START declares them"
+			      : " (they cannot be kept for the next START either)");
+		w->unwritten_pending = false;
+	}
+	if (w->state_fd >= 0)
+		close(w->state_fd);
 	if (w->fd >= 0) {
-		if (w->buf.len)
-			log_writer_sync(w);
 		if (w->append_only > 0)
 			append_flag(w, w->fd, false);
 		close(w->fd);
@@ -957,6 +1340,6 @@ void log_writer_close(struct log_writer *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cond);
 	pthread_cond_destroy(&w->kcond);
-	w->fd = w->dirfd = w->lock_fd = -1;
+	w->fd = w->dirfd = w->lock_fd = w->state_fd = -1;
 	w->dir = NULL;
 }

@@ -33,6 +33,10 @@
 
 #define LOG_ACTIVE_NAME "onmitsu.csv"
 #define LOG_LOCK_NAME "onmitsu.lock"
+/* What a stop could not write, for the next START (docs/LIFECYCLE.md):
+ * created at open at its full size, so that it can be written on a full disk */
+#define LOG_STATE_NAME "onmitsu.state"
+#define LOG_STATE_SIZE 256
 #define LOG_BUFFER_MAX (64u << 20) /* bytes held while the disk refuses writes */
 
 /* Defaults for an always-on host (docs/LIFECYCLE.md). */
@@ -55,6 +59,8 @@ struct log_writer_opts {
 	uint64_t seal_interval; /* seconds */
 	struct jsonl_host host; /* named in every JSON Lines record */
 	const char *syslog;	/* HOST:PORT to forward to (log/forward.h), or NULL */
+	size_t buffer_max;	/* bytes held while the disk refuses writes;
+				   0: LOG_BUFFER_MAX (tests set less) */
 };
 
 /* The defaults above, CSV, no sealing key. */
@@ -74,11 +80,29 @@ struct log_writer {
 	bool chain_restarted;  /* an older log without chain: the chain starts anew */
 	int append_only;       /* 1: FS_APPEND_FL set; 0: not supported here */
 	int append_only_errno;
-	uint64_t dropped; /* records dropped because the buffer was full */
+	uint64_t dropped; /* records given up: the buffer was full, or the disk
+			     refused them when the segment had to be closed */
 	uint64_t bytes_written;
 	uint64_t records;
 	bool write_failing;
+	/*
+	 * The buffer: records encoded, not yet written. It starts at a line:
+	 * its first buf_written bytes are on disk already (a write cut short),
+	 * and its first buf_hdr bytes are the segment's header when the disk
+	 * refused that too.
+	 */
 	struct strbuf buf;
+	size_t buf_written, buf_hdr;
+	char buf_chain[CHAIN_HEX_LEN + 1]; /* the chain value before its first record */
+	uint64_t disk_next_seq;		   /* the seq after the last record on disk */
+	size_t hdr_len;			   /* of a segment's header */
+	/* seqs given up, from unwritten_first to next_seq - 1: the next record
+	 * written declares them (unwritten_seqs=, docs/FORMAT.md) */
+	bool unwritten_pending;
+	uint64_t unwritten_first;
+	/* the previous run stopped with records unwritten (LOG_STATE_NAME) */
+	bool prev_unwritten;
+	int state_fd;
 	struct strbuf scratch;
 	struct chain chain;
 
@@ -95,6 +119,7 @@ struct log_writer {
 	uint64_t last_seal_ns;
 	uint64_t records_since_seal;
 	uint64_t seals;
+	bool seal_failed; /* the evolved key could not be stored: sealing stopped */
 
 	/* the compressor thread */
 	pthread_t thread;
@@ -104,6 +129,8 @@ struct log_writer {
 	bool pending;
 	volatile int stopping;
 	uint64_t compressed, expired; /* counts, under mu */
+	uint64_t expired_for_space;   /* under mu: expired because the disk was full */
+	bool space_wanted;	      /* under mu: the disk is full, make room */
 
 	/*
 	 * The keeper thread: the one thread that keeps CAP_LINUX_IMMUTABLE (and
@@ -138,7 +165,8 @@ void log_writer_start_detail(struct log_writer *w, struct strbuf *d, uint64_t no
 /* " key=value ..." for STOP: the writer's counters. */
 void log_writer_stop_detail(struct log_writer *w, struct strbuf *d);
 
-/* Write what is buffered; 0, or -1 (kept for the next try, warned once). */
+/* Write what is buffered; 0, or -1 (kept for the next try, warned once;
+ * on a full disk the compressor is asked to make room, see LIFECYCLE.md). */
 int log_writer_flush(struct log_writer *w);
 
 /* Flush and fsync. */
@@ -148,7 +176,9 @@ int log_writer_sync(struct log_writer *w);
 void log_writer_maintain(struct log_writer *w);
 
 /* Seal (reason stop) when records were written since the last seal, sync,
- * lift the append-only flag, stop the compressor, unlock. */
+ * lift the append-only flag, stop the compressor, unlock. Records the disk
+ * still refuses are counted, named on stderr and kept in LOG_STATE_NAME for
+ * the next START. */
 void log_writer_close(struct log_writer *w);
 
 /* The last record of a line as the writer needs it at open. */
