@@ -6,8 +6,8 @@
  * evolved key, which cannot forge the seals of earlier epochs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 
 #include "log/commands.h"
 #include "log/seal.h"
+#include "util/safefile.h"
 
 static void keygen_usage(FILE *out)
 {
@@ -71,32 +72,28 @@ int cmd_keygen(int argc, char **argv)
 		fprintf(stderr, "onmitsu keygen: unexpected argument \"%s\"\n", argv[optind]);
 		return 2;
 	}
-	if (!force && access(path, F_OK) == 0) {
+	/* its directory and any missing parents (the key's own 0700), each
+	 * made under one already checked, never through another user's link */
+	char dir[4096], err[1024];
+	const char *base;
+	if (split_path(path, dir, sizeof(dir), &base) != 0) {
+		fprintf(stderr, "onmitsu keygen: --key %s is not a file name\n", path);
+		return 2;
+	}
+	int dfd = open_dir_nofollow(dir, SF_DIR_CREATE, 0700, NULL, NULL, err, sizeof(err));
+	if (dfd < 0) {
+		fprintf(stderr, "onmitsu keygen: %s\n", err);
+		return 1;
+	}
+	struct stat st;
+	bool exists = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	close(dfd);
+	if (!force && exists) {
 		fprintf(stderr,
 			"onmitsu keygen: %s already exists; use --force to replace it (its seals "
 			"then need the old verification key)\n",
 			path);
 		return 1;
-	}
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	const char *d = dirname(dir);
-	/* its directory and any missing parents; the key's own is 0700 */
-	char part[4096];
-	snprintf(part, sizeof(part), "%s", d);
-	for (char *p = part + 1;; p++) {
-		bool last = *p == '\0';
-		if (*p != '/' && !last)
-			continue;
-		*p = '\0';
-		if (mkdir(part, last ? 0700 : 0755) != 0 && errno != EEXIST) {
-			fprintf(stderr, "onmitsu keygen: cannot create %s: %s\n", part,
-				strerror(errno));
-			return 1;
-		}
-		if (last)
-			break;
-		*p = '/';
 	}
 	struct seal_key k;
 	if (seal_key_generate(&k) != 0) {
@@ -105,10 +102,10 @@ int cmd_keygen(int argc, char **argv)
 		return 1;
 	}
 	mode_t old = umask(077);
-	int rc = seal_key_store(path, &k);
+	int rc = seal_key_store(path, &k, err, sizeof(err));
 	umask(old);
 	if (rc != 0) {
-		fprintf(stderr, "onmitsu keygen: cannot write %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "onmitsu keygen: cannot write %s: %s\n", path, err);
 		seal_key_wipe(&k);
 		return 1;
 	}

@@ -25,6 +25,7 @@
 #include "log/csv.h"
 #include "util/log.h"
 #include "util/privs.h"
+#include "util/safefile.h"
 #include "util/strbuf.h"
 #include "util/time.h"
 
@@ -100,9 +101,14 @@ void syslog_frame(struct strbuf *out, const char *time, const char *hostname, in
 
 static void cursor_load(struct forwarder *fw)
 {
-	int fd = openat(fw->dirfd, fw->cursor_name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char err[512];
+	int fd = open_regular(fw->dirfd, fw->cursor_name, O_RDONLY, 0, SF_OWNED, err, sizeof(err));
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warnx("syslog: %s/%s; forwarding starts at seq %" PRIu64, fw->dir, err,
+				  fw->confirmed_next);
 		return;
+	}
 	char buf[64];
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -119,9 +125,12 @@ static void cursor_save(struct forwarder *fw)
 	char tmp[352], buf[64];
 	snprintf(tmp, sizeof(tmp), "%s.new", fw->cursor_name);
 	int n = snprintf(buf, sizeof(buf), "next=%" PRIu64 "\n", fw->confirmed_next);
-	int fd = openat(fw->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	char err[512];
+	int fd = create_fresh(fw->dirfd, tmp, O_WRONLY, 0600, err, sizeof(err));
+	if (fd < 0) {
+		log_warnx("syslog: %s/%s", fw->dir, err);
 		return;
+	}
 	bool ok = write(fd, buf, (size_t)n) == n && fsync(fd) == 0;
 	close(fd);
 	if (ok)
@@ -193,14 +202,16 @@ static int open_source(struct forwarder *fw)
 		if (fw->src_zst)
 			rc = seg_reader_open(&fw->sr, fw->dirfd, segs[idx].name);
 		else
-			rc = (fw->fd = openat(fw->dirfd, segs[idx].name, O_RDONLY | O_CLOEXEC)) < 0
+			rc = (fw->fd = open_regular(fw->dirfd, segs[idx].name, O_RDONLY, 0,
+						    SF_OWNED, NULL, 0)) < 0
 				 ? -1
 				 : 0;
 	} else {
 		fw->src_active = true;
 		fw->src_zst = false;
 		fw->src_saw_record = false;
-		fw->fd = openat(fw->dirfd, log_active_name(fw->fmt), O_RDONLY | O_CLOEXEC);
+		fw->fd = open_regular(fw->dirfd, log_active_name(fw->fmt), O_RDONLY, 0, SF_OWNED,
+				      NULL, 0);
 		struct stat st;
 		if (fw->fd >= 0 && fstat(fw->fd, &st) == 0) {
 			fw->ino = st.st_ino;
@@ -509,7 +520,7 @@ static void *forwarder_main(void *arg)
 			continue;
 		}
 		struct stat st;
-		if (fstatat(fw->dirfd, log_active_name(fw->fmt), &st, 0) == 0 &&
+		if (fstatat(fw->dirfd, log_active_name(fw->fmt), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_ino != fw->ino) {
 			/* rotated: read what we hold to its end (the writer flushed
 			 * before renaming), then go on with the next segment */
@@ -543,8 +554,9 @@ static void copy_printable(char *out, size_t size, const char *s)
 	out[n] = '\0';
 }
 
-struct forwarder *forwarder_start(const char *dir, enum log_format format, const char *hostport,
-				  const struct jsonl_host *host, uint64_t next_seq)
+struct forwarder *forwarder_start(const char *dir, int dirfd, enum log_format format,
+				  const char *hostport, const struct jsonl_host *host,
+				  uint64_t next_seq)
 {
 	const char *colon = strrchr(hostport, ':');
 	if (!colon || colon == hostport)
@@ -561,7 +573,7 @@ struct forwarder *forwarder_start(const char *dir, enum log_format format, const
 	snprintf(fw->host, sizeof(fw->host), "%.*s", (int)hl, h);
 	snprintf(fw->port, sizeof(fw->port), "%s", colon + 1);
 	fw->dir = strdup(dir);
-	fw->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fw->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (!fw->dir || fw->dirfd < 0) {
 		log_warn("syslog: cannot open %s", dir);
 		free(fw->dir);

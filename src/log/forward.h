@@ -31,10 +31,13 @@
 
 struct forwarder;
 
-/* Start the thread. next_seq: where to begin when there is no cursor yet
- * (the first record of this run). NULL when HOST:PORT is malformed. */
-struct forwarder *forwarder_start(const char *dir, enum log_format format, const char *hostport,
-				  const struct jsonl_host *host, uint64_t next_seq);
+/* Start the thread. dir names the log directory in messages; dirfd is the
+ * writer's descriptor of it (the forwarder keeps a copy: the directory is
+ * not looked up by name again). next_seq: where to begin when there is no
+ * cursor yet (the first record of this run). NULL when HOST:PORT is malformed. */
+struct forwarder *forwarder_start(const char *dir, int dirfd, enum log_format format,
+				  const char *hostport, const struct jsonl_host *host,
+				  uint64_t next_seq);
 /* Try for up to drain_ms to send and confirm what the log holds, save the
  * cursor, stop. */
 void forwarder_stop(struct forwarder *fw, int drain_ms);

@@ -4,11 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -16,17 +16,44 @@
 
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/safefile.h"
 
 void seal_key_wipe(struct seal_key *k)
 {
 	explicit_bzero(k, sizeof(*k));
 }
 
+/* The directory of path, opened safely; *base its last component. */
+static int key_dir_open(const char *path, unsigned how, const char **base, char *err,
+			size_t errsize)
+{
+	char dir[4096], why[1024];
+	if (split_path(path, dir, sizeof(dir), base) != 0) {
+		snprintf(err, errsize, "%s is not a file name (%s)", path, strerror(errno));
+		return -1;
+	}
+	int dfd = open_dir_nofollow(dir, how, 0700, NULL, NULL, why, sizeof(why));
+	if (dfd < 0) {
+		int e = errno;
+		snprintf(err, errsize, "the sealing key's directory: %s", why);
+		errno = e;
+	}
+	return dfd;
+}
+
 int seal_key_load(const char *path, struct seal_key *k, char *err, size_t errsize)
 {
-	FILE *f = fopen(path, "re");
+	const char *base;
+	char why[1024];
+	int dfd = key_dir_open(path, 0, &base, why, sizeof(why));
+	int fd = dfd < 0 ? -1 : open_regular(dfd, base, O_RDONLY, 0, SF_OWNED, why, sizeof(why));
+	if (dfd >= 0)
+		close(dfd);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	if (!f) {
-		snprintf(err, errsize, "cannot read the sealing key %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errsize, "cannot read the sealing key %s: %s", path, why);
 		return -1;
 	}
 	char line[256];
@@ -57,10 +84,20 @@ int seal_key_load(const char *path, struct seal_key *k, char *err, size_t errsiz
 	return 0;
 }
 
-int seal_key_store(const char *path, const struct seal_key *k)
+int seal_key_store(const char *path, const struct seal_key *k, char *err, size_t errsize)
 {
-	char tmp[4096], dir[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+	char tmp[4096], why[1024], scratch[8];
+	if (!err) {
+		err = scratch;
+		errsize = sizeof(scratch);
+	}
+	const char *base;
+	int dfd = key_dir_open(path, 0, &base, err, errsize);
+	if (dfd < 0)
+		return -1;
+	if (snprintf(tmp, sizeof(tmp), "%s.new", base) >= (int)sizeof(tmp)) {
+		close(dfd);
+		snprintf(err, errsize, "%s: the name is too long", path);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -72,9 +109,24 @@ int seal_key_store(const char *path, const struct seal_key *k)
 			 "epoch=%" PRIu64 "\nkey=%s\n",
 			 k->epoch, hex);
 	explicit_bzero(hex, sizeof(hex));
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	/* the key itself is replaced by rename, which follows no link; what
+	 * stands in its place must still be ours (a planted file there would
+	 * be replaced by the key all the same, but says someone was here) */
+	struct stat st;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
 		explicit_bzero(text, sizeof(text));
+		close(dfd);
+		snprintf(err, errsize, "%s is not a regular file: remove it", path);
+		errno = EINVAL;
+		return -1;
+	}
+	int fd = create_fresh(dfd, tmp, O_WRONLY, 0600, why, sizeof(why));
+	if (fd < 0) {
+		int e = errno;
+		explicit_bzero(text, sizeof(text));
+		snprintf(err, errsize, "the sealing key's directory: %s", why);
+		close(dfd);
+		errno = e;
 		return -1;
 	}
 	ssize_t w = write(fd, text, (size_t)n);
@@ -83,23 +135,24 @@ int seal_key_store(const char *path, const struct seal_key *k)
 	if (w != n || fsync(fd) != 0) {
 		saved = w < 0 || w == n ? errno : EIO;
 		close(fd);
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
+		close(dfd);
+		snprintf(err, errsize, "cannot write %s.new: %s", path, strerror(saved));
 		errno = saved;
 		return -1;
 	}
 	close(fd);
-	if (rename(tmp, path) != 0) {
+	if (renameat(dfd, tmp, dfd, base) != 0) {
 		saved = errno;
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
+		close(dfd);
+		snprintf(err, errsize, "cannot rename %s.new to %s: %s", path, path,
+			 strerror(saved));
 		errno = saved;
 		return -1;
 	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	fsync(dfd);
+	close(dfd);
 	return 0;
 }
 

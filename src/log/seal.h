@@ -30,11 +30,15 @@ struct seal_key {
 	uint8_t key[SEAL_KEY_LEN];
 };
 
-/* Read a sealing key file; on failure err says why (naming the file). */
+/* Read a sealing key file; on failure err says why (naming the file). It
+ * must be a regular file of the euid's that group and others cannot write,
+ * reached by a path no other user controls (util/safefile.h). */
 int seal_key_load(const char *path, struct seal_key *k, char *err, size_t errsize);
-/* Replace the key file: write a temporary file, fsync, rename, fsync the
- * directory, so a crash leaves the old key or the new one, never half. */
-int seal_key_store(const char *path, const struct seal_key *k);
+/* Replace the key file: write a new temporary file PATH.new (a stale one,
+ * whatever it is, is removed, never opened), fsync, rename, fsync the
+ * directory, so a crash leaves the old key or the new one, never half.
+ * -1 with errno, and err (may be NULL) saying why, naming the file. */
+int seal_key_store(const char *path, const struct seal_key *k, char *err, size_t errsize);
 /* key = next epoch's key; the old one is erased. */
 void seal_key_evolve(struct seal_key *k);
 /* A fresh epoch-0 key from getrandom(2). */

@@ -19,6 +19,7 @@
 #include "log/csv.h"
 #include "log/schema.h"
 #include "util/log.h"
+#include "util/safefile.h"
 
 #define READ_CHUNK (1u << 20)
 
@@ -273,20 +274,19 @@ int segment_compress(int dirfd, const char *name, int level, const volatile int 
 	char zname[SEGMENT_NAME_MAX + 8], tname[SEGMENT_NAME_MAX + 16];
 	snprintf(zname, sizeof(zname), "%s.zst", name);
 	snprintf(tname, sizeof(tname), "%s.zst.tmp", name);
-	int in = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		snprintf(err, errsize, "cannot open %s: %s", name, strerror(errno));
+	int in = open_regular(dirfd, name, O_RDONLY, 0, SF_OWNED, err, errsize);
+	if (in < 0)
 		return -1;
-	}
 	struct stat st;
 	if (fstat(in, &st) != 0) {
 		snprintf(err, errsize, "cannot stat %s: %s", name, strerror(errno));
 		close(in);
 		return -1;
 	}
-	int out = openat(dirfd, tname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a stale one (a run that died compressing, or something planted) is
+	 * removed, never opened */
+	int out = create_fresh(dirfd, tname, O_WRONLY, 0600, err, errsize);
 	if (out < 0) {
-		snprintf(err, errsize, "cannot create %s: %s", tname, strerror(errno));
 		close(in);
 		return -1;
 	}
@@ -465,7 +465,8 @@ void seg_source_close(struct seg_source *s)
 int seg_reader_open(struct seg_reader *r, int dirfd, const char *name)
 {
 	memset(r, 0, sizeof(*r));
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	/* never through a link, never a FIFO (it would hang the reader) */
+	int fd = open_regular(dirfd, name, O_RDONLY, 0, 0, r->error, sizeof(r->error));
 	size_t n = strlen(name);
 	bool zst_twin = false;
 	if (fd < 0 && errno == ENOENT &&
@@ -474,7 +475,7 @@ int seg_reader_open(struct seg_reader *r, int dirfd, const char *name)
 		/* compressed (and the plain one removed) since it was listed */
 		char z[SEGMENT_NAME_MAX + 8];
 		snprintf(z, sizeof(z), "%s.zst", name);
-		fd = openat(dirfd, z, O_RDONLY | O_CLOEXEC);
+		fd = open_regular(dirfd, z, O_RDONLY, 0, 0, r->error, sizeof(r->error));
 		zst_twin = true;
 	}
 	if (fd < 0) {

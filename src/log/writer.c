@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "util/privs.h"
 #include "util/time.h"
+#include "util/safefile.h"
 
 #define TAIL_MAX LOG_LINE_MAX /* the longest last line recovery looks for */
 
@@ -34,26 +35,6 @@ void log_writer_opts_default(struct log_writer_opts *o)
 	o->keep_age = LOG_DEFAULT_KEEP_AGE;
 	o->compress_level = LOG_DEFAULT_COMPRESS_LEVEL;
 	o->seal_interval = LOG_DEFAULT_SEAL_INTERVAL;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -369,10 +350,12 @@ static void set_append_only(struct log_writer *w)
 static int open_new_active(struct log_writer *w)
 {
 	w->seg_bytes = 0;
-	w->fd = openat(w->dirfd, w->active_name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	char err[512];
+	w->fd = open_regular(w->dirfd, w->active_name, O_RDWR | O_APPEND | O_CREAT, 0600, SF_OWNED,
+			     err, sizeof(err));
 	if (w->fd < 0) {
 		if (!w->write_failing)
-			log_warn("cannot create the log %s/%s", w->dir, w->active_name);
+			log_warnx("%s/%s", w->dir, err);
 		return -1;
 	}
 	struct strbuf h = STRBUF_INIT;
@@ -640,8 +623,9 @@ void log_writer_seal(struct log_writer *w, const char *reason, uint64_t t_ns)
 	 * crash the next seal uses a new epoch, never this one again */
 	struct seal_key next = w->key;
 	seal_key_evolve(&next);
+	char kerr[1024];
 	char detail[256];
-	if (seal_key_store(w->opts.seal_key, &next) != 0) {
+	if (seal_key_store(w->opts.seal_key, &next, kerr, sizeof(kerr)) != 0) {
 		/*
 		 * The key of this epoch stays on disk: a seal made with it would
 		 * be no better than none (whoever reads the file could forge it),
@@ -652,7 +636,7 @@ void log_writer_seal(struct log_writer *w, const char *reason, uint64_t t_ns)
 		    "cannot store the evolved sealing key in %s (%s): sealing stops until "
 		    "the recorder is restarted with a key it can store; the SEAL reason=failed "
 		    "in the log says so, and `onmitsu verify` fails for the records after it",
-		    w->opts.seal_key, strerror(e));
+		    w->opts.seal_key, kerr);
 		const char *en = strerrorname_np(e);
 		snprintf(detail, sizeof(detail),
 			 "reason=failed key_epoch=%" PRIu64 " head=%s error=%s", epoch, head,
@@ -884,7 +868,7 @@ static void maintain_once(struct log_writer *w)
 	for (int i = 0; i < n; i++) {
 		if (segs[i].active || segs[i].zst)
 			continue;
-		int fd = openat(w->dirfd, segs[i].name, O_RDONLY | O_CLOEXEC);
+		int fd = open_regular(w->dirfd, segs[i].name, O_RDONLY, 0, SF_OWNED, NULL, 0);
 		if (fd >= 0) {
 			fsync(fd);
 			close(fd);
@@ -971,11 +955,21 @@ void log_writer_maintain(struct log_writer *w)
 
 /* ---- open and close ---- */
 
+/* What onmitsu itself puts in a log directory (or a fresh file system has):
+ * a directory holding only these may be taken over (made 0700). */
+static bool log_dir_entry_ours(const char *name)
+{
+	return strncmp(name, "onmitsu", 7) == 0 || strncmp(name, "syslog-", 7) == 0 ||
+	       strcmp(name, "lost+found") == 0;
+}
+
 static int lock_dir(struct log_writer *w)
 {
-	w->lock_fd = openat(w->dirfd, LOG_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char err[512];
+	w->lock_fd = open_regular(w->dirfd, LOG_LOCK_NAME, O_RDWR | O_CREAT, 0600, SF_OWNED, err,
+				  sizeof(err));
 	if (w->lock_fd < 0) {
-		log_warn("cannot create the lock file %s/%s", w->dir, LOG_LOCK_NAME);
+		log_warnx("%s/%s", w->dir, err);
 		return -1;
 	}
 	if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -1091,21 +1085,18 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 	w->dir = strdup(dir);
 	if (!w->dir)
 		fatal("out of memory");
-	if (mkdir_p(dir, 0700) != 0) {
-		log_warn("cannot create the log directory %s", dir);
-		return -1;
-	}
-	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* never through a link, never one another user owns or can write:
+	 * they could replace the segments or point them at other files */
+	char derr[1024];
+	bool took_over;
+	w->dirfd = open_dir_nofollow(dir, SF_DIR_CREATE | SF_DIR_PRIVATE, 0700, log_dir_entry_ours,
+				     &took_over, derr, sizeof(derr));
 	if (w->dirfd < 0) {
-		log_warn("cannot open the log directory %s", dir);
+		log_warnx("log directory: %s", derr);
 		return -1;
 	}
-	struct stat dst;
-	if (fstat(w->dirfd, &dst) == 0 && (dst.st_mode & 077) && fchmod(w->dirfd, 0700) != 0)
-		log_warn("cannot restrict the log directory %s to mode 0700", dir);
-	/* a directory another user owns could have its segments replaced */
-	if (geteuid() == 0 && dst.st_uid != 0 && fchown(w->dirfd, 0, 0) != 0)
-		log_warn("cannot give the log directory %s to root", dir);
+	if (took_over)
+		log_info("restricted the log directory %s to mode 0700", dir);
 	if (lock_dir(w) != 0)
 		return -1;
 	if (pthread_create(&w->keeper, NULL, keeper_main, w) == 0)
@@ -1128,7 +1119,8 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 	enum log_format other =
 	    w->opts.format == LOG_FORMAT_CSV ? LOG_FORMAT_JSONL : LOG_FORMAT_CSV;
 	struct stat ost;
-	if (fstatat(w->dirfd, log_active_name(other), &ost, 0) == 0 && ost.st_size > 0) {
+	if (fstatat(w->dirfd, log_active_name(other), &ost, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    ost.st_size > 0) {
 		log_warnx("%s holds a %s log (%s); record it with --format %s or choose another "
 			  "--log-dir",
 			  dir, log_format_ext(other), log_active_name(other),
@@ -1138,9 +1130,12 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, w->active_name);
-	w->fd = openat(w->dirfd, w->active_name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* its type and owner before anything is done with it (the ioctl below) */
+	char ferr[512];
+	w->fd = open_regular(w->dirfd, w->active_name, O_RDWR | O_APPEND | O_CREAT, 0600, SF_OWNED,
+			     ferr, sizeof(ferr));
 	if (w->fd < 0) {
-		log_warn("cannot open the log %s", path);
+		log_warnx("%s/%s", dir, ferr);
 		return -1;
 	}
 	/* a crashed run leaves the flag set; it would forbid cutting a torn line */
@@ -1219,8 +1214,8 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 
 	w->last_seal_ns = now_unix_ns();
 	if (w->opts.syslog) {
-		w->forwarder = forwarder_start(dir, w->opts.format, w->opts.syslog, &w->opts.host,
-					       w->next_seq);
+		w->forwarder = forwarder_start(dir, w->dirfd, w->opts.format, w->opts.syslog,
+					       &w->opts.host, w->next_seq);
 		if (!w->forwarder)
 			return -1;
 	}

@@ -15,6 +15,7 @@
 #include "log/jsonl.h"
 #include "log/segment.h"
 #include "util/log.h"
+#include "util/safefile.h"
 #include "util/strbuf.h"
 
 #define ACTIVE_LOG "onmitsu.csv"
@@ -96,9 +97,14 @@ void log_segments_free(char **paths)
 
 static int source_open(struct seg_source *s, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* a FIFO or device named like a segment is refused, not read: it
+	 * could hang the query (which links it follows is segment_scan's) */
+	char err[512];
+	int fd = open_regular(AT_FDCWD, path, O_RDONLY, 0, SF_FOLLOW, err, sizeof(err));
+	if (fd < 0) {
+		log_warnx("%s", err);
 		return -1;
+	}
 	seg_source_init(s, fd, has_suffix(path, strlen(path), ".zst"));
 	return 0;
 }
@@ -228,7 +234,6 @@ static bool open_next_file(struct log_reader *r)
 	while (r->paths[r->next_path]) {
 		const char *path = r->paths[r->next_path++];
 		if (source_open(&r->src, path) < 0) {
-			log_warn("cannot read log segment %s", path);
 			r->failed = true;
 			continue;
 		}

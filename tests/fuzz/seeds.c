@@ -245,7 +245,7 @@ static void log_seeds(void)
 		if (logs[i].seal) {
 			struct seal_key k = {.epoch = 0};
 			memcpy(k.key, fuzz_key0, sizeof(k.key));
-			if (seal_key_store(key, &k) != 0)
+			if (seal_key_store(key, &k, NULL, 0) != 0)
 				exit(1);
 		}
 		make_log(dir, logs[i].fmt, logs[i].rotate, logs[i].seal ? key : NULL,

@@ -480,7 +480,7 @@ TEST(log_seals_forward_secure)
 	CHECK_EQ_INT(seal_key_generate(&k), 0);
 	uint8_t key0[SEAL_KEY_LEN];
 	memcpy(key0, k.key, SEAL_KEY_LEN);
-	CHECK_EQ_INT(seal_key_store(keyfile, &k), 0);
+	CHECK_EQ_INT(seal_key_store(keyfile, &k, NULL, 0), 0);
 	/* rotation seals each new segment; close seals the end */
 	CHECK_EQ_INT(make_log(dir, 100, LOG_MIN_ROTATE_SIZE, keyfile), 0);
 	struct seal_key now;
@@ -834,7 +834,7 @@ TEST(log_verify_detects_reseal_with_stolen_key)
 	CHECK_EQ_INT(seal_key_generate(&k), 0);
 	uint8_t key0[SEAL_KEY_LEN];
 	memcpy(key0, k.key, SEAL_KEY_LEN);
-	CHECK_EQ_INT(seal_key_store(keyfile, &k), 0);
+	CHECK_EQ_INT(seal_key_store(keyfile, &k, NULL, 0), 0);
 	struct log_writer_opts o;
 	writer_opts(&o, 0, keyfile);
 	struct log_writer w;
@@ -934,7 +934,7 @@ TEST(log_seal_at_a_rotation_boundary)
 		CHECK_EQ_INT(seal_key_generate(&k), 0);
 		uint8_t key0[SEAL_KEY_LEN];
 		memcpy(key0, k.key, SEAL_KEY_LEN);
-		CHECK_EQ_INT(seal_key_store(keyfile, &k), 0);
+		CHECK_EQ_INT(seal_key_store(keyfile, &k, NULL, 0), 0);
 		CHECK_EQ_INT(make_log(dir, n, LOG_MIN_ROTATE_SIZE, keyfile), 0);
 		struct verify_result res;
 		int rc = verify_quiet(dir, key0, &res);

@@ -130,7 +130,7 @@ static int new_key(const char *keyfile, uint8_t key0[SEAL_KEY_LEN])
 	if (seal_key_generate(&k) != 0)
 		return -1;
 	memcpy(key0, k.key, SEAL_KEY_LEN);
-	int rc = seal_key_store(keyfile, &k);
+	int rc = seal_key_store(keyfile, &k, NULL, 0);
 	seal_key_wipe(&k);
 	return rc;
 }
