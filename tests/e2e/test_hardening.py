@@ -28,18 +28,12 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
-import run as e2e  # noqa: E402
-import test_lifecycle as life  # noqa: E402
+import harness  # noqa: E402
 
-ONMITSU = e2e.ONMITSU
-IN_CI = e2e.IN_CI
-check_eq = e2e.check_eq
+ONMITSU = harness.ONMITSU
+check_eq = harness.check_eq
 FS_IOC_GETFLAGS, FS_IOC_SETFLAGS, FS_APPEND_FL = 0x80086601, 0x40086602, 0x20
 SEGMENT_NAME = "onmitsu-20261125T191317.123456Z-000000000000.csv"
-
-
-class Skip(Exception):
-    pass
 
 
 # ---------------------------------------------------------------- the attacker
@@ -175,7 +169,7 @@ class Scene:
         check_unchanged(before, self.victims)
 
     def close(self):
-        life.kill_leftovers()
+        harness.kill_leftovers()
         subprocess.run(["chattr", "-R", "-a", self.tmp], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -197,27 +191,6 @@ def refused(cmd, *names, timeout=30):
         if n not in err:
             raise AssertionError("the error of %r does not name %r: %r" % (cmd, n, err))
     return err
-
-
-def start_recorder(d):
-    """`onmitsu record` into d; returns once START is in d/onmitsu.csv"""
-    err = tempfile.TemporaryFile(mode="w+")
-    p = subprocess.Popen([ONMITSU, "record", "--log-dir", d], stdout=subprocess.DEVNULL,
-                         stderr=err)
-    p.err = err
-    life.STARTED.append(p)
-    path = os.path.join(d, "onmitsu.csv")
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if p.poll() is not None:
-            err.seek(0)
-            raise AssertionError("recorder exited with %d: %s" % (p.returncode, err.read()))
-        if os.path.isfile(path):
-            with open(path, errors="replace") as f:
-                if ",START," in f.read():
-                    return p
-        time.sleep(0.05)
-    raise AssertionError("no START within 20 s")
 
 
 def record_refused(log_dir, *names):
@@ -352,9 +325,9 @@ def test_planted_segments_are_left_alone():
         ATTACKER.run("mkfifo", os.path.join(log, SEGMENT_NAME.replace("000000000000",
                                                                       "000000000002")))
         before = s.snapshot()
-        p = start_recorder(log)
+        rec = harness.Recorder(log)
         time.sleep(1.0)  # the compressor looks at what an earlier run left
-        life.stop_recorder(p)
+        rec.stop()
         s.check_unchanged(before)
         check_eq("log dir mode (taken over)", oct(os.stat(log).st_mode & 0o777), "0o700")
         if not os.path.islink(os.path.join(log, SEGMENT_NAME)):
@@ -379,20 +352,13 @@ TESTS = [test_linked_lock_file, test_linked_active_segment, test_fifo_as_lock_or
 def main():
     global ATTACKER
     only = sys.argv[1] if len(sys.argv) > 1 else ""
-    if os.geteuid() != 0:
-        msg = "hardening tests need root (they run the recorder and make a user)"
-        if IN_CI:
-            print("FAIL e2e-hardening: " + msg)
-            print("0 passed, 1 failed")
-            return 1
-        print("SKIP e2e-hardening: " + msg + "; run as root, e.g. sudo make test")
-        print("0 passed, 0 failed, 1 skipped")
-        return 0
+    rc = harness.needs_root("e2e-hardening", "hardening tests")
+    if rc is not None:
+        return rc
     if not os.access(ONMITSU, os.X_OK):
         print("FAIL e2e-hardening: %s is missing; run make setup all first" % ONMITSU)
         print("0 passed, 1 failed")
         return 1
-    results = []
     try:
         ATTACKER = Attacker()
     except Exception:
@@ -400,36 +366,10 @@ def main():
         print("0 passed, 1 failed")
         return 1
     try:
-        for t in TESTS:
-            if only not in t.__name__:
-                continue
-            try:
-                t()
-                results.append((t.__name__, None))
-            except Skip as e:
-                results.append((t.__name__, "SKIP: %s" % e if not IN_CI else
-                                "cannot run: %s" % e))
-            except Exception:
-                results.append((t.__name__, traceback.format_exc()))
-            finally:
-                life.kill_leftovers()
+        results = [harness.run_test(t.__name__, t) for t in TESTS if only in t.__name__]
     finally:
         ATTACKER.remove()
-    skipped = sum(1 for _, e in results if e and e.startswith("SKIP: "))
-    passed = sum(1 for _, e in results if not e)
-    failed = len(results) - passed - skipped
-    for name, err in results:
-        if not err:
-            print("ok   e2e-hardening %s" % name)
-        elif err.startswith("SKIP: "):
-            print("SKIP e2e-hardening %s: %s" % (name, err[6:]))
-        else:
-            print("FAIL e2e-hardening %s\n%s" % (name, err))
-    if skipped:
-        print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    else:
-        print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return harness.report("e2e-hardening", results)
 
 
 if __name__ == "__main__":
