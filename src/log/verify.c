@@ -16,6 +16,7 @@
 #include "log/schema.h"
 #include "log/segment.h"
 #include "log/writer.h"
+#include "util/safefile.h"
 #include "util/strbuf.h"
 
 #define MAX_REPORTED 20
@@ -432,7 +433,8 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 
 static bool recorder_running(int dirfd)
 {
-	int fd = openat(dirfd, LOG_LOCK_NAME, O_RDONLY | O_CLOEXEC);
+	/* not through a link, and a FIFO there must not hang verify */
+	int fd = open_regular(dirfd, LOG_LOCK_NAME, O_RDONLY, 0, 0, NULL, 0);
 	if (fd < 0)
 		return false;
 	bool busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;

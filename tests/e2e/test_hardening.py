@@ -315,7 +315,8 @@ def test_keygen_linked_key_new():
 
 def test_planted_segments_are_left_alone():
     """a linked closed segment and .zst.tmp, a FIFO named like a segment: the recorder
-    runs and compresses nothing through them, the read-only commands do not hang"""
+    runs and compresses nothing through them; the read-only commands do not hang on
+    those nor on a FIFO as onmitsu.lock (verify hung there)"""
     s = Scene()
     try:
         log = s.shared_dir("log")
@@ -334,9 +335,13 @@ def test_planted_segments_are_left_alone():
             raise AssertionError("the linked segment was replaced: %r" % os.listdir(log))
         if os.path.exists(os.path.join(log, SEGMENT_NAME + ".zst")):
             raise AssertionError("the linked segment was compressed (read through the link)")
+        # and a FIFO where verify looks for the running recorder's lock
+        os.chmod(log, 0o777)
+        ATTACKER.run("rm", "-f", os.path.join(log, "onmitsu.lock"))
+        ATTACKER.run("mkfifo", os.path.join(log, "onmitsu.lock"))
         for cmd in (["cat"], ["who", "--pid", "1"], ["verify"]):
             q = subprocess.run([ONMITSU, *cmd, "--log-dir", log], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, timeout=60)
+                               stderr=subprocess.PIPE, text=True, timeout=30)
             if q.returncode not in (0, 1):
                 raise AssertionError("%r exited %d: %s" % (cmd, q.returncode, q.stderr))
         s.check_unchanged(before)
