@@ -49,6 +49,7 @@ struct forwarder {
 	struct jsonl_host jh;
 	int pid;
 	char cursor_name[320];
+	bool cursor_warned; /* a save failed; said once until one works */
 
 	/* the source */
 	bool have_src, src_active, src_zst;
@@ -126,16 +127,18 @@ static void cursor_save(struct forwarder *fw)
 	snprintf(tmp, sizeof(tmp), "%s.new", fw->cursor_name);
 	int n = snprintf(buf, sizeof(buf), "next=%" PRIu64 "\n", fw->confirmed_next);
 	char err[512];
+	fw->cursor_saved_ms = now_mono_ms();
 	int fd = create_fresh(fw->dirfd, tmp, O_WRONLY, 0600, err, sizeof(err));
 	if (fd < 0) {
-		log_warnx("syslog: %s/%s", fw->dir, err);
+		if (!fw->cursor_warned)
+			log_warnx("syslog: cannot save the cursor: %s/%s", fw->dir, err);
+		fw->cursor_warned = true;
 		return;
 	}
 	bool ok = write(fd, buf, (size_t)n) == n && fsync(fd) == 0;
 	close(fd);
-	if (ok)
-		renameat(fw->dirfd, tmp, fw->dirfd, fw->cursor_name);
-	fw->cursor_saved_ms = now_mono_ms();
+	if (ok && renameat(fw->dirfd, tmp, fw->dirfd, fw->cursor_name) == 0)
+		fw->cursor_warned = false;
 }
 
 /* ---- reading the log back ---- */
