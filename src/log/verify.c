@@ -20,6 +20,9 @@
 #include "util/strbuf.h"
 
 #define MAX_REPORTED 20
+/* The largest seal epoch checked: over 3 years of seals a second (the
+ * shortest --seal-interval); deriving its key takes some 40 s of hashing. */
+#define VERIFY_MAX_EPOCH 100000000ull
 
 struct pending_break {
 	bool active;
@@ -169,7 +172,7 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 	detail_get(detail, "epoch", epoch_s, sizeof(epoch_s));
 	detail_get(detail, "head", head, sizeof(head));
 	detail_get(detail, "hmac", hmac, sizeof(hmac));
-	uint64_t epoch;
+	uint64_t epoch, problems_before = s->res->problems;
 	s->sealing_seen = true;
 	snprintf(s->last_reason, sizeof(s->last_reason), "%s", reason);
 	if (strcmp(reason, "failed") == 0) {
@@ -226,11 +229,18 @@ static void check_seal(struct vstate *s, const char *where, uint64_t seq, const 
 	s->last_seal_seq = seq;
 	if (!s->key0)
 		return;
+	/* key[N] takes N hashes from key[0]. They are taken once, forward: a
+	 * log whose seal epochs went down and up again (forged) would otherwise
+	 * have verify derive up to VERIFY_MAX_EPOCH keys for each seal, for hours */
 	if (epoch < s->derived.epoch) {
-		memcpy(s->derived.key, s->key0, SEAL_KEY_LEN);
-		s->derived.epoch = 0;
+		if (s->res->problems == problems_before)
+			problem(s,
+				"%s (seq %" PRIu64 "): seal epoch %" PRIu64
+				" comes after a seal of epoch %" PRIu64 " (not checked)",
+				where, seq, epoch, s->derived.epoch);
+		return;
 	}
-	if (epoch - s->derived.epoch > 100000000ull) {
+	if (epoch > VERIFY_MAX_EPOCH) {
 		problem(s, "%s (seq %" PRIu64 "): seal epoch %" PRIu64 " is implausibly large",
 			where, seq, epoch);
 		return;

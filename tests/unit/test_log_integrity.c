@@ -524,6 +524,78 @@ TEST(log_seals_forward_secure)
 	free(dir);
 }
 
+/* A log by hand: START (seq 0), then one SEAL of each epoch in epochs[],
+ * each chained and sealed correctly with key0, the last with reason=stop. */
+static void write_seals(const char *dir, const uint8_t *key0, const uint64_t *epochs, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT, line = STRBUF_INIT, detail = STRBUF_INIT;
+	csv_write_header(&sb);
+	sb.len--; /* the "\n": chain follows */
+	sb_adds(&sb, "," CHAIN_COLUMN "\n");
+	char prev[CHAIN_HEX_LEN + 1], c[CHAIN_HEX_LEN + 1];
+	memcpy(prev, CHAIN_SEED, sizeof(prev));
+	for (size_t i = 0; i <= n; i++) {
+		char time[32], seq[24], hmac[SEAL_HMAC_HEX_LEN + 1];
+		csv_format_time(time, sizeof(time), T0 + i * 1000000000ull);
+		snprintf(seq, sizeof(seq), "%zu", i);
+		sb_reset(&detail);
+		if (i == 0) {
+			sb_adds(&detail, "version=test sealing=1 seal_epoch=0");
+		} else {
+			struct seal_key k = {.epoch = 0};
+			memcpy(k.key, key0, SEAL_KEY_LEN);
+			while (k.epoch < epochs[i - 1])
+				seal_key_evolve(&k);
+			seal_hmac(k.key, k.epoch, i, prev, hmac);
+			sb_addf(&detail, "reason=%s epoch=%" PRIu64 " head=%s hmac=%s",
+				i == n ? "stop" : "interval", k.epoch, prev, hmac);
+		}
+		const char *f[20] = {time, seq, i == 0 ? "START" : "SEAL"};
+		f[19] = sb_str(&detail);
+		sb_reset(&line);
+		csv_encode_fields(&line, f, 20);
+		chain_compute(prev, line.data, line.len, c);
+		sb_add(&sb, line.data, line.len);
+		sb_addf(&sb, ",%s\n", c);
+		memcpy(prev, c, sizeof(prev));
+	}
+	char path[4096];
+	active_path(path, sizeof(path), dir);
+	write_file(path, sb.data, sb.len);
+	sb_free(&sb);
+	sb_free(&line);
+	sb_free(&detail);
+}
+
+/* Found with tests/fuzz/fuzz_verify (an input with a seal of epoch 99999999
+ * ran past its timeout): a seal whose epoch went back made verify derive the
+ * keys again from key[0], so a forged log of seals going up to 10^8 and back
+ * down kept `verify --key` hashing some 40 s a seal. Keys are derived once,
+ * forward; a seal that goes back is reported, not checked. */
+TEST(log_verify_derives_seal_keys_forward_only)
+{
+	char *dir = make_tmpdir();
+	CHECK(dir);
+	uint8_t key0[SEAL_KEY_LEN];
+	memset(key0, 0x5a, sizeof(key0));
+	/* a clean run first: epochs 0, 1, 2 verify */
+	const uint64_t clean[] = {0, 1, 2};
+	write_seals(dir, key0, clean, 3);
+	struct verify_result res;
+	CHECK_EQ_INT(verify_quiet(dir, key0, &res), 0);
+	CHECK_EQ_INT(res.seals_checked, 3);
+	/* down and up again: each HMAC is right for its epoch */
+	const uint64_t updown[] = {20000, 0, 20000, 1};
+	write_seals(dir, key0, updown, 4);
+	CHECK_EQ_INT(verify_quiet(dir, key0, &res), 1);
+	CHECK_EQ_INT(res.seals, 4);
+	CHECK_EQ_INT(res.seals_checked, 2); /* 20000 twice; 0 and 1 come after it */
+	CHECK(strstr(res.first_problem, "seal epoch 20000 where 0 was due") != NULL);
+	CHECK(res.problems >= 3); /* and 0, 1 after 20000 */
+	rm_rf(dir);
+	free(dir);
+}
+
 TEST(log_seal_verify_key_text)
 {
 	uint8_t k[SEAL_KEY_LEN], back[SEAL_KEY_LEN];
