@@ -129,8 +129,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	char val[64];
-	if (detail_get(s, "epoch", val, sizeof(val)))
-		FUZZ_CHECK(strlen(val) < sizeof(val), "detail value");
+	if (detail_get(s, "epoch", val, sizeof(val))) {
+		/* what it found was written as epoch=VALUE */
+		char want[80];
+		snprintf(want, sizeof(want), "epoch=%s", val);
+		FUZZ_CHECK(strstr(s, want) != NULL, "\"%s\": epoch \"%s\"", s, val);
+	}
 	uint8_t key0[SEAL_KEY_LEN];
 	(void)seal_verify_key_parse(s, key0);
 	return 0;
