@@ -734,8 +734,10 @@ int log_writer_flush(struct log_writer *w)
 				const char *b = memrchr(w->buf.data, '\n', start - 1);
 				b = b ? b + 1 : w->buf.data;
 				struct log_tail t;
+				struct log_layout cols; /* this writer's own lines */
+				log_layout_standard(&cols, true);
 				if (log_line_tail(b, (size_t)(w->buf.data + start - 1 - b),
-						  w->opts.format, &t) == 0)
+						  w->opts.format, &cols, &t) == 0)
 					w->disk_next_seq = t.seq + 1;
 			}
 			memmove(w->buf.data, w->buf.data + start, w->buf.len - start);

@@ -129,9 +129,9 @@ TEST(consumer_cut_path_marked_in_the_field)
 	size_t n = make_exec(buf, 300, 1000000000ull, "/d/d/d/true", args, sizeof(args) - 1,
 			     OM_F_PATH_TRUNC);
 	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
-	CHECK_FIELD(&cap, 0, C_EVENT, "EXEC");
-	CHECK_FIELD(&cap, 0, C_EXE, "\\.../d/d/d/true");
-	CHECK_FIELD(&cap, 0, C_DETAIL, "path_truncated=1");
+	CHECK_FIELD(&cap, 0, COL_EVENT, "EXEC");
+	CHECK_FIELD(&cap, 0, COL_EXE, "\\.../d/d/d/true");
+	CHECK_FIELD(&cap, 0, COL_DETAIL, "path_truncated=1");
 
 	/* a child inherits the image, and the mark with it */
 	struct om_ev_proc f = {0};
@@ -142,15 +142,15 @@ TEST(consumer_cut_path_marked_in_the_field)
 	f.ppid = 300;
 	f.parent_start_ns = 1000000000ull;
 	CHECK_EQ_INT(consumer_sample(&c, &f, sizeof(f)), 0);
-	CHECK_FIELD(&cap, 1, C_EVENT, "FORK");
-	CHECK_FIELD(&cap, 1, C_EXE, "\\.../d/d/d/true");
-	CHECK_FIELD(&cap, 1, C_DETAIL, "path_truncated=1");
+	CHECK_FIELD(&cap, 1, COL_EVENT, "FORK");
+	CHECK_FIELD(&cap, 1, COL_EXE, "\\.../d/d/d/true");
+	CHECK_FIELD(&cap, 1, COL_DETAIL, "path_truncated=1");
 
 	/* an exec of a whole path clears it */
 	n = make_exec(buf, 301, 2000000000ull, "/usr/bin/id", "id\0", 3, 0);
 	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
-	CHECK_FIELD(&cap, 2, C_EXE, "/usr/bin/id");
-	CHECK_FIELD(&cap, 2, C_DETAIL, "");
+	CHECK_FIELD(&cap, 2, COL_EXE, "/usr/bin/id");
+	CHECK_FIELD(&cap, 2, COL_DETAIL, "");
 
 	/* a library mapped from too deep */
 	struct {
@@ -167,13 +167,13 @@ TEST(consumer_cut_path_marked_in_the_field)
 	memcpy(mod.path, lib, sizeof(lib) - 1);
 	mod.m.h.size = (uint32_t)(sizeof(mod.m) + sizeof(lib) - 1);
 	CHECK_EQ_INT(consumer_sample(&c, &mod, mod.m.h.size), 0);
-	CHECK_FIELD(&cap, 3, C_EVENT, "MODLOAD");
-	CHECK_FIELD(&cap, 3, C_PATH, "\\.../deep/libx.so");
-	CHECK_FIELD(&cap, 3, C_DETAIL, "path_truncated=1");
+	CHECK_FIELD(&cap, 3, COL_EVENT, "MODLOAD");
+	CHECK_FIELD(&cap, 3, COL_PATH, "\\.../deep/libx.so");
+	CHECK_FIELD(&cap, 3, COL_DETAIL, "path_truncated=1");
 	/* and one that is whole is written as it is */
 	mod.m.h.flags = 0;
 	CHECK_EQ_INT(consumer_sample(&c, &mod, mod.m.h.size), 0);
-	CHECK_FIELD(&cap, 4, C_PATH, "/deep/libx.so");
+	CHECK_FIELD(&cap, 4, COL_PATH, "/deep/libx.so");
 	teardown(&c, &cap);
 }
 

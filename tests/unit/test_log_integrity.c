@@ -21,6 +21,7 @@
 #include "log/csv.h"
 #include "log/jsonl.h"
 #include "log/options.h"
+#include "log/schema.h"
 #include "log/seal.h"
 #include "log/segment.h"
 #include "log/verify.h"
@@ -529,9 +530,7 @@ TEST(log_seals_forward_secure)
 static void write_seals(const char *dir, const uint8_t *key0, const uint64_t *epochs, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT, line = STRBUF_INIT, detail = STRBUF_INIT;
-	csv_write_header(&sb);
-	sb.len--; /* the "\n": chain follows */
-	sb_adds(&sb, "," CHAIN_COLUMN "\n");
+	log_write_header(&sb, true);
 	char prev[CHAIN_HEX_LEN + 1], c[CHAIN_HEX_LEN + 1];
 	memcpy(prev, CHAIN_SEED, sizeof(prev));
 	for (size_t i = 0; i <= n; i++) {

@@ -5,6 +5,7 @@
  * log (the query reader, verify, cat's converter, the forwarder, the
  * writer's recovery) on a log with a column this version does not know.
  */
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -259,7 +260,9 @@ static char *forward_and_collect(const char *dir, const char *want)
 	char hp[64];
 	snprintf(hp, sizeof(hp), "127.0.0.1:%d", port);
 	struct jsonl_host host = {"h", "id", "boot"};
-	struct forwarder *fw = forwarder_start(dir, LOG_FORMAT_CSV, hp, &host, 0);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct forwarder *fw =
+	    dfd < 0 ? NULL : forwarder_start(dir, dfd, LOG_FORMAT_CSV, hp, &host, 0);
 	struct strbuf got = STRBUF_INIT;
 	sb_addc(&got, '\0');
 	got.len = 0;
@@ -279,6 +282,8 @@ static char *forward_and_collect(const char *dir, const char *want)
 		sb_add(&got, buf, (size_t)n);
 	}
 	forwarder_stop(fw, 0);
+	if (dfd >= 0)
+		close(dfd);
 	if (cs >= 0)
 		close(cs);
 	close(ls);
