@@ -154,7 +154,13 @@ int log_cat(const char *dir, enum log_format want, FILE *out)
 		return 1;
 	}
 	struct segment_info *segs;
-	int n = segment_list(dfd, &segs);
+	struct segment_stray *strays = NULL;
+	size_t nstrays = 0;
+	int n = segment_list_all(dfd, &segs, &strays, &nstrays);
+	if (n >= 0) {
+		segment_warn_strays(dir, strays, nstrays);
+		segment_strays_free(strays, nstrays);
+	}
 	if (n <= 0) {
 		log_warnx("no log in %s (expected onmitsu.csv, onmitsu.jsonl or onmitsu-*; is "
 			  "--log-dir right?)",

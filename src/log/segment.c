@@ -18,8 +18,10 @@
 
 #include "log/csv.h"
 #include "log/schema.h"
+#include "util/escape.h"
 #include "util/log.h"
 #include "util/safefile.h"
+#include "util/strbuf.h"
 
 #define READ_CHUNK (1u << 20)
 
@@ -99,26 +101,69 @@ static bool has_suffix(const char *s, size_t n, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
-/* A closed segment by its name's prefix and suffix alone (SEGMENT_SCAN_LOOSE). */
-static bool loose_segment_name(const char *name, enum log_format *f, bool *zst)
+/* Named like a segment: what a reader could take for part of the log. */
+static bool looks_like_segment(const char *name, enum log_format *f)
 {
-	size_t n = strlen(name);
+	if (strcmp(name, log_active_name(LOG_FORMAT_CSV)) == 0) {
+		*f = LOG_FORMAT_CSV;
+		return true;
+	}
+	if (strcmp(name, log_active_name(LOG_FORMAT_JSONL)) == 0) {
+		*f = LOG_FORMAT_JSONL;
+		return true;
+	}
 	if (strncmp(name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) != 0)
 		return false;
-	*f = LOG_FORMAT_CSV;
-	*zst = has_suffix(name, n, ".csv.zst");
-	if (!*zst && !has_suffix(name, n, ".csv")) {
-		*f = LOG_FORMAT_JSONL;
-		*zst = has_suffix(name, n, ".jsonl.zst");
-		if (!*zst && !has_suffix(name, n, ".jsonl"))
-			return false;
+	size_t n = strlen(name);
+	if (has_suffix(name, n, ".csv") || has_suffix(name, n, ".csv.zst")) {
+		*f = LOG_FORMAT_CSV;
+		return true;
 	}
-	return true;
+	if (has_suffix(name, n, ".jsonl") || has_suffix(name, n, ".jsonl.zst")) {
+		*f = LOG_FORMAT_JSONL;
+		return true;
+	}
+	return false;
 }
 
-static int compare_files(const void *pa, const void *pb)
+static const char *file_type_name(mode_t m)
 {
-	const struct segment_file *a = pa, *b = pb;
+	if (S_ISLNK(m))
+		return "a symbolic link (segments are regular files)";
+	if (S_ISDIR(m))
+		return "a directory (segments are regular files)";
+	if (S_ISFIFO(m))
+		return "a FIFO (segments are regular files)";
+	if (S_ISSOCK(m))
+		return "a socket (segments are regular files)";
+	return "a device or other special file (segments are regular files)";
+}
+
+#define NOT_A_SEGMENT_NAME                                                                         \
+	"not a name the recorder gives a segment (onmitsu-YYYYMMDDTHHMMSS.UUUUUUZ-SEQ.csv or "     \
+	".jsonl[.zst], after its first record)"
+
+/* Exactly the name segment_name gives info's first record (with ".zst" when
+ * compressed): only the writer's own names are part of the log. */
+static bool canonical_name(const char *name, const struct segment_info *info)
+{
+	char want[SEGMENT_NAME_MAX + 8];
+	segment_name(want, sizeof(want), info->first_time_ns, info->first_seq, info->format);
+	if (info->zst)
+		strcat(want, ".zst");
+	return strcmp(name, want) == 0;
+}
+
+/* A candidate of segment_list_all: a file named like a segment. */
+struct listed {
+	char *name;
+	struct segment_info info;
+	const char *why; /* not NULL: a stray */
+};
+
+static int compare_listed(const void *pa, const void *pb)
+{
+	const struct listed *a = pa, *b = pb;
 	if (a->info.active != b->info.active)
 		return a->info.active ? 1 : -1;
 	/* compare without ".zst" so plain and compressed interleave by name */
@@ -133,7 +178,7 @@ static int compare_files(const void *pa, const void *pb)
 	return (int)a->info.zst - (int)b->info.zst;
 }
 
-void segment_files_free(struct segment_file *v, size_t n)
+void segment_strays_free(struct segment_stray *v, size_t n)
 {
 	if (!v)
 		return;
@@ -142,9 +187,37 @@ void segment_files_free(struct segment_file *v, size_t n)
 	free(v);
 }
 
-int segment_scan(int dirfd, unsigned flags, struct segment_file **out)
+void segment_warn_strays(const char *dir, const struct segment_stray *v, size_t n)
 {
-	bool loose = flags & SEGMENT_SCAN_LOOSE;
+	for (size_t i = 0; i < n; i++)
+		log_warnx("%s/%s is not part of the log: %s; not read (`onmitsu verify` reports "
+			  "it)",
+			  dir, v[i].name, v[i].why);
+}
+
+/* The log's one format (see segment.h). */
+static enum log_format choose_format(const struct listed *v, size_t n)
+{
+	int active = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].why || !v[i].info.active)
+			continue;
+		if (active < 0 || (v[active].info.size == 0 && v[i].info.size > 0))
+			active = (int)i;
+		else if (v[i].info.size > 0 && v[i].info.format == LOG_FORMAT_CSV)
+			active = (int)i; /* both hold records: CSV, as without one */
+	}
+	if (active >= 0)
+		return v[active].info.format;
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].why && v[i].info.format == LOG_FORMAT_CSV)
+			return LOG_FORMAT_CSV;
+	return LOG_FORMAT_JSONL;
+}
+
+int segment_list_all(int dirfd, struct segment_info **out, struct segment_stray **strays,
+		     size_t *nstrays)
+{
 	/* a description of its own: a dup would share the read offset with
 	 * every other reader of dirfd, in other threads too */
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -155,98 +228,120 @@ int segment_scan(int dirfd, unsigned flags, struct segment_file **out)
 		close(fd);
 		return -1;
 	}
-	struct segment_file *v = NULL;
+	struct listed *v = NULL;
 	size_t n = 0, cap = 0;
-	struct dirent *de;
-	/* loose: an error of readdir's fails the listing. A file that vanished
-	 * between readdir and fstatat (compressed or expired by a recorder at
-	 * work) is skipped, so errno is cleared before each readdir: readdir
-	 * reports an error only through it. */
+	int failed = 0;
+	/* errno is cleared before each readdir: it reports an error only
+	 * through it, and an error fails the listing rather than leave out
+	 * part of the log unnoticed */
 	for (;;) {
 		errno = 0;
-		de = readdir(d);
-		if (!de)
+		struct dirent *de = readdir(d);
+		if (!de) {
+			failed = errno;
 			break;
-		struct segment_file sf;
-		memset(&sf, 0, sizeof(sf));
-		if (strcmp(de->d_name, log_active_name(LOG_FORMAT_CSV)) == 0 ||
-		    strcmp(de->d_name, log_active_name(LOG_FORMAT_JSONL)) == 0) {
-			sf.info.active = true;
-			sf.info.format = de->d_name[8] == 'j' ? LOG_FORMAT_JSONL : LOG_FORMAT_CSV;
-		} else if (loose) {
-			if (!loose_segment_name(de->d_name, &sf.info.format, &sf.info.zst))
-				continue;
-		} else if (!segment_name_parse(de->d_name, &sf.info.first_time_ns,
-					       &sf.info.first_seq, &sf.info.format, &sf.info.zst)) {
-			continue;
 		}
-		/* segment_info holds the name in a fixed array */
-		if (!loose && strlen(de->d_name) >= SEGMENT_NAME_MAX)
+		struct listed l;
+		memset(&l, 0, sizeof(l));
+		if (!looks_like_segment(de->d_name, &l.info.format))
 			continue;
-		/* the query commands follow a symlinked segment; the writer and
-		 * verify, which change and vouch for the files, do not */
+		/* never follow a link: what is checked and read is the file here */
 		struct stat st;
-		if (fstatat(dirfd, de->d_name, &st, loose ? 0 : AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		sf.name = strdup(de->d_name);
-		if (!sf.name)
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue; /* compressed or expired by a recorder at work */
+			failed = errno;
+			break;
+		}
+		l.info.active = strcmp(de->d_name, log_active_name(l.info.format)) == 0;
+		if (!S_ISREG(st.st_mode))
+			l.why = file_type_name(st.st_mode);
+		else if (!l.info.active &&
+			 (strlen(de->d_name) >= SEGMENT_NAME_MAX ||
+			  !segment_name_parse(de->d_name, &l.info.first_time_ns, &l.info.first_seq,
+					      &l.info.format, &l.info.zst)))
+			l.why = NOT_A_SEGMENT_NAME;
+		else if (!l.info.active && !canonical_name(de->d_name, &l.info))
+			l.why = NOT_A_SEGMENT_NAME;
+		l.info.size = st.st_size;
+		l.info.mtime = st.st_mtim.tv_sec;
+		l.name = strdup(de->d_name);
+		if (!l.name)
 			fatal("out of memory");
-		sf.info.size = st.st_size;
-		sf.info.mtime = st.st_mtim.tv_sec;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
 			v = realloc(v, cap * sizeof(*v));
 			if (!v)
 				fatal("out of memory");
 		}
-		v[n++] = sf;
+		v[n++] = l;
 	}
-	int saved = errno;
 	closedir(d);
-	if (loose && saved) {
-		segment_files_free(v, n);
-		errno = saved;
+	if (failed) {
+		for (size_t i = 0; i < n; i++)
+			free(v[i].name);
+		free(v);
+		errno = failed;
 		return -1;
 	}
+	enum log_format format = choose_format(v, n);
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].why && v[i].info.format != format)
+			v[i].why = format == LOG_FORMAT_CSV
+				       ? "a JSON Lines segment in a CSV log (a directory holds "
+					 "one format)"
+				       : "a CSV segment in a JSON Lines log (a directory holds "
+					 "one format)";
 	if (n)
-		qsort(v, n, sizeof(*v), compare_files);
-	/* a segment both plain and compressed: keep the plain one (the
-	 * compressor is at work, the compressed one may be incomplete) */
-	size_t k = 0;
+		qsort(v, n, sizeof(*v), compare_listed);
+	struct segment_info *segs = calloc(n ? n : 1, sizeof(*segs));
+	struct segment_stray *sv = NULL;
+	size_t k = 0, ns = 0;
+	if (!segs)
+		fatal("out of memory");
 	for (size_t i = 0; i < n; i++) {
-		if (k > 0 && v[i].info.zst && !v[k - 1].info.zst && !v[k - 1].info.active &&
-		    strlen(v[i].name) == strlen(v[k - 1].name) + 4 &&
-		    strncmp(v[i].name, v[k - 1].name, strlen(v[k - 1].name)) == 0) {
+		if (v[i].why) {
+			if (strays) {
+				if (!sv && !(sv = calloc(n, sizeof(*sv))))
+					fatal("out of memory");
+				struct strbuf e = STRBUF_INIT;
+				escape_text(&e, v[i].name, strlen(v[i].name));
+				sv[ns].name = strdup(sb_str(&e));
+				if (!sv[ns].name)
+					fatal("out of memory");
+				sv[ns++].why = v[i].why;
+				sb_free(&e);
+			}
 			free(v[i].name);
 			continue;
 		}
-		v[k++] = v[i];
+		/* a segment both plain and compressed: keep the plain one (the
+		 * compressor is at work, the compressed one may be incomplete) */
+		size_t len = strlen(v[i].name);
+		if (k > 0 && v[i].info.zst && !segs[k - 1].zst && !segs[k - 1].active &&
+		    len == strlen(segs[k - 1].name) + 4 &&
+		    strncmp(v[i].name, segs[k - 1].name, len - 4) == 0) {
+			free(v[i].name);
+			continue;
+		}
+		segs[k] = v[i].info;
+		/* it fits: longer names are strays */
+		snprintf(segs[k].name, sizeof(segs[k].name), "%s", v[i].name);
+		k++;
+		free(v[i].name);
 	}
-	*out = v;
+	free(v);
+	*out = segs;
+	if (strays) {
+		*strays = sv;
+		*nstrays = ns;
+	}
 	return (int)k;
 }
 
 int segment_list(int dirfd, struct segment_info **out)
 {
-	struct segment_file *f;
-	int n = segment_scan(dirfd, 0, &f);
-	if (n < 0)
-		return -1;
-	struct segment_info *v = NULL;
-	if (n) {
-		v = calloc((size_t)n, sizeof(*v));
-		if (!v)
-			fatal("out of memory");
-	}
-	for (int i = 0; i < n; i++) {
-		v[i] = f[i].info;
-		/* it fits: segment_scan skipped longer names */
-		snprintf(v[i].name, sizeof(v[i].name), "%s", f[i].name);
-	}
-	segment_files_free(f, (size_t)n);
-	*out = v;
-	return n;
+	return segment_list_all(dirfd, out, NULL, NULL);
 }
 
 size_t segment_plan_retention(const struct segment_info *segs, size_t n, uint64_t active_size,

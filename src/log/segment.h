@@ -46,32 +46,39 @@ struct segment_info {
 };
 
 /*
- * The segments of dirfd in reading order: closed ones by name (a segment
- * both plain and compressed is listed once, as the plain one: the
- * compressor is at work), then the active one(s). *out is malloc'ed.
- * Returns the count, or -1 with errno.
+ * The log of dirfd, the one listing that the writer, verify, cat, the
+ * forwarder and the query commands all go by, so that what the queries read
+ * is exactly what verify checks.
+ *
+ * The log's segments are the regular files (never a symbolic link) named
+ * onmitsu.csv / onmitsu.jsonl (active) or as segment_name names a closed
+ * segment, of the log's one format: that of its active segment (the
+ * non-empty one when both exist, else CSV), or without one, CSV when there is
+ * a CSV segment, else JSON Lines. *out gets them in reading order: closed
+ * ones by name (a segment both plain and compressed is listed once, as the
+ * plain one: the compressor is at work), then the active one. *out is
+ * malloc'ed. Returns the count, or -1 with errno (readdir failed, or a file
+ * could not be examined; a file that vanished while listing is skipped).
+ *
+ * strays (may be NULL): every other file that looks like a segment, named
+ * onmitsu-*.csv, .jsonl (either .zst) or onmitsu.csv / onmitsu.jsonl: a
+ * symbolic link, a FIFO or other non-regular file, a name the writer does not
+ * make, a segment of the other format. No reader takes one for part of the
+ * log; verify reports each (a file put there is tampering evidence) and the
+ * queries warn. Free with segment_strays_free.
  */
-int segment_list(int dirfd, struct segment_info **out);
-
-/*
- * The same listing for the query commands (query/reader.c), which read logs
- * the writer and verify would not vouch for, so it is kept in one place
- * here rather than src/log depending on src/query. With SEGMENT_SCAN_LOOSE a
- * closed segment is any regular file onmitsu-*.csv, .jsonl (either .zst),
- * its name's time and seq unchecked and of any length, a symlink followed;
- * any error while listing (readdir's, a file that cannot be stat'ed) fails
- * it. Without it, as segment_list. info.first_seq and info.first_time_ns
- * are 0 with SEGMENT_SCAN_LOOSE. Free *out with segment_files_free.
- */
-#define SEGMENT_SCAN_LOOSE 1u
-
-struct segment_file {
-	char *name;		  /* malloc'ed: a loose name may not fit info.name */
-	struct segment_info info; /* all but info.name, left "" */
+struct segment_stray {
+	char *name;	 /* escaped (util/escape.h): it can hold any byte */
+	const char *why; /* "a symbolic link", ... */
 };
 
-int segment_scan(int dirfd, unsigned flags, struct segment_file **out);
-void segment_files_free(struct segment_file *v, size_t n);
+int segment_list_all(int dirfd, struct segment_info **out, struct segment_stray **strays,
+		     size_t *nstrays);
+/* segment_list_all without the strays. */
+int segment_list(int dirfd, struct segment_info **out);
+void segment_strays_free(struct segment_stray *v, size_t n);
+/* Warn on stderr about each stray of the log in dir (named in the message). */
+void segment_warn_strays(const char *dir, const struct segment_stray *v, size_t n);
 
 /*
  * How many of the oldest closed segments to delete so that the total size

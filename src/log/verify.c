@@ -344,6 +344,10 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 			 detail_get(fl.detail, "head", head, sizeof(head)) &&
 			 chain_hex_valid(head, strlen(head)))
 			from = head;
+		else if (strcmp(fl.event, "START") == 0 &&
+			 detail_get(fl.detail, "previous_chain", head, sizeof(head)) &&
+			 chain_hex_valid(head, strlen(head)))
+			from = head; /* a run that began a segment of its own */
 		if (from) {
 			chain_compute(from, line, body_len, c);
 			if (!chain_field_matches(c, fv, flen))
@@ -351,6 +355,18 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 					"%s (seq %" PRIu64 "): edited: the first record does not "
 					"match its chain value",
 					where, seq);
+		} else if (full && s->key0) {
+			/* its content could be anything: nothing before it is
+			 * left to link it, and nothing in it names its
+			 * predecessor */
+			problem(s,
+				"%s (seq %" PRIu64 "): the log starts here (older segments "
+				"expired) with a %s that does not name the chain value before "
+				"it: it cannot be checked (the recorder begins every segment "
+				"with a SEAL or a START with previous_chain=; this one is "
+				"older or was altered)",
+				where, seq, fl.event);
+			memcpy(c, fv, sizeof(c));
 		} else if (full) {
 			fprintf(s->out,
 				"note: the log starts at seq %" PRIu64 " (older segments expired); "
@@ -409,6 +425,19 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 				    "%s (seq %" PRIu64 "): START with sealing key epoch %" PRIu64
 				    ", already used by a seal (the key was restored from a copy)",
 				    where, seq, e);
+			else if (s->have_epoch && e != s->last_epoch + 1 &&
+				 strcmp(s->last_event, "SEAL") == 0 &&
+				 strcmp(s->last_reason, "stop") == 0)
+				/* after a clean stop the key file holds the next
+				 * epoch: a later one means runs in between are gone */
+				problem(s,
+					"%s (seq %" PRIu64
+					"): START with sealing key epoch %" PRIu64
+					" right after a clean stop sealed with epoch %" PRIu64
+					": the seals of epochs %" PRIu64 "..%" PRIu64
+					" are missing (the log was cut back to this stop, "
+					"removing a later run, and recording resumed)",
+					where, seq, e, s->last_epoch, s->last_epoch + 1, e - 1);
 			s->have_expected = true;
 			s->expected_epoch = e;
 		} else {
@@ -452,8 +481,62 @@ static bool recorder_running(int dirfd)
 	return busy;
 }
 
+/* What the epochs of the host's sealing key and of seals seen off the host
+ * say about the log's end (struct verify_opts). */
+static void check_last_epoch(struct vstate *s, const struct verify_opts *o)
+{
+	bool clean_end = strcmp(s->last_event, "SEAL") == 0 && strcmp(s->last_reason, "stop") == 0;
+	if (o->have_key_epoch) {
+		uint64_t k = o->key_epoch;
+		if (!s->have_epoch && k > 0)
+			problem(s,
+				"the sealing key is at epoch %" PRIu64 " but the log holds no "
+				"seal: the seals of epochs 0..%" PRIu64 " are missing (the log "
+				"was cut back or replaced)",
+				k, k - 1);
+		else if (!s->have_epoch)
+			; /* a key that never sealed, a log without seals */
+		else if (k <= s->last_epoch && !(s->res->running && !clean_end))
+			problem(s,
+				"the sealing key is at epoch %" PRIu64 " but the log holds a "
+				"seal of epoch %" PRIu64 ": the key file was not updated after "
+				"sealing, or was restored from an older copy (is it this log's "
+				"key?)",
+				k, s->last_epoch);
+		else if (k > s->last_epoch + 1 &&
+			 !(s->res->running && !clean_end && k == s->last_epoch + 2))
+			problem(s,
+				"the sealing key is at epoch %" PRIu64 " but the log's last seal "
+				"has epoch %" PRIu64 ": the seals of epochs %" PRIu64 "..%" PRIu64
+				" are not in the log (it was cut back to an earlier state, "
+				"removing later records; or the recorder lost them)",
+				k, s->last_epoch, s->last_epoch + 1, k - 1);
+	}
+	if (o->have_min_epoch && (!s->have_epoch || s->last_epoch < o->min_epoch)) {
+		if (s->have_epoch)
+			problem(s,
+				"the log's last seal has epoch %" PRIu64 ", but a seal of "
+				"epoch %" PRIu64 " was seen (--min-epoch): the log was cut "
+				"back to an earlier state, removing later records",
+				s->last_epoch, o->min_epoch);
+		else
+			problem(s,
+				"the log holds no seal, but a seal of epoch %" PRIu64
+				" was seen (--min-epoch): the log was cut back or replaced",
+				o->min_epoch);
+	}
+}
+
 int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_result *res)
 {
+	struct verify_opts o = {.key0 = key0};
+	return log_verify_opts(dir, &o, out, res);
+}
+
+int log_verify_opts(const char *dir, const struct verify_opts *o, FILE *out,
+		    struct verify_result *res)
+{
+	const uint8_t *key0 = o->key0;
 	memset(res, 0, sizeof(*res));
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
@@ -461,16 +544,24 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 			strerror(errno));
 		return -1;
 	}
+	/* the listing the query commands read too (log/segment.h) */
 	struct segment_info *segs;
-	int n = segment_list(dirfd, &segs);
-	if (n <= 0) {
+	struct segment_stray *strays = NULL;
+	size_t nstrays = 0;
+	int n = segment_list_all(dirfd, &segs, &strays, &nstrays);
+	if (n < 0) {
+		fprintf(stderr, "onmitsu verify: cannot list the log directory %s: %s\n", dir,
+			strerror(errno));
+		close(dirfd);
+		return -1;
+	}
+	if (n == 0 && nstrays == 0) {
 		fprintf(
 		    stderr,
 		    "onmitsu verify: no log in %s (expected onmitsu.csv or onmitsu-*.csv[.zst]; "
 		    "is --log-dir right?)\n",
 		    dir);
-		if (n == 0)
-			free(segs);
+		free(segs);
 		close(dirfd);
 		return -1;
 	}
@@ -481,6 +572,15 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 	s.key0 = key0;
 	if (key0)
 		memcpy(s.derived.key, key0, SEAL_KEY_LEN);
+	/* a file put where a segment belongs is tampering evidence, even though
+	 * no reader takes it for part of the log */
+	for (size_t i = 0; i < nstrays; i++)
+		problem(&s,
+			"%s: not part of the log: %s; the query commands ignore it (a file "
+			"added to the log directory)",
+			strays[i].name, strays[i].why);
+	res->strays = nstrays;
+	segment_strays_free(strays, nstrays);
 	res->running = recorder_running(dirfd);
 	res->segments = (uint64_t)n;
 	for (int i = 0; i < n; i++) {
@@ -573,6 +673,7 @@ int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_re
 	}
 	if (key0 && !s.sealing_seen && s.any)
 		problem(&s, "a key was given but the log holds no SEAL records");
+	check_last_epoch(&s, o);
 	char lossbuf[128] = "";
 	if (res->unwritten)
 		snprintf(lossbuf, sizeof(lossbuf),

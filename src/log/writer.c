@@ -551,7 +551,22 @@ static void append_encoded(struct log_writer *w, struct om_record *r)
 		w->seg_first_seq = r->seq;
 		w->seg_first_time_ns = r->time_ns;
 	}
+	/* START names the chain value it continues from, the one record
+	 * besides SEAL that can begin a segment (a run after a crash, a full
+	 * segment, or a rotation whose seal never reached the disk): once the
+	 * segments before it expire, verify still checks it from that value,
+	 * and the next seal covers everything from there on */
+	struct strbuf start_detail = STRBUF_INIT;
+	const char *detail = r->detail;
+	if (r->event == OM_EVENT_START) {
+		sb_adds(&start_detail, detail ? detail : "");
+		sb_addf(&start_detail, "%sprevious_chain=%s", start_detail.len ? " " : "",
+			w->chain.head);
+		r->detail = start_detail.data;
+	}
 	encode(w, r);
+	r->detail = detail;
+	sb_free(&start_detail);
 	w->seg_records++;
 	w->records++;
 	w->records_since_seal++;

@@ -55,33 +55,29 @@ int log_segments(const char *dir, char ***paths_out)
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -1;
-	/* the listing, ordering and plain-over-compressed choice are the
-	 * writer's (log/segment.h); only the choice of format is ours */
-	struct segment_file *segs;
-	int n = segment_scan(dirfd, SEGMENT_SCAN_LOOSE, &segs);
+	/* the log's own listing (log/segment.h): exactly the files verify
+	 * checks; a file that only looks like a segment is named and left out */
+	struct segment_info *segs;
+	struct segment_stray *strays = NULL;
+	size_t nstrays = 0;
+	int n = segment_list_all(dirfd, &segs, &strays, &nstrays);
 	int saved = errno;
 	close(dirfd);
 	if (n < 0) {
 		errno = saved;
 		return -1;
 	}
-	/* one format per directory (the recorder refuses to mix them): CSV
-	 * when there is any, else JSON Lines */
-	bool any_csv = false;
-	for (int i = 0; i < n && !any_csv; i++)
-		any_csv = segs[i].info.format == LOG_FORMAT_CSV;
-	enum log_format want = any_csv ? LOG_FORMAT_CSV : LOG_FORMAT_JSONL;
+	segment_warn_strays(dir, strays, nstrays);
+	segment_strays_free(strays, nstrays);
 	char **paths = calloc((size_t)n + 1, sizeof(*paths));
 	if (!paths)
 		fatal("out of memory");
-	size_t np = 0;
 	for (int i = 0; i < n; i++)
-		if (segs[i].info.format == want)
-			paths[np++] = join_path(dir, segs[i].name);
-	segment_files_free(segs, (size_t)n);
-	paths[np] = NULL;
+		paths[i] = join_path(dir, segs[i].name);
+	free(segs);
+	paths[n] = NULL;
 	*paths_out = paths;
-	return (int)np;
+	return n;
 }
 
 void log_segments_free(char **paths)
@@ -97,10 +93,11 @@ void log_segments_free(char **paths)
 
 static int source_open(struct seg_source *s, const char *path)
 {
-	/* a FIFO or device named like a segment is refused, not read: it
-	 * could hang the query (which links it follows is segment_scan's) */
+	/* the listing took regular files only; one swapped for a link, a FIFO
+	 * or a device since is refused, not followed or read (a FIFO could hang
+	 * the query) */
 	char err[512];
-	int fd = open_regular(AT_FDCWD, path, O_RDONLY, 0, SF_FOLLOW, err, sizeof(err));
+	int fd = open_regular(AT_FDCWD, path, O_RDONLY, 0, 0, err, sizeof(err));
 	if (fd < 0) {
 		log_warnx("%s", err);
 		return -1;

@@ -8,15 +8,19 @@
  * compressed and plain segments interleave by their names), then the active
  * log DIR/onmitsu.csv. When a segment exists both plain and compressed (the
  * writer is compressing it right now), the plain one is read: it is complete,
- * the compressed one may not be yet.
+ * the compressed one may not be yet. The listing is the writer's and verify's
+ * own (segment_list_all, log/segment.h): exactly the files `onmitsu verify`
+ * checks. A file that only looks like a segment (a link, a name the recorder
+ * does not make, the other format) is named in a warning on stderr and not
+ * read.
  *
  * Every file starts with a header line; columns are found by header name, so
  * columns appended later are carried along and unknown ones ignored.
  *
  * A JSON Lines log (record --format jsonl: onmitsu.jsonl, onmitsu-*.jsonl
  * and onmitsu-*.jsonl.zst, in the same order) is read too. A directory holds
- * one format (the writer refuses to mix them), told from the file names: CSV
- * when there is any, else JSON Lines. Each JSON line is decoded
+ * one format (the writer refuses to mix them): the active segment's, else CSV
+ * when there is a CSV segment, else JSON Lines. Each JSON line is decoded
  * (log/jsonl.h) and rebuilt as the CSV line `cat --format csv` makes of it,
  * under that command's header (the standard columns, then chain), then read
  * like a CSV line: records, raw lines and the header are the same as on the
