@@ -198,14 +198,17 @@ void segment_warn_strays(const char *dir, const struct segment_stray *v, size_t 
 /* The log's one format (see segment.h). */
 static enum log_format choose_format(const struct listed *v, size_t n)
 {
-	int active = -1;
+	/* an active segment: the one with records over an empty one, then CSV
+	 * (as without one) */
+	int active = -1, best = -1;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].why || !v[i].info.active)
 			continue;
-		if (active < 0 || (v[active].info.size == 0 && v[i].info.size > 0))
+		int score = (v[i].info.size > 0) * 2 + (v[i].info.format == LOG_FORMAT_CSV);
+		if (score > best) {
+			best = score;
 			active = (int)i;
-		else if (v[i].info.size > 0 && v[i].info.format == LOG_FORMAT_CSV)
-			active = (int)i; /* both hold records: CSV, as without one */
+		}
 	}
 	if (active >= 0)
 		return v[active].info.format;

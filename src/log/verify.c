@@ -486,31 +486,42 @@ static bool recorder_running(int dirfd)
 static void check_last_epoch(struct vstate *s, const struct verify_opts *o)
 {
 	bool clean_end = strcmp(s->last_event, "SEAL") == 0 && strcmp(s->last_reason, "stop") == 0;
+	/* the epoch the key file must be at: the last seal's + 1, or the one
+	 * the last START names when its run has not sealed yet */
+	bool have_due = s->have_expected || s->have_epoch;
+	uint64_t due = s->have_expected ? s->expected_epoch : s->last_epoch + 1;
+	char what[96];
+	if (s->have_epoch && due == s->last_epoch + 1)
+		snprintf(what, sizeof(what), "the log's last seal has epoch %" PRIu64,
+			 s->last_epoch);
+	else
+		snprintf(what, sizeof(what), "the log's last START names epoch %" PRIu64, due);
+	/* a recorder at work may have sealed since the key file was read, or
+	 * have computed a seal it has not written yet */
+	bool running = s->res->running && !clean_end;
 	if (o->have_key_epoch) {
 		uint64_t k = o->key_epoch;
-		if (!s->have_epoch && k > 0)
+		if (!have_due && k > 0)
 			problem(s,
 				"the sealing key is at epoch %" PRIu64 " but the log holds no "
 				"seal: the seals of epochs 0..%" PRIu64 " are missing (the log "
 				"was cut back or replaced)",
 				k, k - 1);
-		else if (!s->have_epoch)
+		else if (!have_due)
 			; /* a key that never sealed, a log without seals */
-		else if (k <= s->last_epoch && !(s->res->running && !clean_end))
+		else if (k < due && !running)
 			problem(s,
-				"the sealing key is at epoch %" PRIu64 " but the log holds a "
-				"seal of epoch %" PRIu64 ": the key file was not updated after "
-				"sealing, or was restored from an older copy (is it this log's "
-				"key?)",
-				k, s->last_epoch);
-		else if (k > s->last_epoch + 1 &&
-			 !(s->res->running && !clean_end && k == s->last_epoch + 2))
+				"the sealing key is at epoch %" PRIu64 " but %s: the key file "
+				"was not updated after sealing, or was restored from an older "
+				"copy (is it this log's key?)",
+				k, what);
+		else if (k > due && !(running && k == due + 1))
 			problem(s,
-				"the sealing key is at epoch %" PRIu64 " but the log's last seal "
-				"has epoch %" PRIu64 ": the seals of epochs %" PRIu64 "..%" PRIu64
-				" are not in the log (it was cut back to an earlier state, "
-				"removing later records; or the recorder lost them)",
-				k, s->last_epoch, s->last_epoch + 1, k - 1);
+				"the sealing key is at epoch %" PRIu64 " but %s: the seals of "
+				"epochs %" PRIu64 "..%" PRIu64 " are not in the log (it was cut "
+				"back to an earlier state, removing later records; or the "
+				"recorder lost them)",
+				k, what, due, k - 1);
 	}
 	if (o->have_min_epoch && (!s->have_epoch || s->last_epoch < o->min_epoch)) {
 		if (s->have_epoch)

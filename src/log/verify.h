@@ -28,9 +28,10 @@ struct verify_opts {
 	const uint8_t *key0; /* the verification key (epoch 0), or NULL: chains only */
 	/* --seal-key: the epoch of the host's sealing key file, read before the
 	 * log. The key evolves right after each seal and is stored before the
-	 * SEAL is written, so after a clean stop it is the last seal's epoch + 1;
-	 * while a recorder runs, one seal more may be computed and not yet
-	 * written. An older last seal means seals were cut off the log. */
+	 * SEAL is written, so after a clean stop it is the last seal's epoch + 1
+	 * (before a run's first seal, its START's seal_epoch); while a recorder
+	 * runs, one seal more may be computed and not yet written. An older
+	 * last seal means seals were cut off the log. */
 	bool have_key_epoch;
 	uint64_t key_epoch;
 	/* --min-epoch: a seal of this epoch was seen off the host (the syslog
