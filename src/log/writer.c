@@ -558,7 +558,7 @@ static void append_encoded(struct log_writer *w, struct om_record *r)
 	 * and the next seal covers everything from there on */
 	struct strbuf start_detail = STRBUF_INIT;
 	const char *detail = r->detail;
-	if (r->event == OM_EVENT_START) {
+	if (r->event == OM_EVENT_START && r->seq > 0) { /* seq 0 starts from the seed */
 		sb_adds(&start_detail, detail ? detail : "");
 		sb_addf(&start_detail, "%sprevious_chain=%s", start_detail.len ? " " : "",
 			w->chain.head);

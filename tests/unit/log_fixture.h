@@ -147,7 +147,7 @@ static inline int lf_keygen(const char *dir, char *keyfile, size_t size, uint8_t
 	if (seal_key_generate(&k) != 0)
 		return -1;
 	memcpy(key0, k.key, SEAL_KEY_LEN);
-	int rc = seal_key_store(keyfile, &k);
+	int rc = seal_key_store(keyfile, &k, NULL, 0);
 	seal_key_wipe(&k);
 	return rc;
 }

@@ -234,7 +234,7 @@ TEST(log_seal_key_epoch_of_a_run_not_sealed_yet)
 	memcpy(key0, k.key, SEAL_KEY_LEN);
 	for (int i = 0; i < 5; i++)
 		seal_key_evolve(&k);
-	CHECK_EQ_INT(seal_key_store(keyfile, &k), 0);
+	CHECK_EQ_INT(seal_key_store(keyfile, &k, NULL, 0), 0);
 	seal_key_wipe(&k);
 	struct log_writer_opts o;
 	lf_opts(&o, 0, keyfile);
