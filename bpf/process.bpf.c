@@ -35,6 +35,52 @@ int BPF_PROG(om_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/*
+ * A script run through #! (or a file run by a binfmt_misc handler): exe is the
+ * interpreter actually run, and the script is known only by the name execve
+ * was given. binfmt_script and binfmt_misc replace bprm->interp with the
+ * interpreter's name, so interp != filename says an interpreter stepped in;
+ * the script's own file was released before this tracepoint, so its name is
+ * taken as given, with the resolved cwd when the name is relative (user space
+ * joins them). Writes script[] and cwd[] at rec + off; returns their bytes.
+ */
+static __always_inline __u32 script_name(struct om_scratch *s, struct om_ev_proc *e, __u32 off,
+					 struct task_struct *task, struct linux_binprm *bprm)
+{
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	const char *interp = BPF_CORE_READ(bprm, interp);
+	if (!filename || filename == interp)
+		return 0;
+	if (off > sizeof(*e) + OM_PATH_MAX + OM_CMDLINE_MAX)
+		return 0; /* for the verifier */
+	long n = bpf_probe_read_kernel_str(s->rec + off, OM_PATH_MAX, filename);
+	if (n <= 1) {
+		if (n < 0)
+			count(OM_C_READ_FAIL);
+		return 0;
+	}
+	__u32 script_len = (__u32)(n - 1) & OM_PATH_MASK; /* without the NUL */
+	e->script_len = script_len;
+	if (s->rec[off] == '/')
+		return script_len;
+	/* relative: the cwd it was named from, as the kernel holds it */
+	__u32 flags = 0;
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	__u32 pos = resolve_path(&fs->pwd, &flags);
+	if (flags & OM_F_PATH_TRUNC)
+		e->h.flags |= OM_F_SCRIPT_CWD_TRUNC;
+	__u32 cwd_len = OM_PATH_MAX - pos;
+	if (cwd_len > OM_PATH_MAX)
+		cwd_len = OM_PATH_MAX; /* for the verifier */
+	__u32 coff = off + script_len;
+	if (coff > sizeof(*e) + OM_PATH_MAX + OM_CMDLINE_MAX + OM_PATH_MAX)
+		return script_len; /* cannot happen; keeps the verifier's bounds */
+	bpf_probe_read_kernel(s->rec + coff, cwd_len & OM_PATH_LEN_MASK,
+			      &s->path[pos & OM_PATH_MASK]);
+	e->cwd_len = cwd_len;
+	return script_len + cwd_len;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -90,6 +136,9 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	}
 	e->args_len = args_len;
 	__u64 size = off + args_len;
+	if (size > sizeof(*e) + OM_PATH_MAX + OM_CMDLINE_MAX)
+		return 0; /* cannot happen; keeps the verifier's bounds */
+	size += script_name(s, e, (__u32)size, task, bprm);
 	e->h.size = size;
 	if (size > sizeof(s->rec)) {
 		count(OM_C_OVERSIZE); /* cannot be (OM_REC_MAX is the largest EXEC) */

@@ -83,6 +83,7 @@ enum om_counter {
 #define OM_F_MEMFD (1u << 3)       /* the file is a memfd */
 #define OM_F_ARGS_FAULT (1u << 4)  /* argv could not be read */
 #define OM_F_SETUID (1u << 5)      /* euid differs from uid at exec */
+#define OM_F_SCRIPT_CWD_TRUNC (1u << 7) /* EXEC: the cwd a relative script is named from was cut */
 #define OM_F_LATE (1u << 6)        /* NET: written when the connection left ESTABLISHED, its
                                       handshake's record having been skipped by the kernel */
 
@@ -106,10 +107,11 @@ struct om_ev_proc {
 	__u64 parent_start_ns; /* real parent's start, boot-time ns */
 	__u32 exit_code;       /* EXIT: wait status (code << 8 | signal) */
 	__u16 exe_len;         /* EXEC: bytes of exe that follow */
-	__u16 _pad0;
+	__u16 script_len;      /* EXEC through #! or binfmt_misc: the name execve was given */
 	__u32 args_len;        /* EXEC: bytes of argv (NUL-separated) after exe */
-	__u32 _pad1;
-	/* then: char exe[exe_len]; char args[args_len]; */
+	__u32 cwd_len;         /* EXEC: the cwd, resolved, when that name is relative */
+	/* then: char exe[exe_len]; char args[args_len]; char script[script_len];
+	 * char cwd[cwd_len]; */
 };
 _Static_assert(sizeof(struct om_ev_proc) == 72, "om_ev_proc layout");
 _Static_assert(__builtin_offsetof(struct om_ev_proc, exit_code) == 56, "om_ev_proc layout");
@@ -169,6 +171,7 @@ _Static_assert(__builtin_offsetof(struct om_mod_key, ino) == 8, "om_mod_key layo
 _Static_assert(__builtin_offsetof(struct om_mod_key, gen) == 16, "om_mod_key layout");
 
 /* The largest record: EXEC with a full path and full argv. */
-#define OM_REC_MAX (sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX)
+#define OM_REC_MAX                                                                                 \
+	(sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX + OM_PATH_MAX + 2 * OM_PATH_MAX)
 
 #endif /* ONMITSU_EVENT_H */

@@ -162,6 +162,31 @@ static void on_fork(struct consumer *c, const struct om_ev_proc *e)
 	sb_free(&d);
 }
 
+/*
+ * The script behind an EXEC through #! (or binfmt_misc), absolute: the name
+ * execve was given, after the cwd it was named from when it is relative
+ * ("./" steps dropped; ".." kept: the name's components are not resolved).
+ */
+void exec_script_path(struct strbuf *out, const char *script, size_t script_len, const char *cwd,
+		      size_t cwd_len)
+{
+	sb_reset(out);
+	if (cwd_len) {
+		while (script_len >= 2 && script[0] == '.' && script[1] == '/') {
+			script += 2;
+			script_len -= 2;
+			while (script_len && *script == '/') {
+				script++;
+				script_len--;
+			}
+		}
+		sb_add(out, cwd, cwd_len);
+		if (!(cwd_len && cwd[cwd_len - 1] == '/'))
+			sb_addc(out, '/');
+	}
+	sb_add(out, script, script_len);
+}
+
 /* EXEC: the new image, exe and argv as the kernel took them at exec. */
 static void on_exec(struct consumer *c, const struct om_ev_proc *e)
 {
@@ -192,12 +217,22 @@ static void on_exec(struct consumer *c, const struct om_ev_proc *e)
 	r.args = args;
 	r.args_len = e->args_len;
 	r.has_cmdline = true;
+	struct strbuf script = STRBUF_INIT;
+	if (e->script_len) {
+		const char *name = args + e->args_len;
+		exec_script_path(&script, name, e->script_len, name + e->script_len, e->cwd_len);
+		/* path: the file this record is about besides exe */
+		r.path = script.data;
+		r.path_len = script.len;
+		r.path_truncated = (e->h.flags & OM_F_SCRIPT_CWD_TRUNC) != 0;
+	}
 	flags_detail(&d, e->h.flags);
 	if (e->h.flags & OM_F_SETUID)
 		sb_addf(&d, " euid=%u", e->euid);
 	r.detail = detail_str(&d);
 	c->out(c->out_ctx, &r);
 	sb_free(&d);
+	sb_free(&script);
 }
 
 /* EXIT: the fork-time parent (kept across reparenting), then the entry goes. */
@@ -243,7 +278,9 @@ static int on_proc(struct consumer *c, const struct om_ev_proc *e, size_t size)
 		return 0;
 	case OM_K_EXEC:
 		if (e->exe_len > OM_PATH_MAX || e->args_len > OM_CMDLINE_MAX ||
-		    sizeof(*e) + e->exe_len + e->args_len != size)
+		    e->script_len >= OM_PATH_MAX || e->cwd_len > OM_PATH_MAX ||
+		    (e->cwd_len && !e->script_len) ||
+		    sizeof(*e) + e->exe_len + e->args_len + e->script_len + e->cwd_len != size)
 			return -1;
 		on_exec(c, e);
 		return 0;

@@ -13,6 +13,7 @@
 #include "log/record.h"
 #include "onmitsu/event.h"
 #include "record/proctable.h"
+#include "util/strbuf.h"
 
 typedef void (*consumer_out_fn)(void *ctx, struct om_record *r);
 
@@ -37,5 +38,10 @@ int consumer_sample(struct consumer *c, const void *data, size_t size);
 void exit_result(char *buf, size_t size, uint32_t status);
 /* "established", "refused", ... or "error:ENAME" for a connect outcome. */
 void connect_result(char *buf, size_t size, uint32_t err);
+
+/* The absolute name of the script behind an EXEC (cwd_len 0: script is
+ * already absolute), into out (reset first). */
+void exec_script_path(struct strbuf *out, const char *script, size_t script_len, const char *cwd,
+		      size_t cwd_len);
 
 #endif

@@ -766,6 +766,33 @@ def compat_int80_mmap():
 
 
 @scenario
+def script_through_shebang():
+    """#!: exe is the interpreter actually run, path the script's absolute name, also when
+    execve was given a relative name (resolved with the cwd the kernel held)"""
+    d = os.path.realpath(tempfile.mkdtemp(prefix="onm-sh-"))
+    script = os.path.join(d, "run me.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    os.chmod(script, 0o755)
+    rel = subprocess.Popen(["./run me.sh"], cwd=d)
+    rel.wait(timeout=10)
+    ab = subprocess.Popen([script])
+    ab.wait(timeout=10)
+    shutil.rmtree(d)
+    real_sh = os.path.realpath("/bin/sh")
+
+    def check(log):
+        for p, what in ((rel, "relative name"), (ab, "absolute name")):
+            r = one(log.find(event="EXEC", pid=p.pid), "EXEC of a script by " + what)
+            check_eq(what + ": exe is the interpreter run", r["exe"], real_sh)
+            check_eq(what + ": path is the script", unescape(r["path"]), script.encode())
+        plain = one(log.find(event="EXEC", pid=rel.pid), "EXEC")
+        check_eq("cmdline is the interpreter's argv", decode_cmdline(plain["cmdline"]),
+                 [b"/bin/sh", b"./run me.sh"])
+    return check
+
+
+@scenario
 def modules_once_each():
     code = "import ctypes; ctypes.CDLL('libz.so.1'); ctypes.CDLL('libz.so.1')"
     p = subprocess.Popen(["/usr/bin/python3", "-c", code])

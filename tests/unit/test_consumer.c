@@ -117,6 +117,87 @@ TEST(consumer_exec_fields_exact)
 	teardown(&c, &cap);
 }
 
+/* an EXEC sample through #!: script name (and cwd) after argv */
+static size_t add_script(uint8_t *buf, const char *script, const char *cwd, uint32_t flags)
+{
+	struct om_ev_proc *e = (struct om_ev_proc *)buf;
+	size_t sl = strlen(script), cl = cwd ? strlen(cwd) : 0;
+	memcpy(buf + e->h.size, script, sl);
+	memcpy(buf + e->h.size + sl, cwd ? cwd : "", cl);
+	e->script_len = (uint16_t)sl;
+	e->cwd_len = (uint32_t)cl;
+	e->h.flags |= flags;
+	e->h.size += (uint32_t)(sl + cl);
+	return e->h.size;
+}
+
+TEST(consumer_exec_script_in_path)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	uint8_t buf[1024];
+	static const char args[] = "/bin/sh\0./run me.sh\0";
+	/* relative, named from /srv/app: the cwd is joined, "./" dropped */
+	make_exec(buf, 500, 1000000000ull, "/usr/bin/dash", args, sizeof(args) - 1, 0);
+	size_t n = add_script(buf, "./run me.sh", "/srv/app", 0);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	/* absolute: as given, no cwd */
+	make_exec(buf, 501, 2000000000ull, "/usr/bin/python3.11", args, sizeof(args) - 1, 0);
+	n = add_script(buf, "/opt/x/../tool", NULL, 0);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	/* the cwd was cut at the path limit: the field says so */
+	make_exec(buf, 502, 3000000000ull, "/usr/bin/dash", args, sizeof(args) - 1, 0);
+	n = add_script(buf, "x.sh", "/deep", OM_F_SCRIPT_CWD_TRUNC);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	/* an ordinary EXEC has none */
+	n = make_exec(buf, 503, 4000000000ull, "/usr/bin/id", "id\0", 3, 0);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	CHECK_EQ_INT(cap.n, 4);
+	CHECK_FIELD(&cap, 0, COL_EXE, "/usr/bin/dash");
+	CHECK_FIELD(&cap, 0, COL_PATH, "/srv/app/run me.sh");
+	CHECK_FIELD(&cap, 1, COL_EXE, "/usr/bin/python3.11");
+	CHECK_FIELD(&cap, 1, COL_PATH, "/opt/x/../tool");
+	CHECK_FIELD(&cap, 2, COL_PATH, "\\.../deep/x.sh");
+	CHECK_FIELD(&cap, 3, COL_PATH, "");
+	teardown(&c, &cap);
+}
+
+TEST(consumer_exec_script_lengths_checked)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	uint8_t buf[1024];
+	static const char args[] = "sh\0";
+	make_exec(buf, 600, 1000000000ull, "/usr/bin/dash", args, sizeof(args) - 1, 0);
+	size_t n = add_script(buf, "s.sh", "/w", 0);
+	struct om_ev_proc *e = (struct om_ev_proc *)buf;
+	e->cwd_len = 100; /* beyond the sample */
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
+	e->cwd_len = 2;
+	e->script_len = 0; /* a cwd without a script name */
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
+	e->script_len = 4;
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	CHECK_EQ_INT(c.bad_samples, 2);
+	teardown(&c, &cap);
+}
+
+TEST(exec_script_path_joins_and_keeps_dotdot)
+{
+	struct strbuf sb = STRBUF_INIT;
+	exec_script_path(&sb, "./a.sh", 6, "/", 1);
+	CHECK_EQ_STR(sb_str(&sb), "/a.sh");
+	exec_script_path(&sb, ".//./b", 6, "/w", 2);
+	CHECK_EQ_STR(sb_str(&sb), "/w/b");
+	exec_script_path(&sb, "../c", 4, "/w/x", 4);
+	CHECK_EQ_STR(sb_str(&sb), "/w/x/../c");
+	exec_script_path(&sb, "/abs", 4, NULL, 0);
+	CHECK_EQ_STR(sb_str(&sb), "/abs");
+	sb_free(&sb);
+}
+
 TEST(consumer_cut_path_marked_in_the_field)
 {
 	/* the kernel's walk stopped at its limit: the top directories are
