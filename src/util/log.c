@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/escape.h"
+#include "util/strbuf.h"
+
 int log_verbosity = LOG_WARN;
 
 __attribute__((format(printf, 3, 0))) static void vlog(int level, int with_errno, const char *fmt,
@@ -17,10 +20,29 @@ __attribute__((format(printf, 3, 0))) static void vlog(int level, int with_errno
 		return;
 	char msg[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* messages name files and values from outside (a segment's name, a
+	 * log's field): nothing a terminal acts on reaches stderr raw */
+	struct strbuf shown = STRBUF_INIT;
+	const char *text = msg;
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p < 0x20 || *p >= 0x7f) {
+			/* a message is one line: its newlines are escaped too */
+			const char *s = msg, *nl;
+			while ((nl = strchr(s, '\n'))) {
+				escape_display(&shown, s, (size_t)(nl - s));
+				sb_adds(&shown, "\\x0a");
+				s = nl + 1;
+			}
+			escape_display(&shown, s, strlen(s));
+			text = sb_str(&shown);
+			break;
+		}
+	}
 	if (with_errno)
-		fprintf(stderr, "onmitsu: %s: %s\n", msg, strerror(saved));
+		fprintf(stderr, "onmitsu: %s: %s\n", text, strerror(saved));
 	else
-		fprintf(stderr, "onmitsu: %s\n", msg);
+		fprintf(stderr, "onmitsu: %s\n", text);
+	sb_free(&shown);
 	errno = saved;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* util/hex, util/time and util/privs: the helpers the rest of the tree shares. */
+#include <unistd.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "test.h"
 #include "util/hex.h"
+#include "util/log.h"
 #include "util/privs.h"
 #include "util/time.h"
 
@@ -149,4 +151,26 @@ TEST(thread_keep_capability_keeps_one_in_its_thread_only)
 	}
 	CHECK_EQ_INT(thread_status("CapEff", 16, &eff_after), 0);
 	CHECK_EQ_INT(eff_after, eff_before);
+}
+
+TEST(log_messages_reach_stderr_escaped)
+{
+	/* a hostile name in a warning cannot act on the terminal */
+	fflush(stderr);
+	int saved = dup(2);
+	FILE *tmp = tmpfile();
+	CHECK(saved >= 0 && tmp);
+	dup2(fileno(tmp), 2);
+	log_warnx("bad segment %s here", "a\x1b[31mb\xe2\x80\xae" "c\x85" "d\n");
+	log_warnx("plain %s", "name");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char buf[512] = {0};
+	rewind(tmp);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, tmp);
+	fclose(tmp);
+	CHECK_EQ_STR(buf, "onmitsu: bad segment a\\x1b[31mb\\xe2\\x80\\xaec\\x85d\\x0a here\n"
+			  "onmitsu: plain name\n");
+	CHECK(n > 0);
 }
