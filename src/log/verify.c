@@ -286,6 +286,112 @@ static void end_seal_failed(struct vstate *s, uint64_t last_seq)
 	s->seal_failed = false;
 }
 
+/* The first record kept: checked from the seed, its seal's head or its
+ * START's previous_chain; c gets its chain value (or stays "" when it has
+ * none to anchor the chain). */
+static void check_first_record(struct vstate *s, const char *where, const char *line,
+			       size_t body_len, const char *fv, size_t flen, uint64_t seq,
+			       const struct fields *fl_, char c[CHAIN_HEX_LEN + 1])
+{
+	const struct fields fl = *fl_;
+	bool full = flen == CHAIN_HEX_LEN;
+	/* the first record kept: check it from the seed, or from its seal */
+	char head[CHAIN_HEX_LEN + 8];
+	const char *from = NULL;
+	if (seq == 0)
+		from = CHAIN_SEED;
+	else if (strcmp(fl.event, "SEAL") == 0 &&
+		 detail_get(fl.detail, "head", head, sizeof(head)) &&
+		 chain_hex_valid(head, strlen(head)))
+		from = head;
+	else if (strcmp(fl.event, "START") == 0 &&
+		 detail_get(fl.detail, "previous_chain", head, sizeof(head)) &&
+		 chain_hex_valid(head, strlen(head)))
+		from = head; /* a run that began a segment of its own */
+	if (from) {
+		chain_compute(from, line, body_len, c);
+		if (!chain_field_matches(c, fv, flen))
+			problem(s,
+				"%s (seq %" PRIu64 "): edited: the first record does not "
+				"match its chain value",
+				where, seq);
+	} else if (full && s->key0) {
+		/* its content could be anything: nothing before it is
+		 * left to link it, and nothing in it names its
+		 * predecessor */
+		problem(s,
+			"%s (seq %" PRIu64 "): the log starts here (older segments "
+			"expired) with a %s that does not name the chain value before "
+			"it: it cannot be checked (the recorder begins every segment "
+			"with a SEAL or a START with previous_chain=; this one is "
+			"older or was altered)",
+			where, seq, fl.event);
+		memcpy(c, fv, CHAIN_HEX_LEN + 1);
+	} else if (full) {
+		fprintf(s->out,
+			"note: the log starts at seq %" PRIu64 " (older segments expired); "
+			"that first record anchors the chain unchecked\n",
+			seq);
+		memcpy(c, fv, CHAIN_HEX_LEN + 1);
+	} else {
+		problem(s, "%s (seq %" PRIu64 "): the first record has no full chain value",
+			where, seq);
+	}
+}
+
+/* A START: its sealing key epoch against the seals before it (a log cut
+ * back to a clean stop), and the gap before it. */
+static void check_start(struct vstate *s, const char *where, uint64_t seq, const struct fields *fl_,
+			bool declared, uint64_t ufirst)
+{
+	const struct fields fl = *fl_;
+	end_seal_failed(s, seq - 1);
+	char gap[32], end[16] = "", ep[24];
+	uint64_t e;
+	if (detail_get(fl.detail, "seal_epoch", ep, sizeof(ep)) && parse_seq(ep, &e)) {
+		if (s->have_epoch && e <= s->last_epoch)
+			problem(
+			    s,
+			    "%s (seq %" PRIu64 "): START with sealing key epoch %" PRIu64
+			    ", already used by a seal (the key was restored from a copy)",
+			    where, seq, e);
+		else if (s->have_epoch && e != s->last_epoch + 1 &&
+			 strcmp(s->last_event, "SEAL") == 0 &&
+			 strcmp(s->last_reason, "stop") == 0)
+			/* after a clean stop the key file holds the next
+			 * epoch: a later one means runs in between are gone */
+			problem(s,
+				"%s (seq %" PRIu64
+				"): START with sealing key epoch %" PRIu64
+				" right after a clean stop sealed with epoch %" PRIu64
+				": the seals of epochs %" PRIu64 "..%" PRIu64
+				" are missing (the log was cut back to this stop, "
+				"removing a later run, and recording resumed)",
+				where, seq, e, s->last_epoch, s->last_epoch + 1, e - 1);
+		s->have_expected = true;
+		s->expected_epoch = e;
+	} else {
+		s->have_expected = false; /* a run without seals, or an older log */
+	}
+	if (detail_get(fl.detail, "gap_seconds", gap, sizeof(gap))) {
+		detail_get(fl.detail, "previous_end", end, sizeof(end));
+		fprintf(s->out,
+			"gap: nothing was recorded for %s s before seq %" PRIu64
+			" (START at %s; the previous run ended by %s)\n",
+			gap, seq, fl.time, *end ? end : "?");
+		s->res->gaps++;
+		/* after a crash, or a stop whose last records the disk refused */
+		uint64_t unsealed_to = declared ? ufirst : seq;
+		if ((strcmp(end, "crash") == 0 || declared) && s->sealing_seen &&
+		    s->have_seal && s->last_seal_seq + 1 < unsealed_to)
+			fprintf(
+			    s->out,
+			    "note: records seq %" PRIu64 "..%" PRIu64
+			    " were never sealed (the recorder stopped without sealing)\n",
+			    s->last_seal_seq + 1, unsealed_to - 1);
+	}
+}
+
 static void check_record(struct vstate *s, const char *where, char *line, size_t len,
 			 enum log_format f, const struct log_layout *cols)
 {
@@ -335,48 +441,7 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 		chain_compute(s->prev_chain, line, body_len, c);
 		broken = !chain_field_matches(c, fv, flen);
 	} else {
-		/* the first record kept: check it from the seed, or from its seal */
-		char head[CHAIN_HEX_LEN + 8];
-		const char *from = NULL;
-		if (seq == 0)
-			from = CHAIN_SEED;
-		else if (strcmp(fl.event, "SEAL") == 0 &&
-			 detail_get(fl.detail, "head", head, sizeof(head)) &&
-			 chain_hex_valid(head, strlen(head)))
-			from = head;
-		else if (strcmp(fl.event, "START") == 0 &&
-			 detail_get(fl.detail, "previous_chain", head, sizeof(head)) &&
-			 chain_hex_valid(head, strlen(head)))
-			from = head; /* a run that began a segment of its own */
-		if (from) {
-			chain_compute(from, line, body_len, c);
-			if (!chain_field_matches(c, fv, flen))
-				problem(s,
-					"%s (seq %" PRIu64 "): edited: the first record does not "
-					"match its chain value",
-					where, seq);
-		} else if (full && s->key0) {
-			/* its content could be anything: nothing before it is
-			 * left to link it, and nothing in it names its
-			 * predecessor */
-			problem(s,
-				"%s (seq %" PRIu64 "): the log starts here (older segments "
-				"expired) with a %s that does not name the chain value before "
-				"it: it cannot be checked (the recorder begins every segment "
-				"with a SEAL or a START with previous_chain=; this one is "
-				"older or was altered)",
-				where, seq, fl.event);
-			memcpy(c, fv, sizeof(c));
-		} else if (full) {
-			fprintf(s->out,
-				"note: the log starts at seq %" PRIu64 " (older segments expired); "
-				"that first record anchors the chain unchecked\n",
-				seq);
-			memcpy(c, fv, sizeof(c));
-		} else {
-			problem(s, "%s (seq %" PRIu64 "): the first record has no full chain value",
-				where, seq);
-		}
+		check_first_record(s, where, line, body_len, fv, flen, seq, &fl, c);
 	}
 	if (broken) {
 		struct pending_break *p = &s->pend;
@@ -414,53 +479,8 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 	}
 	if (strcmp(fl.event, "SEAL") == 0)
 		check_seal(s, where, seq, fl.detail);
-	if (strcmp(fl.event, "START") == 0) {
-		end_seal_failed(s, seq - 1);
-		char gap[32], end[16] = "", ep[24];
-		uint64_t e;
-		if (detail_get(fl.detail, "seal_epoch", ep, sizeof(ep)) && parse_seq(ep, &e)) {
-			if (s->have_epoch && e <= s->last_epoch)
-				problem(
-				    s,
-				    "%s (seq %" PRIu64 "): START with sealing key epoch %" PRIu64
-				    ", already used by a seal (the key was restored from a copy)",
-				    where, seq, e);
-			else if (s->have_epoch && e != s->last_epoch + 1 &&
-				 strcmp(s->last_event, "SEAL") == 0 &&
-				 strcmp(s->last_reason, "stop") == 0)
-				/* after a clean stop the key file holds the next
-				 * epoch: a later one means runs in between are gone */
-				problem(s,
-					"%s (seq %" PRIu64
-					"): START with sealing key epoch %" PRIu64
-					" right after a clean stop sealed with epoch %" PRIu64
-					": the seals of epochs %" PRIu64 "..%" PRIu64
-					" are missing (the log was cut back to this stop, "
-					"removing a later run, and recording resumed)",
-					where, seq, e, s->last_epoch, s->last_epoch + 1, e - 1);
-			s->have_expected = true;
-			s->expected_epoch = e;
-		} else {
-			s->have_expected = false; /* a run without seals, or an older log */
-		}
-		if (detail_get(fl.detail, "gap_seconds", gap, sizeof(gap))) {
-			detail_get(fl.detail, "previous_end", end, sizeof(end));
-			fprintf(s->out,
-				"gap: nothing was recorded for %s s before seq %" PRIu64
-				" (START at %s; the previous run ended by %s)\n",
-				gap, seq, fl.time, *end ? end : "?");
-			s->res->gaps++;
-			/* after a crash, or a stop whose last records the disk refused */
-			uint64_t unsealed_to = declared ? ufirst : seq;
-			if ((strcmp(end, "crash") == 0 || declared) && s->sealing_seen &&
-			    s->have_seal && s->last_seal_seq + 1 < unsealed_to)
-				fprintf(
-				    s->out,
-				    "note: records seq %" PRIu64 "..%" PRIu64
-				    " were never sealed (the recorder stopped without sealing)\n",
-				    s->last_seal_seq + 1, unsealed_to - 1);
-		}
-	}
+	if (strcmp(fl.event, "START") == 0)
+		check_start(s, where, seq, &fl, declared, ufirst);
 	snprintf(s->last_event, sizeof(s->last_event), "%s", fl.event);
 	if (c[0]) {
 		memcpy(s->prev_chain, c, sizeof(s->prev_chain));
@@ -538,6 +558,99 @@ static void check_last_epoch(struct vstate *s, const struct verify_opts *o)
 	}
 }
 
+/* Every line of one segment, in order: its header, then each record. */
+static void verify_segment(struct vstate *s, int dirfd, const struct segment_info *si, FILE *out)
+{
+	struct seg_reader r;
+	if (seg_reader_open(&r, dirfd, si->name) != 0) {
+		problem(s, "%s: cannot be read: %s", si->name, strerror(errno));
+		return;
+	}
+	struct log_layout cols;
+	log_layout_standard(&cols, true);
+	bool header = si->format == LOG_FORMAT_CSV, first = true;
+	char *line;
+	size_t len;
+	bool complete;
+	int rc;
+	while ((rc = seg_reader_next(&r, &line, &len, &complete)) > 0) {
+		char where[160];
+		snprintf(where, sizeof(where), "%s:%" PRIu64, si->name, r.line_no);
+		if (!complete) {
+			if (si->active && s->res->running)
+				fprintf(out, "note: %s: the last line is being written\n",
+					where);
+			else
+				problem(s, "%s: truncated: the last line is incomplete",
+					where);
+			break;
+		}
+		if (header) {
+			header = false;
+			/* columns by name: an unknown one is carried along */
+			if (!log_layout_from_header(&cols, line, len) ||
+			    cols.idx[COL_TIME] < 0 || cols.idx[COL_SEQ] < 0 ||
+			    cols.idx[COL_EVENT] < 0 || cols.idx[COL_DETAIL] < 0 ||
+			    cols.chain != cols.nfields - 1) {
+				problem(s,
+					"%s: no header with a last column \"chain\" (a log "
+					"from before the hash chain, or a damaged header)",
+					where);
+				break;
+			}
+			continue;
+		}
+		uint64_t before = s->res->records;
+		check_record(s, where, line, len, si->format, &cols);
+		if (first && s->res->records > before && !si->active) {
+			/* the name says where the segment belongs */
+			uint64_t seq = s->res->last_seq;
+			if (seq != si->first_seq)
+				problem(s,
+					"%s: the segment is named for seq %" PRIu64
+					" but starts at seq %" PRIu64
+					" (segments renamed, swapped or spliced)",
+					si->name, si->first_seq, seq);
+		}
+		first = false;
+	}
+	if (rc < 0)
+		problem(s, "%s: %s", si->name, r.error);
+	seg_reader_close(&r);
+}
+
+/* How the log ends: sealed at a stop, a STOP, or still being written. */
+static void verify_end(struct vstate *s, const uint8_t *key0)
+{
+	bool sealing = s->sealing_seen || key0;
+	bool seal_failed = s->seal_failed;
+	end_seal_failed(s, s->res->last_seq);
+	if (!s->any) {
+		fprintf(s->out, "note: the log holds no records yet\n");
+	} else if (s->res->running) {
+		if (sealing)
+			fprintf(s->out,
+				"note: recording in progress: records after seq %" PRIu64
+				" are sealed at the next interval\n",
+				s->have_seal ? s->last_seal_seq : s->res->first_seq);
+	} else if (sealing && !seal_failed &&
+		   !(strcmp(s->last_event, "SEAL") == 0 && strcmp(s->last_reason, "stop") == 0)) {
+		problem(s,
+			"the log ends at seq %" PRIu64 " with %s: unsealed tail (records after "
+			"seq %" PRIu64 " are not sealed): truncated, or the recorder crashed "
+			"and has not run since",
+			s->res->last_seq, s->last_event,
+			s->have_seal ? s->last_seal_seq : s->res->first_seq);
+	} else if ((!sealing || seal_failed) && strcmp(s->last_event, "STOP") != 0) {
+		problem(s,
+			"the log ends at seq %" PRIu64 " with %s, not STOP: truncated, or the "
+			"recorder crashed and has not run since",
+			s->res->last_seq, s->last_event);
+	}
+	if (key0 && !s->sealing_seen && s->any)
+		problem(s, "a key was given but the log holds no SEAL records");
+}
+
 int log_verify(const char *dir, const uint8_t *key0, FILE *out, struct verify_result *res)
 {
 	struct verify_opts o = {.key0 = key0};
@@ -595,95 +708,11 @@ int log_verify_opts(const char *dir, const struct verify_opts *o, FILE *out,
 	res->running = recorder_running(dirfd);
 	res->segments = (uint64_t)n;
 	for (int i = 0; i < n; i++) {
-		struct segment_info *si = &segs[i];
-		struct seg_reader r;
-		if (seg_reader_open(&r, dirfd, si->name) != 0) {
-			problem(&s, "%s: cannot be read: %s", si->name, strerror(errno));
-			continue;
-		}
-		struct log_layout cols;
-		log_layout_standard(&cols, true);
-		bool header = si->format == LOG_FORMAT_CSV, first = true;
-		char *line;
-		size_t len;
-		bool complete;
-		int rc;
-		while ((rc = seg_reader_next(&r, &line, &len, &complete)) > 0) {
-			char where[160];
-			snprintf(where, sizeof(where), "%s:%" PRIu64, si->name, r.line_no);
-			if (!complete) {
-				if (si->active && res->running)
-					fprintf(out, "note: %s: the last line is being written\n",
-						where);
-				else
-					problem(&s, "%s: truncated: the last line is incomplete",
-						where);
-				break;
-			}
-			if (header) {
-				header = false;
-				/* columns by name: an unknown one is carried along */
-				if (!log_layout_from_header(&cols, line, len) ||
-				    cols.idx[COL_TIME] < 0 || cols.idx[COL_SEQ] < 0 ||
-				    cols.idx[COL_EVENT] < 0 || cols.idx[COL_DETAIL] < 0 ||
-				    cols.chain != cols.nfields - 1) {
-					problem(&s,
-						"%s: no header with a last column \"chain\" (a log "
-						"from before the hash chain, or a damaged header)",
-						where);
-					break;
-				}
-				continue;
-			}
-			uint64_t before = res->records;
-			uint64_t seq_before = res->last_seq;
-			check_record(&s, where, line, len, si->format, &cols);
-			if (first && res->records > before && !si->active) {
-				/* the name says where the segment belongs */
-				uint64_t seq = res->last_seq;
-				if (seq != si->first_seq)
-					problem(&s,
-						"%s: the segment is named for seq %" PRIu64
-						" but starts at seq %" PRIu64
-						" (segments renamed, swapped or spliced)",
-						si->name, si->first_seq, seq);
-			}
-			(void)seq_before;
-			first = false;
-		}
-		if (rc < 0)
-			problem(&s, "%s: %s", si->name, r.error);
-		seg_reader_close(&r);
+		verify_segment(&s, dirfd, &segs[i], out);
 	}
 	if (s.pend.active)
 		resolve_break(&s, NULL, 0, NULL, 0, NULL);
-	bool sealing = s.sealing_seen || key0;
-	bool seal_failed = s.seal_failed;
-	end_seal_failed(&s, res->last_seq);
-	if (!s.any) {
-		fprintf(out, "note: the log holds no records yet\n");
-	} else if (res->running) {
-		if (sealing)
-			fprintf(out,
-				"note: recording in progress: records after seq %" PRIu64
-				" are sealed at the next interval\n",
-				s.have_seal ? s.last_seal_seq : res->first_seq);
-	} else if (sealing && !seal_failed &&
-		   !(strcmp(s.last_event, "SEAL") == 0 && strcmp(s.last_reason, "stop") == 0)) {
-		problem(&s,
-			"the log ends at seq %" PRIu64 " with %s: unsealed tail (records after "
-			"seq %" PRIu64 " are not sealed): truncated, or the recorder crashed "
-			"and has not run since",
-			res->last_seq, s.last_event,
-			s.have_seal ? s.last_seal_seq : res->first_seq);
-	} else if ((!sealing || seal_failed) && strcmp(s.last_event, "STOP") != 0) {
-		problem(&s,
-			"the log ends at seq %" PRIu64 " with %s, not STOP: truncated, or the "
-			"recorder crashed and has not run since",
-			res->last_seq, s.last_event);
-	}
-	if (key0 && !s.sealing_seen && s.any)
-		problem(&s, "a key was given but the log holds no SEAL records");
+	verify_end(&s, key0);
 	check_last_epoch(&s, o);
 	char lossbuf[128] = "";
 	if (res->unwritten)
