@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The log writer's core: encoding, appending, flushing, rotating, sealing,
+ * open and close. Recovery at open is in writer_recover.c, the keeper thread
+ * in writer_keeper.c, compression and retention in writer_maint.c; what they
+ * share is in writer_impl.h.
+ */
 #include "log/writer.h"
+#include "log/writer_impl.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/capability.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,11 +23,8 @@
 #include "log/forward.h"
 #include "log/schema.h"
 #include "util/log.h"
-#include "util/privs.h"
 #include "util/time.h"
 #include "util/safefile.h"
-
-#define TAIL_MAX LOG_LINE_MAX /* the longest last line recovery looks for */
 
 void log_writer_opts_default(struct log_writer_opts *o)
 {
@@ -52,293 +53,11 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* The header line of the current format ("" for JSON Lines). */
-static void write_header(struct strbuf *out, enum log_format f, bool with_chain)
+void write_header(struct strbuf *out, enum log_format f, bool with_chain)
 {
 	if (f == LOG_FORMAT_JSONL)
 		return;
 	log_write_header(out, with_chain);
-}
-
-int log_line_tail(const char *line, size_t len, enum log_format f, const struct log_layout *cols,
-		  struct log_tail *t)
-{
-	memset(t, 0, sizeof(*t));
-	struct log_line_parser p = {0};
-	struct log_line ln;
-	int rc = -1;
-	if (log_line_parse(&p, f, cols, line, len, &ln) != LOG_LINE_OK)
-		goto out;
-	if (!log_line_seq(&ln, &t->seq) || csv_parse_time(ln.f[COL_TIME], &t->time_ns) != 0)
-		goto out;
-	const char *event_s = ln.f[COL_EVENT], *chain_s = ln.chain;
-	snprintf(t->event, sizeof(t->event), "%s", event_s);
-	if (strcmp(event_s, "SEAL") == 0)
-		detail_get(ln.f[COL_DETAIL], "reason", t->reason, sizeof(t->reason));
-	if (*chain_s) {
-		size_t cl = strlen(chain_s);
-		if (!chain_field_valid(chain_s, cl))
-			goto out;
-		memcpy(t->chain, chain_s, cl + 1);
-		t->has_chain = true;
-		t->chain_full = cl == CHAIN_HEX_LEN;
-	}
-	t->found = true;
-	rc = 0;
-out:
-	log_line_parser_free(&p);
-	return rc;
-}
-
-/* What open found in the active segment. */
-struct active_scan {
-	bool old_header; /* a log from before the chain column */
-	bool has_records;
-	struct log_tail first, last;
-};
-
-static int scan_active(struct log_writer *w, const char *path, struct active_scan *s)
-{
-	memset(s, 0, sizeof(*s));
-	struct stat st;
-	if (fstat(w->fd, &st) != 0) {
-		log_warn("cannot stat %s", path);
-		return -1;
-	}
-	if (st.st_size == 0)
-		return 0;
-	size_t head_len = st.st_size > TAIL_MAX ? TAIL_MAX : (size_t)st.st_size;
-	char *head = malloc(head_len + 1);
-	if (!head)
-		fatal("out of memory");
-	if (pread(w->fd, head, head_len, 0) != (ssize_t)head_len) {
-		log_warn("cannot read %s", path);
-		free(head);
-		return -1;
-	}
-	head[head_len] = '\0';
-	size_t hdr = 0;
-	if (w->opts.format == LOG_FORMAT_CSV) {
-		struct strbuf want = STRBUF_INIT, old = STRBUF_INIT;
-		write_header(&want, LOG_FORMAT_CSV, true);
-		write_header(&old, LOG_FORMAT_CSV, false);
-		if (head_len >= want.len && memcmp(head, want.data, want.len) == 0) {
-			hdr = want.len;
-		} else if (head_len >= old.len && memcmp(head, old.data, old.len) == 0) {
-			hdr = old.len;
-			s->old_header = true;
-		} else {
-			log_warnx("%s exists but does not start with onmitsu's CSV header; "
-				  "move it away or choose another --log-dir",
-				  path);
-			sb_free(&want);
-			sb_free(&old);
-			free(head);
-			return -1;
-		}
-		sb_free(&want);
-		sb_free(&old);
-	} else if (head[0] != '{') {
-		log_warnx("%s exists but is not an onmitsu JSON Lines log; move it away or "
-			  "choose another --log-dir",
-			  path);
-		free(head);
-		return -1;
-	}
-	/* the first record, which names the segment when it is closed */
-	/* the header is ours (checked above): with chain, or from before it */
-	struct log_layout cols;
-	log_layout_standard(&cols, !s->old_header);
-	char *nl = memchr(head + hdr, '\n', head_len - hdr);
-	if (nl)
-		log_line_tail(head + hdr, (size_t)(nl - head - hdr), w->opts.format, &cols,
-			      &s->first);
-	free(head);
-
-	/* the tail: the last complete line and anything after it */
-	off_t size = st.st_size;
-	size_t tail_len = size > TAIL_MAX ? TAIL_MAX : (size_t)size;
-	char *tail = malloc(tail_len + 1);
-	if (!tail)
-		fatal("out of memory");
-	if (pread(w->fd, tail, tail_len, size - (off_t)tail_len) != (ssize_t)tail_len) {
-		log_warn("cannot read the end of %s", path);
-		free(tail);
-		return -1;
-	}
-	tail[tail_len] = '\0';
-	size_t end = tail_len;
-	while (end > 0 && tail[end - 1] != '\n')
-		end--;
-	if (end < tail_len) {
-		/* a torn line: the recorder died in the middle of a write */
-		w->torn_bytes = tail_len - end;
-		if (end == 0 && size > (off_t)tail_len) {
-			log_warnx("%s ends in a line longer than %u bytes; not a log onmitsu wrote",
-				  path, TAIL_MAX);
-			free(tail);
-			return -1;
-		}
-		if (ftruncate(w->fd, size - (off_t)w->torn_bytes) != 0) {
-			log_warn("cannot cut the torn last line of %s", path);
-			free(tail);
-			return -1;
-		}
-		log_warnx("cut a torn last line of %" PRIu64 " bytes from %s", w->torn_bytes, path);
-		size -= (off_t)w->torn_bytes;
-	}
-	if (end > 0 && (uint64_t)size > hdr) {
-		size_t ls = end - 1;
-		while (ls > 0 && tail[ls - 1] != '\n')
-			ls--;
-		if (log_line_tail(tail + ls, end - 1 - ls, w->opts.format, &cols, &s->last) != 0) {
-			log_warnx("the last record of %s cannot be parsed; move the file away "
-				  "or choose another --log-dir",
-				  path);
-			free(tail);
-			return -1;
-		}
-		s->has_records = true;
-	}
-	free(tail);
-	if (s->has_records && !s->first.found)
-		s->first = s->last;
-	w->seg_bytes = (uint64_t)size;
-	return 0;
-}
-
-/*
- * Read a whole segment for its last record and the full chain value after it
- * (records between checkpoints carry tags only, so it is recomputed from the
- * last checkpoint). full[0] is '\0' when the segment has no chain.
- */
-static int chain_state_of(struct log_writer *w, const char *name, enum log_format f,
-			  struct log_tail *last, char full[CHAIN_HEX_LEN + 1])
-{
-	memset(last, 0, sizeof(*last));
-	full[0] = '\0';
-	struct seg_reader r;
-	if (seg_reader_open(&r, w->dirfd, name) != 0)
-		return -1;
-	struct log_layout cols;
-	log_layout_standard(&cols, true);
-	char *line;
-	size_t len;
-	bool complete, warned = false;
-	int rc;
-	while ((rc = seg_reader_next(&r, &line, &len, &complete)) > 0) {
-		if (f == LOG_FORMAT_CSV && r.line_no == 1) {
-			/* columns by name: a segment of another version reads too */
-			if (!log_layout_from_header(&cols, line, len))
-				log_layout_standard(&cols, true);
-			continue;
-		}
-		if (!complete)
-			continue;
-		size_t body_len, flen;
-		const char *field;
-		if (!chain_split_line(line, len, f == LOG_FORMAT_JSONL, &body_len, &field, &flen)) {
-			full[0] = '\0';
-		} else if (flen == CHAIN_HEX_LEN) {
-			memcpy(full, field, CHAIN_HEX_LEN);
-			full[CHAIN_HEX_LEN] = '\0';
-		} else if (full[0]) {
-			chain_compute(full, line, body_len, full);
-			if (!chain_field_matches(full, field, flen) && !warned) {
-				log_warnx("%s/%s:%" PRIu64 ": the hash chain breaks here; the log "
-					  "continues from it, and `onmitsu verify` will report it",
-					  w->dir, name, r.line_no);
-				warned = true;
-			}
-		}
-		struct log_tail t;
-		if (log_line_tail(line, len, f, &cols, &t) == 0)
-			*last = t;
-	}
-	if (rc < 0)
-		log_warnx("%s/%s: %s", w->dir, name, r.error);
-	seg_reader_close(&r);
-	return 0;
-}
-
-/* The last record of the newest closed segment (when the active one is new). */
-static void scan_closed(struct log_writer *w, struct log_tail *last, char *full)
-{
-	memset(last, 0, sizeof(*last));
-	struct segment_info *segs;
-	int n = segment_list(w->dirfd, &segs);
-	if (n < 0)
-		return;
-	for (int i = n - 1; i >= 0 && !last->found; i--)
-		if (!segs[i].active)
-			chain_state_of(w, segs[i].name, segs[i].format, last, full);
-	free(segs);
-}
-
-/* The time in the newest closed segment's name: the next may not sort before. */
-static void find_last_name_time(struct log_writer *w)
-{
-	struct segment_info *segs;
-	int n = segment_list(w->dirfd, &segs);
-	if (n < 0)
-		return;
-	for (int i = 0; i < n; i++)
-		if (!segs[i].active && segs[i].first_time_ns > w->last_name_time_ns)
-			w->last_name_time_ns = segs[i].first_time_ns;
-	free(segs);
-}
-
-/* ---- the keeper thread (see writer.h) ---- */
-
-static void *keeper_main(void *arg)
-{
-	struct log_writer *w = arg;
-	thread_keep_capability(CAP_LINUX_IMMUTABLE);
-	pthread_mutex_lock(&w->mu);
-	while (!w->keeper_stop) {
-		if (!w->kreq_pending) {
-			pthread_cond_wait(&w->kcond, &w->mu);
-			continue;
-		}
-		w->kreq_rc = file_set_append_only(w->kreq_fd, w->kreq_on);
-		w->kreq_errno = errno;
-		w->kreq_pending = false;
-		w->kreq_done = true;
-		pthread_cond_broadcast(&w->kcond);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-/* Set or lift FS_APPEND_FL through the keeper (which keeps the capability). */
-static int append_flag(struct log_writer *w, int fd, bool on)
-{
-	if (!w->keeper_running)
-		return file_set_append_only(fd, on);
-	pthread_mutex_lock(&w->mu);
-	w->kreq_fd = fd;
-	w->kreq_on = on;
-	w->kreq_done = false;
-	w->kreq_pending = true;
-	pthread_cond_broadcast(&w->kcond);
-	while (!w->kreq_done)
-		pthread_cond_wait(&w->kcond, &w->mu);
-	int rc = w->kreq_rc;
-	errno = w->kreq_errno;
-	pthread_mutex_unlock(&w->mu);
-	return rc;
-}
-
-static void set_append_only(struct log_writer *w)
-{
-	if (append_flag(w, w->fd, true) == 0) {
-		w->append_only = 1;
-		return;
-	}
-	if (w->append_only_errno != errno)
-		log_info("cannot make %s/%s append-only (%s); START says append_only=0", w->dir,
-			 w->active_name, strerror(errno));
-	w->append_only = 0;
-	w->append_only_errno = errno;
 }
 
 /*
@@ -426,34 +145,6 @@ static int close_active_segment(struct log_writer *w, uint64_t first_time_ns, ui
 static bool records_on_disk(const struct log_writer *w)
 {
 	return w->fd >= 0 && w->seg_bytes - w->buf_written > w->hdr_len;
-}
-
-/*
- * Cut a line that a failed write left torn at the end of the active segment
- * (its whole text is still at the start of the buffer). Shrinking a file
- * needs no space. Lifts the append-only flag, which forbids it.
- */
-static int cut_torn_line(struct log_writer *w)
-{
-	size_t torn = w->buf_written;
-	if (!torn || w->fd < 0)
-		return 0;
-	if (w->append_only > 0 && append_flag(w, w->fd, false) != 0) {
-		log_warn("cannot lift append-only from %s/%s to cut a torn line", w->dir,
-			 w->active_name);
-		return -1;
-	}
-	if (ftruncate(w->fd, (off_t)(w->seg_bytes - torn)) != 0) {
-		log_warn("cannot cut a torn line of %zu bytes from %s/%s", torn, w->dir,
-			 w->active_name);
-		if (w->append_only > 0)
-			append_flag(w, w->fd, true);
-		return -1;
-	}
-	w->seg_bytes -= torn;
-	w->bytes_written -= torn;
-	w->buf_written = 0;
-	return 0;
 }
 
 /*
@@ -793,183 +484,6 @@ int log_writer_sync(struct log_writer *w)
 	return r;
 }
 
-/* ---- the compressor thread ---- */
-
-/* Half-written compressed files of a run that died while compressing: this
- * thread is the only one that makes them, so at its start they are stale. */
-static void remove_stale_tmp(struct log_writer *w)
-{
-	int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (strncmp(de->d_name, SEGMENT_PREFIX, strlen(SEGMENT_PREFIX)) == 0 && n > 8 &&
-		    strcmp(de->d_name + n - 8, ".zst.tmp") == 0 &&
-		    unlinkat(w->dirfd, de->d_name, 0) == 0)
-			log_info("removed %s/%s, left by a run that died compressing it", w->dir,
-				 de->d_name);
-	}
-	closedir(d);
-}
-
-/* Delete a closed segment, and its compressed twin when it is plain. */
-static int expire_segment(struct log_writer *w, const struct segment_info *si)
-{
-	if (unlinkat(w->dirfd, si->name, 0) != 0 && errno != ENOENT) {
-		log_warn("cannot expire %s/%s", w->dir, si->name);
-		return -1;
-	}
-	if (!si->zst) {
-		/* its compressed twin, if the compressor had got that far */
-		char z[SEGMENT_NAME_MAX + 8];
-		snprintf(z, sizeof(z), "%s.zst", si->name);
-		unlinkat(w->dirfd, z, 0);
-	}
-	return 0;
-}
-
-/*
- * The disk is full and the writer holds records it cannot write: expire the
- * oldest closed segment, as retention would later, to make room for them
- * (only when retention is on: with no --keep-size or --keep-age nothing is
- * deleted, and the records are lost and counted instead). Warned, naming
- * the segment, and counted in STOP (segments_expired_for_space=).
- */
-static void expire_for_space(struct log_writer *w)
-{
-	struct segment_info *segs;
-	int n = segment_list(w->dirfd, &segs);
-	if (n < 0)
-		return;
-	for (int i = 0; i < n; i++) {
-		if (segs[i].active)
-			continue;
-		if (expire_segment(w, &segs[i]) == 0) {
-			log_warnx("the disk holding %s is full: expired %s, the oldest segment "
-				  "(records from seq %" PRIu64 "), to make room for the records "
-				  "waiting to be written",
-				  w->dir, segs[i].name, segs[i].first_seq);
-			fsync(w->dirfd);
-			pthread_mutex_lock(&w->mu);
-			w->expired++;
-			w->expired_for_space++;
-			pthread_mutex_unlock(&w->mu);
-		}
-		break;
-	}
-	free(segs);
-}
-
-static void maintain_once(struct log_writer *w)
-{
-	/* what rotation left unsynced: the renames, the closed segments */
-	fsync(w->dirfd);
-	pthread_mutex_lock(&w->mu);
-	bool space = w->space_wanted;
-	w->space_wanted = false;
-	pthread_mutex_unlock(&w->mu);
-	if (space)
-		expire_for_space(w);
-	struct segment_info *segs;
-	int n = segment_list(w->dirfd, &segs);
-	if (n < 0) {
-		log_warn("cannot list the log directory %s", w->dir);
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		if (segs[i].active || segs[i].zst)
-			continue;
-		int fd = open_regular(w->dirfd, segs[i].name, O_RDONLY, 0, SF_OWNED, NULL, 0);
-		if (fd >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-	}
-	for (int i = 0; i < n && w->opts.compress_level > 0; i++) {
-		if (w->stopping)
-			break;
-		if (segs[i].active || segs[i].zst)
-			continue;
-		char err[256];
-		if (segment_compress(w->dirfd, segs[i].name, w->opts.compress_level, &w->stopping,
-				     err, sizeof(err)) != 0) {
-			/* a full disk was warned about by the writer */
-			if (errno != ECANCELED && errno != ENOSPC && errno != EDQUOT)
-				log_warnx("%s: %s", w->dir, err);
-			continue;
-		}
-		log_debug("compressed %s/%s", w->dir, segs[i].name);
-		pthread_mutex_lock(&w->mu);
-		w->compressed++;
-		pthread_mutex_unlock(&w->mu);
-	}
-	free(segs);
-	if (w->stopping || (!w->opts.keep_size && !w->opts.keep_age))
-		return;
-	n = segment_list(w->dirfd, &segs);
-	if (n < 0)
-		return;
-	size_t closed = 0;
-	uint64_t active_size = 0;
-	for (int i = 0; i < n; i++) {
-		if (segs[i].active)
-			active_size += (uint64_t)segs[i].size;
-		else
-			closed++;
-	}
-	size_t del = segment_plan_retention(segs, closed, active_size, w->opts.keep_size,
-					    w->opts.keep_age, (int64_t)time(NULL));
-	for (size_t i = 0; i < del; i++) {
-		if (expire_segment(w, &segs[i]) != 0)
-			continue;
-		log_info("expired %s/%s (retention)", w->dir, segs[i].name);
-		pthread_mutex_lock(&w->mu);
-		w->expired++;
-		pthread_mutex_unlock(&w->mu);
-	}
-	if (del)
-		fsync(w->dirfd);
-	free(segs);
-}
-
-static void *compressor_main(void *arg)
-{
-	struct log_writer *w = arg;
-	thread_keep_capability(-1); /* compressing and expiring need no privilege */
-	remove_stale_tmp(w);
-	/* a background chore: let the recording threads go first */
-	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
-	pthread_mutex_lock(&w->mu);
-	while (!w->stopping) {
-		if (!w->pending) {
-			pthread_cond_wait(&w->cond, &w->mu);
-			continue;
-		}
-		w->pending = false;
-		pthread_mutex_unlock(&w->mu);
-		maintain_once(w);
-		pthread_mutex_lock(&w->mu);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-void log_writer_maintain(struct log_writer *w)
-{
-	if (!w->thread_running)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->pending = true;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->mu);
-}
-
 /* ---- open and close ---- */
 
 /* What onmitsu itself puts in a log directory (or a fresh file system has):
@@ -1081,7 +595,8 @@ static int open_state(struct log_writer *w, bool *found, uint64_t *first, uint64
 	return 0;
 }
 
-int log_writer_open(struct log_writer *w, const char *dir, const struct log_writer_opts *opts)
+/* The writer's fields before anything is opened. */
+static void open_init(struct log_writer *w, const char *dir, const struct log_writer_opts *opts)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = w->dirfd = w->lock_fd = w->state_fd = -1;
@@ -1102,6 +617,14 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 	w->dir = strdup(dir);
 	if (!w->dir)
 		fatal("out of memory");
+}
+
+/*
+ * The directory and its lock, the keeper thread, the sealing key, and no log
+ * of the other format in the directory.
+ */
+static int open_dir(struct log_writer *w, const char *dir)
+{
 	/* never through a link, never one another user owns or can write:
 	 * they could replace the segments or point them at other files */
 	char derr[1024];
@@ -1144,49 +667,17 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 			  log_format_ext(other));
 		return -1;
 	}
+	return 0;
+}
 
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, w->active_name);
-	/* its type and owner before anything is done with it (the ioctl below) */
-	char ferr[512];
-	w->fd = open_regular(w->dirfd, w->active_name, O_RDWR | O_APPEND | O_CREAT, 0600, SF_OWNED,
-			     ferr, sizeof(ferr));
-	if (w->fd < 0) {
-		log_warnx("%s/%s", dir, ferr);
-		return -1;
-	}
-	/* a crashed run leaves the flag set; it would forbid cutting a torn line */
-	append_flag(w, w->fd, false);
-	struct active_scan s;
-	if (scan_active(w, path, &s) != 0)
-		return -1;
-	find_last_name_time(w);
-	struct log_tail last = s.last;
-	char full[CHAIN_HEX_LEN + 1] = "";
-	if (!s.has_records) {
-		scan_closed(w, &last, full);
-	} else if (last.chain_full) {
-		memcpy(full, last.chain, sizeof(full));
-	} else if (last.has_chain) {
-		struct log_tail t;
-		chain_state_of(w, w->active_name, w->opts.format, &t, full);
-	}
-	if (last.found) {
-		w->next_seq = last.seq + 1;
-		w->last_time_ns = last.time_ns;
-		w->unclean = strcmp(last.event, "STOP") != 0 &&
-			     !(strcmp(last.event, "SEAL") == 0 && strcmp(last.reason, "stop") == 0);
-		if (full[0])
-			chain_set_head(&w->chain, full, CHAIN_HEX_LEN);
-		else
-			w->chain_restarted = true;
-	}
-	/* records the last stop could not write keep their seqs: START says so */
+/* Records the last stop could not write keep their seqs: START says so. */
+static int open_unwritten(struct log_writer *w, const char *dir, const struct log_tail *last)
+{
 	bool unwritten;
 	uint64_t ufirst, ulast;
 	if (open_state(w, &unwritten, &ufirst, &ulast) != 0)
 		return -1;
-	if (unwritten && last.found && last.seq + 1 == ufirst) {
+	if (unwritten && last->found && last->seq + 1 == ufirst) {
 		w->next_seq = ulast + 1;
 		w->unwritten_pending = true;
 		w->unwritten_first = ufirst;
@@ -1196,23 +687,34 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 			  " but the log does not end right before them; ignored",
 			  dir, LOG_STATE_NAME, ufirst, ulast);
 	}
-	if (s.has_records) {
-		w->seg_first_seq = s.first.seq;
-		w->seg_first_time_ns = s.first.time_ns;
-		w->seg_records = 1 + (last.seq > s.first.seq ? last.seq - s.first.seq : 0);
+	return 0;
+}
+
+/*
+ * The active segment the writer goes on in: the one found, or a new one when
+ * the found one must be closed (a crash, an old header, full) or holds no
+ * record.
+ */
+static int open_active(struct log_writer *w, const char *path, const struct active_scan *s,
+		       const struct log_tail *last)
+{
+	if (s->has_records) {
+		w->seg_first_seq = s->first.seq;
+		w->seg_first_time_ns = s->first.time_ns;
+		w->seg_records = 1 + (last->seq > s->first.seq ? last->seq - s->first.seq : 0);
 		uint64_t t = now_unix_ns();
 		bool seg_full = (w->opts.rotate_size && w->seg_bytes >= w->opts.rotate_size) ||
-				(w->opts.rotate_age && t > s.first.time_ns &&
-				 t - s.first.time_ns >= w->opts.rotate_age * 1000000000ull);
+				(w->opts.rotate_age && t > s->first.time_ns &&
+				 t - s->first.time_ns >= w->opts.rotate_age * 1000000000ull);
 		/* after a crash the next run starts a segment of its own, so the
 		 * damaged one stays as the crash left it */
-		if (w->unclean || s.old_header || seg_full) {
-			if (close_active_segment(w, s.first.time_ns, s.first.seq) != 0)
+		if (w->unclean || s->old_header || seg_full) {
+			if (close_active_segment(w, s->first.time_ns, s->first.seq) != 0)
 				return -1;
 		}
 	} else {
 		struct stat st;
-		if (fstat(w->fd, &st) == 0 && (st.st_size == 0 || s.old_header)) {
+		if (fstat(w->fd, &st) == 0 && (st.st_size == 0 || s->old_header)) {
 			/* nothing but a header (maybe an older one): start it afresh */
 			if (ftruncate(w->fd, 0) != 0) {
 				log_warn("cannot empty %s", path);
@@ -1228,7 +730,12 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 		set_append_only(w);
 	memcpy(w->buf_chain, w->chain.head, sizeof(w->buf_chain));
 	w->disk_next_seq = w->prev_unwritten ? w->unwritten_first : w->next_seq;
+	return 0;
+}
 
+/* The forwarder and the compressor thread. */
+static int open_threads(struct log_writer *w, const char *dir)
+{
 	w->last_seal_ns = now_unix_ns();
 	if (w->opts.syslog) {
 		w->forwarder = forwarder_start(dir, w->dirfd, w->opts.format, w->opts.syslog,
@@ -1245,6 +752,33 @@ int log_writer_open(struct log_writer *w, const char *dir, const struct log_writ
 		}
 	}
 	return 0;
+}
+
+int log_writer_open(struct log_writer *w, const char *dir, const struct log_writer_opts *opts)
+{
+	open_init(w, dir, opts);
+	if (open_dir(w, dir) != 0)
+		return -1;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, w->active_name);
+	/* its type and owner before anything is done with it (the ioctl in
+	 * recover_last) */
+	char ferr[512];
+	w->fd = open_regular(w->dirfd, w->active_name, O_RDWR | O_APPEND | O_CREAT, 0600, SF_OWNED,
+			     ferr, sizeof(ferr));
+	if (w->fd < 0) {
+		log_warnx("%s/%s", dir, ferr);
+		return -1;
+	}
+	struct active_scan s;
+	struct log_tail last;
+	if (recover_last(w, path, &s, &last) != 0)
+		return -1;
+	if (open_unwritten(w, dir, &last) != 0)
+		return -1;
+	if (open_active(w, path, &s, &last) != 0)
+		return -1;
+	return open_threads(w, dir);
 }
 
 void log_writer_start_detail(struct log_writer *w, struct strbuf *d, uint64_t t_ns)
