@@ -452,6 +452,7 @@ int log_writer_flush(struct log_writer *w)
 			w->buf_written = off - start;
 			if (start)
 				w->buf_hdr = 0; /* the header is one line: it is written */
+			w->write_errno = e;
 			if (e == ENOSPC || e == EDQUOT)
 				want_space(w);
 			errno = e;
@@ -824,12 +825,23 @@ void log_writer_stop_detail(struct log_writer *w, struct strbuf *d)
 		sb_adds(d, " sealing_failed=1");
 }
 
-void log_writer_close(struct log_writer *w)
+int log_writer_close(struct log_writer *w)
 {
+	int rc = 0;
 	if (w->dirfd >= 0 && w->sealing && w->records_since_seal)
 		log_writer_seal(w, "stop", now_unix_ns());
 	if (w->buf.len)
 		log_writer_sync(w);
+	/* a full disk with retention on: the compressor thread is making room
+	 * (each failed write asks it to); give it a moment, bounded */
+	for (int i = 0; i < 30 && w->buf.len && w->thread_running &&
+			(w->opts.keep_size || w->opts.keep_age) &&
+			(w->write_errno == ENOSPC || w->write_errno == EDQUOT);
+	     i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		log_writer_sync(w);
+	}
 	/* what the disk still refuses is lost: counted, said on stderr, and
 	 * kept in the state file for the next START */
 	if (w->buf.len) {
@@ -845,6 +857,7 @@ void log_writer_close(struct log_writer *w)
 			      ? "; the next START declares them"
 			      : " (they cannot be kept for the next START either)");
 		w->unwritten_pending = false;
+		rc = -1;
 	}
 	if (w->state_fd >= 0)
 		close(w->state_fd);
@@ -888,4 +901,5 @@ void log_writer_close(struct log_writer *w)
 	pthread_cond_destroy(&w->kcond);
 	w->fd = w->dirfd = w->lock_fd = w->state_fd = -1;
 	w->dir = NULL;
+	return rc;
 }

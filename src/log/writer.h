@@ -85,6 +85,7 @@ struct log_writer {
 	uint64_t bytes_written;
 	uint64_t records;
 	bool write_failing;
+	int write_errno; /* of the last failed write */
 	/*
 	 * The buffer: records encoded, not yet written. It starts at a line:
 	 * its first buf_written bytes are on disk already (a write cut short),
@@ -178,8 +179,9 @@ void log_writer_maintain(struct log_writer *w);
 /* Seal (reason stop) when records were written since the last seal, sync,
  * lift the append-only flag, stop the compressor, unlock. Records the disk
  * still refuses are counted, named on stderr and kept in LOG_STATE_NAME for
- * the next START. */
-void log_writer_close(struct log_writer *w);
+ * the next START (on a full disk with retention on, after giving the compressor
+ * up to 3 s to make room): then -1, else 0. */
+int log_writer_close(struct log_writer *w);
 
 /* The last record of a line as the writer needs it at open. */
 struct log_tail {

@@ -491,12 +491,13 @@ static int recorder_end(struct recorder *rec, int rc)
 	r.pid = getpid();
 	r.detail = d.data;
 	write_record(rec, &r);
-	if (log_writer_sync(&rec->w) != 0)
-		rc = 1;
+	log_writer_sync(&rec->w); /* a full disk may take a moment to make room */
 	sb_free(&d);
 	loader_stop(rec->l);
 	consumer_free(&rec->c);
-	log_writer_close(&rec->w);
+	/* 1 when records could not be written in the end (the writer says which) */
+	if (log_writer_close(&rec->w) != 0)
+		rc = 1;
 	return rc;
 }
 
