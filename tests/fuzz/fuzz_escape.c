@@ -96,6 +96,20 @@ static void check_escaped(const char *s, size_t n, bool cmdline)
 				   "a backslash at %zu that starts no \\xHH", i);
 	}
 	FUZZ_CHECK(valid_utf8((const uint8_t *)s, n), "the escaped form is not valid UTF-8");
+	/* nor a code point that splits lines or fools a terminal (util/escape.h) */
+	for (size_t i = 0; i + 1 < n; i++) {
+		const uint8_t *u = (const uint8_t *)s + i;
+		uint32_t cp = 0;
+		if (u[0] == 0xc2 || u[0] == 0xd8)
+			cp = (uint32_t)(u[0] & 0x1f) << 6 | (u[1] & 0x3f);
+		else if (u[0] == 0xe2 && i + 2 < n)
+			cp = (uint32_t)(u[0] & 0x0f) << 12 | (uint32_t)(u[1] & 0x3f) << 6 |
+			     (u[2] & 0x3f);
+		bool bad = (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+			   (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+			   cp == 0x200e || cp == 0x200f || cp == 0x061c;
+		FUZZ_CHECK(!bad, "U+%04X at %zu of the escaped form", cp, i);
+	}
 	check_no_unsafe_code_point(s, n);
 	(void)cmdline;
 }
