@@ -28,7 +28,7 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.c=$(BUILD)/bpf/%.o)
 E2E_PROGS := $(patsubst tests/e2e/progs/%.c,$(BUILD)/e2e/%,$(wildcard tests/e2e/progs/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test test-unit test-asan test-e2e bench install clean help format setup record \
+.PHONY: all test test-unit test-asan test-e2e bench install clean help format format-check setup record \
 	fuzz fuzz-build fuzz-seeds
 all: $(BUILD)/onmitsu $(E2E_PROGS) $(BENCH_PROGS)
 
@@ -150,6 +150,9 @@ install: $(BUILD)/onmitsu
 
 format:
 	clang-format -i $(shell find src include bpf tests bench -name '*.[ch]')
+
+format-check:
+	tests/format-check
 
 clean:
 	rm -rf $(BUILD)

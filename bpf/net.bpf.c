@@ -88,7 +88,7 @@ int BPF_PROG(om_inet_syn_sent, const struct sock *sk, const int oldstate, const 
 		return 0;
 	/* connect() in process context: remember who asked */
 	struct sk_owner *o =
-		bpf_sk_storage_get(&sk_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	    bpf_sk_storage_get(&sk_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o)
 		return 0;
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -257,9 +257,9 @@ int om_recvmsg6(struct bpf_sock_addr *ctx)
 /* --- datagram flows: cgroup skb programs --- */
 
 struct flow_key {
-	__u64 cookie;  /* the socket */
+	__u64 cookie; /* the socket */
 	__u8 raddr[16];
-	__u16 rport;   /* ICMP: echo id */
+	__u16 rport; /* ICMP: echo id */
 	__u8 proto;
 	__u8 _pad[5];
 };
@@ -378,8 +378,9 @@ static __always_inline void datagram(struct __sk_buff *skb, int egress)
 	if (st)
 		bpf_map_update_elem(&flows, &k, &flags, BPF_ANY);
 	else if (bpf_map_update_elem(&flows, &k, &flags, BPF_NOEXIST) == 0)
-		count(OM_C_FLOWS_NEW); /* a key added: loader_flows_evicted counts what was pushed out */
-	else /* another CPU added it just now: this direction's bit too */
+		count(OM_C_FLOWS_NEW); /* a key added: loader_flows_evicted counts what was pushed
+					  out */
+	else			       /* another CPU added it just now: this direction's bit too */
 		bpf_map_update_elem(&flows, &k, &flags, BPF_ANY);
 
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);

@@ -39,7 +39,7 @@ struct pending_connect {
 	__u8 daddr[16];
 	__u16 dport;
 	__u8 family;
-	__u8 syn_seen;     /* reached SYN_SENT: the state hook reports the outcome */
+	__u8 syn_seen;	   /* reached SYN_SENT: the state hook reports the outcome */
 	__u8 needs_report; /* failed inside connect() with no error on the socket */
 	__u8 _pad[3];
 };

@@ -51,7 +51,7 @@ struct om_scratch {
 _Static_assert(OM_PATH_MASK + OM_NAME_MASK < sizeof(((struct om_scratch *)0)->path),
 	       "path_step: a component copied at any masked offset stays inside path[]");
 _Static_assert(sizeof(struct om_ev_proc) + OM_PATH_LEN_MASK <= OM_REC_MAX &&
-		       sizeof(struct om_ev_mod) + OM_PATH_LEN_MASK <= OM_REC_MAX,
+		   sizeof(struct om_ev_mod) + OM_PATH_LEN_MASK <= OM_REC_MAX,
 	       "EXEC, MODLOAD: a path of any masked length fits in rec[] after the fixed part");
 _Static_assert(sizeof(struct om_ev_mod) + OM_PATH_MAX <= OM_PATH_LEN_MASK,
 	       "MODLOAD: its whole size passes OM_PATH_LEN_MASK uncut");
@@ -91,11 +91,16 @@ static __always_inline __u64 ring_flags(void)
 static __always_inline __u32 lost_counter(__u32 kind)
 {
 	switch (kind) {
-	case OM_K_FORK: return OM_C_LOST_FORK;
-	case OM_K_EXEC: return OM_C_LOST_EXEC;
-	case OM_K_EXIT: return OM_C_LOST_EXIT;
-	case OM_K_MODLOAD: return OM_C_LOST_MODLOAD;
-	default: return OM_C_LOST_NET;
+	case OM_K_FORK:
+		return OM_C_LOST_FORK;
+	case OM_K_EXEC:
+		return OM_C_LOST_EXEC;
+	case OM_K_EXIT:
+		return OM_C_LOST_EXIT;
+	case OM_K_MODLOAD:
+		return OM_C_LOST_MODLOAD;
+	default:
+		return OM_C_LOST_NET;
 	}
 }
 

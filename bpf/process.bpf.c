@@ -125,11 +125,11 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		args_len = OM_CMDLINE_MAX; /* for the verifier */
 	__u32 off = sizeof(*e) + (exe_len & OM_PATH_LEN_MASK);
 	if (off > sizeof(*e) + OM_PATH_MAX) {
-		count(OM_C_OVERSIZE); /* cannot be (exe_len <= OM_PATH_MAX); bounds for the verifier */
+		count(OM_C_OVERSIZE); /* cannot be (exe_len <= OM_PATH_MAX); bounds for the verifier
+				       */
 		return 0;
 	}
-	if (args_len &&
-	    bpf_probe_read_user(s->rec + off, args_len, (const void *)arg_start) != 0) {
+	if (args_len && bpf_probe_read_user(s->rec + off, args_len, (const void *)arg_start) != 0) {
 		e->h.flags |= OM_F_ARGS_FAULT;
 		count(OM_C_READ_FAIL);
 		args_len = 0;

@@ -122,7 +122,7 @@ static __noinline void accepted(struct task_struct *task, long fd)
 	/* typed (read-only) pointers: the fields below are plain loads */
 	struct file *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
 	struct socket *sock =
-		bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	    bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
 	struct sock *sk = sock->sk;
 	if (!sk || sk->sk_protocol != IPPROTO_TCP)
 		return;
@@ -166,8 +166,15 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 
 	/* This runs for every system call: leave at once for all but ours. */
 	switch (nr) {
-	case NR_MMAP: case NR_MPROTECT: case NR_CONNECT: case NR_ACCEPT: case NR_ACCEPT4:
-	case NR32_MMAP2: case NR32_MPROTECT: case NR32_CONNECT: case NR32_ACCEPT4:
+	case NR_MMAP:
+	case NR_MPROTECT:
+	case NR_CONNECT:
+	case NR_ACCEPT:
+	case NR_ACCEPT4:
+	case NR32_MMAP2:
+	case NR32_MPROTECT:
+	case NR32_CONNECT:
+	case NR32_ACCEPT4:
 		break;
 	default:
 		return 0;
@@ -227,7 +234,8 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
  * vector. A new image also starts a new generation of MODLOAD records.
  */
 #define AUXV_PAIRS 24 /* read at most this many (type, value) pairs */
-_Static_assert(sizeof(((struct mm_struct *)0)->saved_auxv) >= AUXV_PAIRS * 2 * sizeof(unsigned long),
+_Static_assert(sizeof(((struct mm_struct *)0)->saved_auxv) >=
+		   AUXV_PAIRS * 2 * sizeof(unsigned long),
 	       "AUXV_PAIRS reads inside mm->saved_auxv");
 
 SEC("tp_btf/sched_process_exec")
@@ -246,7 +254,8 @@ int BPF_PROG(om_exec_modules, struct task_struct *task, pid_t old_pid, struct li
 		return 0;
 	}
 	unsigned long *auxv = (unsigned long *)s->rec;
-	if (bpf_probe_read_kernel(auxv, AUXV_PAIRS * 2 * sizeof(unsigned long), mm->saved_auxv) != 0) {
+	if (bpf_probe_read_kernel(auxv, AUXV_PAIRS * 2 * sizeof(unsigned long), mm->saved_auxv) !=
+	    0) {
 		count(OM_C_READ_FAIL);
 		return 0;
 	}

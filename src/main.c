@@ -22,15 +22,15 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct subcommand subcommands[] = {
-	{"record", cmd_record, "record processes, modules and flows into the log (root)"},
-	{"cat", cmd_cat, "print every record of the log, all segments, in order"},
-	{"who", cmd_who, "which process made this flow, and its ancestry"},
-	{"tree", cmd_tree, "the process tree around a process, with flows and modules"},
-	{"timeline", cmd_timeline, "what a process family did, in time order"},
-	{"correlate", cmd_correlate, "attribute every flow of a packet capture to its process"},
-	{"verify", cmd_verify, "check that the log was not altered (chain, seals, seq)"},
-	{"keygen", cmd_keygen, "make a sealing key; print the verification key"},
-	{"version", cmd_version, "print the version"},
+    {"record", cmd_record, "record processes, modules and flows into the log (root)"},
+    {"cat", cmd_cat, "print every record of the log, all segments, in order"},
+    {"who", cmd_who, "which process made this flow, and its ancestry"},
+    {"tree", cmd_tree, "the process tree around a process, with flows and modules"},
+    {"timeline", cmd_timeline, "what a process family did, in time order"},
+    {"correlate", cmd_correlate, "attribute every flow of a packet capture to its process"},
+    {"verify", cmd_verify, "check that the log was not altered (chain, seals, seq)"},
+    {"keygen", cmd_keygen, "make a sealing key; print the verification key"},
+    {"version", cmd_version, "print the version"},
 };
 
 static void usage(FILE *out)

@@ -22,12 +22,12 @@
  * Limits. Documented in docs/FORMAT.md ("Limits"); the runtime settings
  * (record --cmdline-max) may lower but never raise them.
  */
-#define OM_PATH_MAX 4096          /* bytes of a resolved path, without NUL */
-#define OM_PATH_DEPTH 64          /* directory levels walked for one path */
-#define OM_CMDLINE_MAX 32768      /* bytes of argv (NUL-separated) read at exec */
-#define OM_CMDLINE_DEFAULT 32768  /* default runtime cmdline limit */
-#define OM_NAME_MAX 255           /* bytes of one path component */
-#define OM_USER_HZ 100            /* /proc clock ticks per second (USER_HZ) */
+#define OM_PATH_MAX 4096	 /* bytes of a resolved path, without NUL */
+#define OM_PATH_DEPTH 64	 /* directory levels walked for one path */
+#define OM_CMDLINE_MAX 32768	 /* bytes of argv (NUL-separated) read at exec */
+#define OM_CMDLINE_DEFAULT 32768 /* default runtime cmdline limit */
+#define OM_NAME_MAX 255		 /* bytes of one path component */
+#define OM_USER_HZ 100		 /* /proc clock ticks per second (USER_HZ) */
 
 /*
  * Masks that bound offsets and lengths for the verifier: `x & MASK` is
@@ -36,13 +36,13 @@
  * limit cannot leave a mask behind that lets the verifier accept an access
  * past a buffer, or cuts a value that the limit allows.
  */
-#define OM_PATH_MASK (OM_PATH_MAX - 1)       /* an offset inside a path buffer */
+#define OM_PATH_MASK (OM_PATH_MAX - 1)	       /* an offset inside a path buffer */
 #define OM_PATH_LEN_MASK (2 * OM_PATH_MAX - 1) /* a path's length, OM_PATH_MAX itself included */
-#define OM_NAME_MASK OM_NAME_MAX             /* one path component's length */
+#define OM_NAME_MASK OM_NAME_MAX	       /* one path component's length */
 #define OM_CMDLINE_MASK (OM_CMDLINE_MAX - 1)
 _Static_assert((OM_PATH_MAX & OM_PATH_MASK) == 0, "OM_PATH_MAX must be a power of two");
 _Static_assert(OM_PATH_LEN_MASK == 2 * OM_PATH_MAX - 1 &&
-		       (OM_PATH_LEN_MASK & (OM_PATH_LEN_MASK + 1)) == 0,
+		   (OM_PATH_LEN_MASK & (OM_PATH_LEN_MASK + 1)) == 0,
 	       "OM_PATH_LEN_MASK: a power of two minus one, just above OM_PATH_MAX");
 _Static_assert(((OM_NAME_MAX + 1) & OM_NAME_MASK) == 0,
 	       "OM_NAME_MAX + 1 must be a power of two (OM_NAME_MAX is its own mask)");
@@ -59,42 +59,45 @@ enum om_kind {
 
 /* Counters kept per CPU in the kernel (map "counters"), indexed by: */
 enum om_counter {
-	OM_C_EVENTS = 0,       /* records handed to the ring buffer */
-	OM_C_LOST_FORK,        /* ring buffer full: records of that kind lost */
+	OM_C_EVENTS = 0, /* records handed to the ring buffer */
+	OM_C_LOST_FORK,	 /* ring buffer full: records of that kind lost */
 	OM_C_LOST_EXEC,
 	OM_C_LOST_EXIT,
 	OM_C_LOST_MODLOAD,
 	OM_C_LOST_NET,
-	OM_C_TRUNC_ARGS,       /* argv cut at the cmdline limit */
-	OM_C_TRUNC_PATH,       /* a path cut at OM_PATH_MAX or OM_PATH_DEPTH */
-	OM_C_READ_FAIL,        /* a kernel or user memory read (or a mapping's look-up) failed */
-	OM_C_NO_SCRATCH,       /* EXEC or MODLOAD records not built: no per-CPU scratch slot */
-	OM_C_OVERSIZE,         /* EXEC records longer than the scratch space holds: not sent */
-	OM_C_PENDING_EVICTED,  /* TCP connects at SYN_SENT whose pending_connects entry was gone */
-	OM_C_FLOWS_NEW,        /* datagram flows entered into the flows map (evictions follow
-	                          from this and the map's entries: loader_flows_evicted) */
+	OM_C_TRUNC_ARGS,      /* argv cut at the cmdline limit */
+	OM_C_TRUNC_PATH,      /* a path cut at OM_PATH_MAX or OM_PATH_DEPTH */
+	OM_C_READ_FAIL,	      /* a kernel or user memory read (or a mapping's look-up) failed */
+	OM_C_NO_SCRATCH,      /* EXEC or MODLOAD records not built: no per-CPU scratch slot */
+	OM_C_OVERSIZE,	      /* EXEC records longer than the scratch space holds: not sent */
+	OM_C_PENDING_EVICTED, /* TCP connects at SYN_SENT whose pending_connects entry was gone */
+	OM_C_FLOWS_NEW,	      /* datagram flows entered into the flows map (evictions follow
+				 from this and the map's entries: loader_flows_evicted) */
 	OM_C_MAX
 };
 
 /* flags in om_hdr.flags */
-#define OM_F_ARGS_TRUNC (1u << 0)  /* argv cut at the limit */
-#define OM_F_PATH_TRUNC (1u << 1)  /* path cut at the limit */
-#define OM_F_DELETED (1u << 2)     /* the file had no links (deleted) */
-#define OM_F_MEMFD (1u << 3)       /* the file is a memfd */
-#define OM_F_ARGS_FAULT (1u << 4)  /* argv could not be read */
-#define OM_F_SETUID (1u << 5)      /* euid differs from uid at exec */
-#define OM_F_SCRIPT_CWD_TRUNC (1u << 7) /* EXEC: the cwd a relative script is named from was cut */
-#define OM_F_LATE (1u << 6)        /* NET: written when the connection left ESTABLISHED, its
-                                      handshake's record having been skipped by the kernel */
+#define OM_F_ARGS_TRUNC (1u << 0) /* argv cut at the limit */
+#define OM_F_PATH_TRUNC (1u << 1) /* path cut at the limit */
+#define OM_F_DELETED (1u << 2)	  /* the file had no links (deleted) */
+#define OM_F_MEMFD (1u << 3)	  /* the file is a memfd */
+#define OM_F_ARGS_FAULT (1u << 4) /* argv could not be read */
+#define OM_F_SETUID (1u << 5)	  /* euid differs from uid at exec */
+#define OM_F_SCRIPT_CWD_TRUNC                                                                      \
+	(1u << 7) /* EXEC: the cwd a relative script is named from was cut                         \
+		   */
+#define OM_F_LATE                                                                                  \
+	(1u << 6) /* NET: written when the connection left ESTABLISHED, its                        \
+		     handshake's record having been skipped by the kernel */
 
 struct om_hdr {
-	__u32 kind;      /* enum om_kind */
-	__u32 size;      /* bytes of the whole record */
-	__u64 ts_ns;     /* CLOCK_BOOTTIME of the event */
-	__u32 pid;       /* process (tgid) */
-	__u32 tid;       /* thread that did it */
-	__u64 start_ns;  /* process start, boot-time ns (task->group_leader->start_boottime) */
-	__u32 flags;     /* OM_F_* */
+	__u32 kind;	/* enum om_kind */
+	__u32 size;	/* bytes of the whole record */
+	__u64 ts_ns;	/* CLOCK_BOOTTIME of the event */
+	__u32 pid;	/* process (tgid) */
+	__u32 tid;	/* thread that did it */
+	__u64 start_ns; /* process start, boot-time ns (task->group_leader->start_boottime) */
+	__u32 flags;	/* OM_F_* */
 	__u32 uid;
 };
 _Static_assert(sizeof(struct om_hdr) == 40, "om_hdr layout");
@@ -102,14 +105,14 @@ _Static_assert(sizeof(struct om_hdr) == 40, "om_hdr layout");
 /* FORK, EXEC, EXIT */
 struct om_ev_proc {
 	struct om_hdr h;
-	__u32 ppid;            /* real parent's tgid now */
+	__u32 ppid; /* real parent's tgid now */
 	__u32 euid;
 	__u64 parent_start_ns; /* real parent's start, boot-time ns */
 	__u32 exit_code;       /* EXIT: wait status (code << 8 | signal) */
-	__u16 exe_len;         /* EXEC: bytes of exe that follow */
+	__u16 exe_len;	       /* EXEC: bytes of exe that follow */
 	__u16 script_len;      /* EXEC through #! or binfmt_misc: the name execve was given */
-	__u32 args_len;        /* EXEC: bytes of argv (NUL-separated) after exe */
-	__u32 cwd_len;         /* EXEC: the cwd, resolved, when that name is relative */
+	__u32 args_len;	       /* EXEC: bytes of argv (NUL-separated) after exe */
+	__u32 cwd_len;	       /* EXEC: the cwd, resolved, when that name is relative */
 	/* then: char exe[exe_len]; char args[args_len]; char script[script_len];
 	 * char cwd[cwd_len]; */
 };
@@ -139,15 +142,15 @@ _Static_assert(sizeof(struct om_ev_mod) == 56, "om_ev_mod layout");
 
 struct om_ev_net {
 	struct om_hdr h;
-	__u8 family;    /* AF_INET (2) or AF_INET6 (10) */
-	__u8 proto;     /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 */
+	__u8 family;	/* AF_INET (2) or AF_INET6 (10) */
+	__u8 proto;	/* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 */
 	__u8 direction; /* OM_DIR_* */
 	__u8 _pad0;
-	__u32 result;   /* OM_RES_* or errno */
+	__u32 result;	/* OM_RES_* or errno */
 	__u8 saddr[16]; /* initiator; IPv4 in the first 4 bytes */
 	__u8 daddr[16];
-	__u16 sport;    /* host order; ICMP: type */
-	__u16 dport;    /* host order; ICMP: code */
+	__u16 sport; /* host order; ICMP: type */
+	__u16 dport; /* host order; ICMP: code */
 	__u32 _pad1;
 	__u64 sock_cookie; /* the socket (not logged; one socket's records share it) */
 };

@@ -5,9 +5,9 @@
  * (dotted keys, as ECS writes them flat). A value is the CSV field's text
  * (escaped the same way, so nothing is lost and converting back gives the
  * CSV line byte for byte), JSON-escaped on top; numbers are JSON numbers;
- * empty fields are left out. The keys are log/schema.h's. Every record also names its host. The hash
- * chain value is the last member, "onmitsu.chain"; the hashed bytes of a
- * JSONL record are its line up to, not including, ',"onmitsu.chain":"'.
+ * empty fields are left out. The keys are log/schema.h's. Every record also names its host. The
+ * hash chain value is the last member, "onmitsu.chain"; the hashed bytes of a JSONL record are its
+ * line up to, not including, ',"onmitsu.chain":"'.
  */
 #ifndef ONMITSU_JSONL_H
 #define ONMITSU_JSONL_H

@@ -31,7 +31,7 @@ const char *om_event_name(enum om_event e);
 #define OM_NONE INT64_MIN /* an empty numeric field */
 
 struct om_ip {
-	int family; /* 0 (empty), AF_INET or AF_INET6 */
+	int family;	  /* 0 (empty), AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* AF_INET: first 4 bytes */
 };
 
@@ -39,27 +39,27 @@ struct om_record {
 	uint64_t time_ns; /* Unix time, ns */
 	uint64_t seq;
 	enum om_event event;
-	int64_t pid, ppid, uid; /* OM_NONE: empty */
+	int64_t pid, ppid, uid;		/* OM_NONE: empty */
 	const char *guid, *parent_guid; /* NUL-terminated, or NULL */
 
 	const char *exe; /* raw bytes */
 	size_t exe_len;
 	bool exe_truncated; /* cut at the path limit: written after PATH_CUT_MARK */
-	const char *args; /* argv: each argument NUL-terminated, back to back */
+	const char *args;   /* argv: each argument NUL-terminated, back to back */
 	size_t args_len;
 	bool has_cmdline; /* write the cmdline column (args may be empty) */
 
-	const char *proto;     /* "tcp", "udp", "icmp", "icmpv6" or NULL */
+	const char *proto; /* "tcp", "udp", "icmp", "icmpv6" or NULL */
 	struct om_ip src, dst;
 	int64_t src_port, dst_port; /* OM_NONE: empty */
-	const char *direction;      /* "out", "in" or NULL */
-	const char *result;         /* NULL: empty */
+	const char *direction;	    /* "out", "in" or NULL */
+	const char *result;	    /* NULL: empty */
 
 	const char *path; /* raw bytes */
 	size_t path_len;
 	bool path_truncated;	  /* as exe_truncated */
 	const char *community_id; /* NULL: empty */
-	const char *detail;       /* already "k=v k=v"; escaped as text */
+	const char *detail;	  /* already "k=v k=v"; escaped as text */
 };
 
 void om_record_init(struct om_record *r, enum om_event e);

@@ -334,8 +334,8 @@ static void check_first_record(struct vstate *s, const char *where, const char *
 			seq);
 		memcpy(c, fv, CHAIN_HEX_LEN + 1);
 	} else {
-		problem(s, "%s (seq %" PRIu64 "): the first record has no full chain value",
-			where, seq);
+		problem(s, "%s (seq %" PRIu64 "): the first record has no full chain value", where,
+			seq);
 	}
 }
 
@@ -350,19 +350,16 @@ static void check_start(struct vstate *s, const char *where, uint64_t seq, const
 	uint64_t e;
 	if (detail_get(fl.detail, "seal_epoch", ep, sizeof(ep)) && parse_seq(ep, &e)) {
 		if (s->have_epoch && e <= s->last_epoch)
-			problem(
-			    s,
-			    "%s (seq %" PRIu64 "): START with sealing key epoch %" PRIu64
-			    ", already used by a seal (the key was restored from a copy)",
-			    where, seq, e);
+			problem(s,
+				"%s (seq %" PRIu64 "): START with sealing key epoch %" PRIu64
+				", already used by a seal (the key was restored from a copy)",
+				where, seq, e);
 		else if (s->have_epoch && e != s->last_epoch + 1 &&
-			 strcmp(s->last_event, "SEAL") == 0 &&
-			 strcmp(s->last_reason, "stop") == 0)
+			 strcmp(s->last_event, "SEAL") == 0 && strcmp(s->last_reason, "stop") == 0)
 			/* after a clean stop the key file holds the next
 			 * epoch: a later one means runs in between are gone */
 			problem(s,
-				"%s (seq %" PRIu64
-				"): START with sealing key epoch %" PRIu64
+				"%s (seq %" PRIu64 "): START with sealing key epoch %" PRIu64
 				" right after a clean stop sealed with epoch %" PRIu64
 				": the seals of epochs %" PRIu64 "..%" PRIu64
 				" are missing (the log was cut back to this stop, "
@@ -382,13 +379,12 @@ static void check_start(struct vstate *s, const char *where, uint64_t seq, const
 		s->res->gaps++;
 		/* after a crash, or a stop whose last records the disk refused */
 		uint64_t unsealed_to = declared ? ufirst : seq;
-		if ((strcmp(end, "crash") == 0 || declared) && s->sealing_seen &&
-		    s->have_seal && s->last_seal_seq + 1 < unsealed_to)
-			fprintf(
-			    s->out,
-			    "note: records seq %" PRIu64 "..%" PRIu64
-			    " were never sealed (the recorder stopped without sealing)\n",
-			    s->last_seal_seq + 1, unsealed_to - 1);
+		if ((strcmp(end, "crash") == 0 || declared) && s->sealing_seen && s->have_seal &&
+		    s->last_seal_seq + 1 < unsealed_to)
+			fprintf(s->out,
+				"note: records seq %" PRIu64 "..%" PRIu64
+				" were never sealed (the recorder stopped without sealing)\n",
+				s->last_seal_seq + 1, unsealed_to - 1);
 	}
 }
 
@@ -578,20 +574,17 @@ static void verify_segment(struct vstate *s, int dirfd, const struct segment_inf
 		snprintf(where, sizeof(where), "%s:%" PRIu64, si->name, r.line_no);
 		if (!complete) {
 			if (si->active && s->res->running)
-				fprintf(out, "note: %s: the last line is being written\n",
-					where);
+				fprintf(out, "note: %s: the last line is being written\n", where);
 			else
-				problem(s, "%s: truncated: the last line is incomplete",
-					where);
+				problem(s, "%s: truncated: the last line is incomplete", where);
 			break;
 		}
 		if (header) {
 			header = false;
 			/* columns by name: an unknown one is carried along */
-			if (!log_layout_from_header(&cols, line, len) ||
-			    cols.idx[COL_TIME] < 0 || cols.idx[COL_SEQ] < 0 ||
-			    cols.idx[COL_EVENT] < 0 || cols.idx[COL_DETAIL] < 0 ||
-			    cols.chain != cols.nfields - 1) {
+			if (!log_layout_from_header(&cols, line, len) || cols.idx[COL_TIME] < 0 ||
+			    cols.idx[COL_SEQ] < 0 || cols.idx[COL_EVENT] < 0 ||
+			    cols.idx[COL_DETAIL] < 0 || cols.chain != cols.nfields - 1) {
 				problem(s,
 					"%s: no header with a last column \"chain\" (a log "
 					"from before the hash chain, or a damaged header)",

@@ -834,9 +834,9 @@ int log_writer_close(struct log_writer *w)
 		log_writer_sync(w);
 	/* a full disk with retention on: the compressor thread is making room
 	 * (each failed write asks it to); give it a moment, bounded */
-	for (int i = 0; i < 30 && w->buf.len && w->thread_running &&
-			(w->opts.keep_size || w->opts.keep_age) &&
-			(w->write_errno == ENOSPC || w->write_errno == EDQUOT);
+	for (int i = 0;
+	     i < 30 && w->buf.len && w->thread_running && (w->opts.keep_size || w->opts.keep_age) &&
+	     (w->write_errno == ENOSPC || w->write_errno == EDQUOT);
 	     i++) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);

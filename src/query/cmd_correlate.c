@@ -381,8 +381,8 @@ int cmd_correlate(int argc, char **argv)
 		fatal("out of memory");
 	size_t attributed = 0, shown = 0;
 	for (size_t i = 0; i < cap.nflows; i++) {
-		bool found = answer_flow(&h, index, &cap.flows[i], window_ns, &answers[shown],
-					 &texts[i]);
+		bool found =
+		    answer_flow(&h, index, &cap.flows[i], window_ns, &answers[shown], &texts[i]);
 		attributed += found;
 		if (!(found && opt.only_unattributed))
 			shown++;

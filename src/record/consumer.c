@@ -58,12 +58,22 @@ void connect_result(char *buf, size_t size, uint32_t err)
 {
 	const char *r = NULL;
 	switch (err) {
-	case 0: r = "established"; break;
-	case ECONNREFUSED: r = "refused"; break;
-	case ETIMEDOUT: r = "timeout"; break;
+	case 0:
+		r = "established";
+		break;
+	case ECONNREFUSED:
+		r = "refused";
+		break;
+	case ETIMEDOUT:
+		r = "timeout";
+		break;
 	case EHOSTUNREACH:
-	case ENETUNREACH: r = "unreachable"; break;
-	case ECONNRESET: r = "reset"; break;
+	case ENETUNREACH:
+		r = "unreachable";
+		break;
+	case ECONNRESET:
+		r = "reset";
+		break;
 	}
 	if (r) {
 		snprintf(buf, size, "%s", r);
@@ -348,11 +358,20 @@ static int on_net(struct consumer *c, const struct om_ev_net *e, size_t size)
 	if (e->h.flags & OM_F_LATE)
 		r.detail = r.detail ? "owner=unknown late=1" : "late=1";
 	switch (e->proto) {
-	case IPPROTO_TCP: r.proto = "tcp"; break;
-	case IPPROTO_UDP: r.proto = "udp"; break;
-	case IPPROTO_ICMP: r.proto = "icmp"; break;
-	case IPPROTO_ICMPV6: r.proto = "icmpv6"; break;
-	default: return -1;
+	case IPPROTO_TCP:
+		r.proto = "tcp";
+		break;
+	case IPPROTO_UDP:
+		r.proto = "udp";
+		break;
+	case IPPROTO_ICMP:
+		r.proto = "icmp";
+		break;
+	case IPPROTO_ICMPV6:
+		r.proto = "icmpv6";
+		break;
+	default:
+		return -1;
 	}
 	set_ip(&r.src, e->family, e->saddr);
 	set_ip(&r.dst, e->family, e->daddr);
@@ -392,9 +411,15 @@ int consumer_sample(struct consumer *c, const void *data, size_t size)
 		switch (h->kind) {
 		case OM_K_FORK:
 		case OM_K_EXEC:
-		case OM_K_EXIT: rc = on_proc(c, data, size); break;
-		case OM_K_MODLOAD: rc = on_mod(c, data, size); break;
-		case OM_K_NET: rc = on_net(c, data, size); break;
+		case OM_K_EXIT:
+			rc = on_proc(c, data, size);
+			break;
+		case OM_K_MODLOAD:
+			rc = on_mod(c, data, size);
+			break;
+		case OM_K_NET:
+			rc = on_net(c, data, size);
+			break;
 		}
 	}
 	if (rc != 0) {

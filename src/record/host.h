@@ -14,7 +14,6 @@ struct host_info {
 	uint8_t boot_id_bytes[16];
 };
 
-
 int host_info_read(struct host_info *h);
 /* Append "host=NAME machine_id=ID boot_id=ID" (values escaped by the encoder). */
 void host_info_detail(const struct host_info *h, struct strbuf *out);

@@ -22,7 +22,7 @@ struct loader {
 	int cgroup_fd;
 	struct bpf_link *links[32];
 	int nlinks;
-	uint64_t flows_evicted; /* the latest count (loader_flows_evicted) */
+	uint64_t flows_evicted;	 /* the latest count (loader_flows_evicted) */
 	uint64_t flows_new_seen; /* OM_C_FLOWS_NEW when it was made */
 };
 
@@ -76,7 +76,7 @@ static int find_cgroup2(char *path, size_t size)
 
 struct hook {
 	const char *name; /* as in the START record and in errors */
-	int cgroup;       /* attached to the cgroup v2 root */
+	int cgroup;	  /* attached to the cgroup v2 root */
 };
 
 void loader_stop(struct loader *l)
@@ -101,9 +101,11 @@ static int attach_one(struct loader *l, struct bpf_program *prog, const char *ho
 		link = bpf_program__attach(prog);
 	if (!link) {
 		int err = errno;
-		log_warnx("cannot attach the %s hook (program %s): %s%s", hook, bpf_program__name(prog),
-			  strerror(err),
-			  err == EPERM || err == EACCES ? " (run as root with CAP_BPF and CAP_PERFMON)" : "");
+		log_warnx("cannot attach the %s hook (program %s): %s%s", hook,
+			  bpf_program__name(prog), strerror(err),
+			  err == EPERM || err == EACCES
+			      ? " (run as root with CAP_BPF and CAP_PERFMON)"
+			      : "");
 		return -1;
 	}
 	if ((size_t)l->nlinks >= sizeof(l->links) / sizeof(l->links[0]))
@@ -163,41 +165,44 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		const char *hook;
 		int cgroup;
 	} progs[] = {
-		{l->skel->progs.om_fork, "sched_process_fork", 0},
-		{l->skel->progs.om_exec, "sched_process_exec", 0},
-		{l->skel->progs.om_exec_modules, "sched_process_exec", 0},
-		{l->skel->progs.om_exit, "sched_process_exit", 0},
-		{l->skel->progs.om_exit_modules, "sched_process_exit", 0},
-		{l->skel->progs.om_sys_exit, "sys_exit", 0},
-		{l->skel->progs.om_inet_syn_sent, "inet_sock_set_state", 0},
-		{l->skel->progs.om_inet_state, "inet_sock_set_state", 0},
-		{l->skel->progs.om_inet_late, "inet_sock_set_state", 0},
-		{l->skel->progs.om_sock_create, "cgroup/sock_create", 1},
-		{l->skel->progs.om_connect4, "cgroup/connect4", 1},
-		{l->skel->progs.om_connect6, "cgroup/connect6", 1},
-		{l->skel->progs.om_sendmsg4, "cgroup/sendmsg4", 1},
-		{l->skel->progs.om_sendmsg6, "cgroup/sendmsg6", 1},
-		{l->skel->progs.om_recvmsg4, "cgroup/recvmsg4", 1},
-		{l->skel->progs.om_recvmsg6, "cgroup/recvmsg6", 1},
-		{l->skel->progs.om_egress, "cgroup_skb/egress", 1},
-		{l->skel->progs.om_ingress, "cgroup_skb/ingress", 1},
+	    {l->skel->progs.om_fork, "sched_process_fork", 0},
+	    {l->skel->progs.om_exec, "sched_process_exec", 0},
+	    {l->skel->progs.om_exec_modules, "sched_process_exec", 0},
+	    {l->skel->progs.om_exit, "sched_process_exit", 0},
+	    {l->skel->progs.om_exit_modules, "sched_process_exit", 0},
+	    {l->skel->progs.om_sys_exit, "sys_exit", 0},
+	    {l->skel->progs.om_inet_syn_sent, "inet_sock_set_state", 0},
+	    {l->skel->progs.om_inet_state, "inet_sock_set_state", 0},
+	    {l->skel->progs.om_inet_late, "inet_sock_set_state", 0},
+	    {l->skel->progs.om_sock_create, "cgroup/sock_create", 1},
+	    {l->skel->progs.om_connect4, "cgroup/connect4", 1},
+	    {l->skel->progs.om_connect6, "cgroup/connect6", 1},
+	    {l->skel->progs.om_sendmsg4, "cgroup/sendmsg4", 1},
+	    {l->skel->progs.om_sendmsg6, "cgroup/sendmsg6", 1},
+	    {l->skel->progs.om_recvmsg4, "cgroup/recvmsg4", 1},
+	    {l->skel->progs.om_recvmsg6, "cgroup/recvmsg6", 1},
+	    {l->skel->progs.om_egress, "cgroup_skb/egress", 1},
+	    {l->skel->progs.om_ingress, "cgroup_skb/ingress", 1},
 	};
 	/* load */
 	int err = onmitsu_bpf__load(l->skel);
 	if (err) {
 		const char *hook = NULL;
 		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
-			if (failed_prog[0] && strcmp(bpf_program__name(progs[i].prog), failed_prog) == 0)
+			if (failed_prog[0] &&
+			    strcmp(bpf_program__name(progs[i].prog), failed_prog) == 0)
 				hook = progs[i].hook;
 		if (hook)
-			log_warnx("the kernel refused the program for the %s hook (%s): %s; this kernel "
-				  "lacks what the hook needs (run with -v for the verifier's log)",
-				  hook, failed_prog, strerror(-err));
+			log_warnx(
+			    "the kernel refused the program for the %s hook (%s): %s; this kernel "
+			    "lacks what the hook needs (run with -v for the verifier's log)",
+			    hook, failed_prog, strerror(-err));
 		else
-			log_warnx("the kernel refused the BPF programs: %s (run with -v for details; "
-				  "onmitsu needs root, BTF at /sys/kernel/btf/vmlinux, and tracepoint "
-				  "and cgroup BPF support)",
-				  strerror(-err));
+			log_warnx(
+			    "the kernel refused the BPF programs: %s (run with -v for details; "
+			    "onmitsu needs root, BTF at /sys/kernel/btf/vmlinux, and tracepoint "
+			    "and cgroup BPF support)",
+			    strerror(-err));
 		goto fail;
 	}
 
@@ -317,8 +322,8 @@ static int64_t flows_entries(struct loader *l)
 	/* bounded: the map holds at most max_entries, each call returns >= 1 */
 	for (uint32_t calls = 0; calls <= bpf_map__max_entries(l->skel->maps.flows); calls++) {
 		uint32_t count = BATCH;
-		int err = bpf_map_lookup_batch(fd, calls ? &in_batch : NULL, &out_batch, keys, values,
-					       &count, NULL);
+		int err = bpf_map_lookup_batch(fd, calls ? &in_batch : NULL, &out_batch, keys,
+					       values, &count, NULL);
 		if (err && errno != ENOENT)
 			goto out;
 		n += count;

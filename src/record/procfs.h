@@ -32,9 +32,9 @@ int procfs_parse_status_uid(const char *text, size_t len, uint32_t *uid, uint32_
 struct proc_info {
 	struct proc_stat stat;
 	uint32_t uid, euid;
-	struct strbuf exe;  /* readlink of exe, without the " (deleted)" suffix */
+	struct strbuf exe; /* readlink of exe, without the " (deleted)" suffix */
 	bool exe_deleted;
-	bool exe_memfd;     /* "/memfd:NAME (deleted)" */
+	bool exe_memfd;	    /* "/memfd:NAME (deleted)" */
 	struct strbuf args; /* /proc/PID/cmdline: NUL-terminated arguments */
 	bool args_truncated;
 };

@@ -51,7 +51,7 @@ struct recorder {
 	struct consumer c;
 	struct loader *l;
 	uint64_t lost_reported[OM_C_MAX];
-	uint64_t hook_misses_reported; /* kernel-skipped program runs already in LOST */
+	uint64_t hook_misses_reported;	 /* kernel-skipped program runs already in LOST */
 	uint64_t flows_evicted_reported; /* flows pushed out of the kernel's map, in LOST */
 	uint64_t records_by_event[OM_EVENT_COUNT];
 	struct host_info host;
@@ -74,14 +74,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 /* The kernel counters written as LOST kinds (docs/FORMAT.md says what each
  * means); the others are not losses (events, truncations, read failures). */
 static const char *const lost_kind_names[OM_C_MAX] = {
-	[OM_C_LOST_FORK] = "fork",
-	[OM_C_LOST_EXEC] = "exec",
-	[OM_C_LOST_EXIT] = "exit",
-	[OM_C_LOST_MODLOAD] = "modload",
-	[OM_C_LOST_NET] = "net",
-	[OM_C_NO_SCRATCH] = "no_scratch",
-	[OM_C_OVERSIZE] = "oversize",
-	[OM_C_PENDING_EVICTED] = "pending_evicted",
+    [OM_C_LOST_FORK] = "fork",	  [OM_C_LOST_EXEC] = "exec",
+    [OM_C_LOST_EXIT] = "exit",	  [OM_C_LOST_MODLOAD] = "modload",
+    [OM_C_LOST_NET] = "net",	  [OM_C_NO_SCRATCH] = "no_scratch",
+    [OM_C_OVERSIZE] = "oversize", [OM_C_PENDING_EVICTED] = "pending_evicted",
 };
 
 /* Records the kernel side could not hand over: STOP's lost= */
@@ -294,13 +290,13 @@ struct record_args {
 static int parse_record_args(int argc, char **argv, struct record_args *a, bool *done)
 {
 	static const struct option opts[] = {
-		{"log-dir", required_argument, NULL, 'd'},
-		{"ring-size", required_argument, NULL, 'r'},
-		{"cmdline-max", required_argument, NULL, 'c'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		LOG_WRITER_LONGOPTS,
-		{NULL, 0, NULL, 0},
+	    {"log-dir", required_argument, NULL, 'd'},
+	    {"ring-size", required_argument, NULL, 'r'},
+	    {"cmdline-max", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    LOG_WRITER_LONGOPTS,
+	    {NULL, 0, NULL, 0},
 	};
 	a->dir = DEFAULT_LOG_DIR;
 	log_settings_init(&a->ls);
@@ -314,26 +310,29 @@ static int parse_record_args(int argc, char **argv, struct record_args *a, bool 
 		case 'd':
 			a->dir = optarg;
 			if (!*a->dir) {
-				fprintf(stderr, "onmitsu record: --log-dir needs a directory, not \"\"\n");
+				fprintf(stderr,
+					"onmitsu record: --log-dir needs a directory, not \"\"\n");
 				return 2;
 			}
 			break;
 		case 'r':
 			if (parse_size(optarg, &a->ring) != 0 || a->ring < 65536 ||
 			    a->ring > (1u << 30) || (a->ring & (a->ring - 1))) {
-				fprintf(stderr,
-					"onmitsu record: bad --ring-size \"%s\": want a power of two "
-					"from 64K to 1G, e.g. 8M\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "onmitsu record: bad --ring-size \"%s\": want a power of two "
+				    "from 64K to 1G, e.g. 8M\n",
+				    optarg);
 				return 2;
 			}
 			break;
 		case 'c':
 			if (parse_size(optarg, &a->cmdline_max) != 0 || a->cmdline_max < 64 ||
 			    a->cmdline_max > OM_CMDLINE_MAX) {
-				fprintf(stderr,
-					"onmitsu record: bad --cmdline-max \"%s\": want 64..%u bytes\n",
-					optarg, OM_CMDLINE_MAX);
+				fprintf(
+				    stderr,
+				    "onmitsu record: bad --cmdline-max \"%s\": want 64..%u bytes\n",
+				    optarg, OM_CMDLINE_MAX);
 				return 2;
 			}
 			break;
@@ -386,9 +385,9 @@ static int recorder_begin(struct recorder *rec, struct record_args *a)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct loader_opts lo = {
-		.ring_bytes = (uint32_t)a->ring,
-		.cmdline_max = (uint32_t)a->cmdline_max,
-		.wakeup_bytes = (uint32_t)(a->ring / 4),
+	    .ring_bytes = (uint32_t)a->ring,
+	    .cmdline_max = (uint32_t)a->cmdline_max,
+	    .wakeup_bytes = (uint32_t)(a->ring / 4),
 	};
 	struct strbuf hooks = STRBUF_INIT;
 	rec->l = loader_start(&lo, on_sample, rec, &hooks);

@@ -13,7 +13,7 @@
 int log_verbosity = LOG_WARN;
 
 __attribute__((format(printf, 3, 0))) static void vlog(int level, int with_errno, const char *fmt,
-						   va_list ap)
+						       va_list ap)
 {
 	int saved = errno;
 	if (level > log_verbosity)
@@ -46,13 +46,13 @@ __attribute__((format(printf, 3, 0))) static void vlog(int level, int with_errno
 	errno = saved;
 }
 
-#define DEFINE_LOG(name, level, with_errno)                                                   \
-	void name(const char *fmt, ...)                                                       \
-	{                                                                                     \
-		va_list ap;                                                                   \
-		va_start(ap, fmt);                                                            \
-		vlog(level, with_errno, fmt, ap);                                             \
-		va_end(ap);                                                                   \
+#define DEFINE_LOG(name, level, with_errno)                                                        \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		vlog(level, with_errno, fmt, ap);                                                  \
+		va_end(ap);                                                                        \
 	}
 
 DEFINE_LOG(log_warn, LOG_WARN, 1)

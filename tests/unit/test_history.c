@@ -199,7 +199,8 @@ TEST(history_restart_with_compressed_segment)
 	/* the same log, its closed segment compressed: the same history */
 	char *dir = tq_tempdir();
 	char path[512];
-	snprintf(path, sizeof(path), "%s/onmitsu-20261125T080000.000000Z-000000000001.csv", tq_fixture("restart"));
+	snprintf(path, sizeof(path), "%s/onmitsu-20261125T080000.000000Z-000000000001.csv",
+		 tq_fixture("restart"));
 	char *closed = tq_read_file(path);
 	snprintf(path, sizeof(path), "%s/onmitsu.csv", tq_fixture("restart"));
 	char *active = tq_read_file(path);

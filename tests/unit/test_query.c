@@ -71,9 +71,10 @@ TEST(query_segments_in_order)
 	tq_write_str(dir, "onmitsu-20261125T130000.000000Z-000000000013.csv.zst.tmp", "x");
 	char **paths;
 	CHECK_EQ_INT(log_segments(dir, &paths), 5);
-	const char *want[] = {"onmitsu-20261125T090000.000000Z-000000000001.csv", "onmitsu-20261125T100000.000000Z-000000000010.csv.zst",
-			      "onmitsu-20261125T110000.000000Z-000000000011.csv", "onmitsu-20261125T120000.000000Z-000000000012.csv",
-			      "onmitsu.csv"};
+	const char *want[] = {"onmitsu-20261125T090000.000000Z-000000000001.csv",
+			      "onmitsu-20261125T100000.000000Z-000000000010.csv.zst",
+			      "onmitsu-20261125T110000.000000Z-000000000011.csv",
+			      "onmitsu-20261125T120000.000000Z-000000000012.csv", "onmitsu.csv"};
 	for (int i = 0; i < 5; i++)
 		CHECK_EQ_STR(strrchr(paths[i], '/') + 1, want[i]);
 	CHECK(paths[5] == NULL);
@@ -84,9 +85,10 @@ TEST(query_segments_in_order)
 TEST(query_cat_joins_segments_with_one_header)
 {
 	char *dir = tq_tempdir();
-	tq_write_str(dir, "onmitsu-20261125T090000.000000Z-000000000001.csv", HEADER REC("01", "1") REC("02", "2"));
-	tq_write_zst(dir, "onmitsu-20261125T093000.000000Z-000000000003.csv.zst", HEADER REC("03", "3") REC("04", "4"),
-		     0);
+	tq_write_str(dir, "onmitsu-20261125T090000.000000Z-000000000001.csv",
+		     HEADER REC("01", "1") REC("02", "2"));
+	tq_write_zst(dir, "onmitsu-20261125T093000.000000Z-000000000003.csv.zst",
+		     HEADER REC("03", "3") REC("04", "4"), 0);
 	tq_write_str(dir, "onmitsu.csv", HEADER REC("05", "5"));
 	char *out, *err;
 	const char *argv[] = {"cat", "--log-dir", dir, NULL};
@@ -189,20 +191,24 @@ TEST(query_truncated_compressed_segment)
 		sb_addf(&text,
 			"2026-11-25T10:00:00.%06dZ,%d,EXIT,%d,1,g%ld,,0,,,,,,,,,exit:%d,,,\n", i,
 			i + 1, i * 7919 % 32768, (long)i * 104729, i * 31 % 256);
-	size_t full = tq_write_zst(dir, "onmitsu-20261125T090000.000000Z-000000000001.csv.zst", sb_str(&text), 0);
-	tq_write_zst(dir, "onmitsu-20261125T090000.000000Z-000000000001.csv.zst", sb_str(&text), full / 2);
+	size_t full = tq_write_zst(dir, "onmitsu-20261125T090000.000000Z-000000000001.csv.zst",
+				   sb_str(&text), 0);
+	tq_write_zst(dir, "onmitsu-20261125T090000.000000Z-000000000001.csv.zst", sb_str(&text),
+		     full / 2);
 	tq_write_str(dir, "onmitsu.csv", HEADER REC("01", "1"));
 	char *out, *err;
 	const char *argv[] = {"cat", "--log-dir", dir, NULL};
 	/* what could be read is printed; the damage is named; the command fails */
 	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 1);
-	CHECK(strstr(err, "onmitsu-20261125T090000.000000Z-000000000001.csv.zst: compressed data ends in the middle"));
+	CHECK(strstr(err, "onmitsu-20261125T090000.000000Z-000000000001.csv.zst: compressed data "
+			  "ends in the middle"));
 	CHECK(strstr(out, REC("01", "1")));
 	CHECK(tq_count_lines(out) > 2);
 	free(out);
 	free(err);
 	/* garbage where zstd data should be */
-	tq_write_str(dir, "onmitsu-20261125T090000.000000Z-000000000001.csv.zst", "this is not zstd at all\n");
+	tq_write_str(dir, "onmitsu-20261125T090000.000000Z-000000000001.csv.zst",
+		     "this is not zstd at all\n");
 	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 1);
 	CHECK(strstr(err, "corrupt compressed data"));
 	CHECK_EQ_STR(out, HEADER REC("01", "1"));
@@ -995,7 +1001,8 @@ TEST(query_jsonl_segments_in_order)
 	char **paths;
 	CHECK_EQ_INT(log_segments(dir, &paths), 4);
 	const char *want[] = {"onmitsu-20261125T100000.000000Z-000000000010.jsonl.zst",
-			      "onmitsu-20261125T110000.000000Z-000000000011.jsonl", "onmitsu-20261125T120000.000000Z-000000000012.jsonl",
+			      "onmitsu-20261125T110000.000000Z-000000000011.jsonl",
+			      "onmitsu-20261125T120000.000000Z-000000000012.jsonl",
 			      "onmitsu.jsonl"};
 	for (int i = 0; i < 4; i++)
 		CHECK_EQ_STR(strrchr(paths[i], '/') + 1, want[i]);

@@ -161,7 +161,9 @@ TEST(log_messages_reach_stderr_escaped)
 	FILE *tmp = tmpfile();
 	CHECK(saved >= 0 && tmp);
 	dup2(fileno(tmp), 2);
-	log_warnx("bad segment %s here", "a\x1b[31mb\xe2\x80\xae" "c\x85" "d\n");
+	log_warnx("bad segment %s here", "a\x1b[31mb\xe2\x80\xae"
+					 "c\x85"
+					 "d\n");
 	log_warnx("plain %s", "name");
 	fflush(stderr);
 	dup2(saved, 2);

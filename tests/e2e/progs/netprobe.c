@@ -40,7 +40,8 @@
 
 static void report(int sport, int err)
 {
-	printf("pid=%d tid=%ld sport=%d errno=%d\n", getpid(), (long)syscall(SYS_gettid), sport, err);
+	printf("pid=%d tid=%ld sport=%d errno=%d\n", getpid(), (long)syscall(SYS_gettid), sport,
+	       err);
 	fflush(stdout);
 }
 
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
 			if (sendto(fd, "probe", 5, 0, (struct sockaddr *)&ss, len) < 0)
 				err = errno;
 		} else {
-			if (connect(fd, (struct sockaddr *)&ss, len) != 0 || send(fd, "probe", 5, 0) < 0)
+			if (connect(fd, (struct sockaddr *)&ss, len) != 0 ||
+			    send(fd, "probe", 5, 0) < 0)
 				err = errno;
 		}
 		/* wait for a reply, if any comes (bounded) */
@@ -149,7 +151,8 @@ int main(int argc, char **argv)
 		int fd = socket(AF_INET6, SOCK_DGRAM, 0);
 		int zero = 0;
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(argv[2]))};
+		struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+					 .sin6_port = htons((uint16_t)atoi(argv[2]))};
 		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
 			return 1;
 		report(local_port(fd), 0);
@@ -158,7 +161,8 @@ int main(int argc, char **argv)
 			char buf[64];
 			struct sockaddr_storage from;
 			socklen_t fl = sizeof(from);
-			ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+			ssize_t n =
+			    recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 			if (n > 0)
 				sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
 		}
@@ -168,7 +172,8 @@ int main(int argc, char **argv)
 		int zero = 0, one = 1;
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(argv[2]))};
+		struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+					 .sin6_port = htons((uint16_t)atoi(argv[2]))};
 		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 16) != 0)
 			return 1;
 		report(local_port(fd), 0);
@@ -244,7 +249,10 @@ int main(int argc, char **argv)
 		/* getpid through the i386 gate: a kernel without IA32 emulation (or
 		 * with it turned off) kills us with SIGSEGV, which the test reads */
 		long ret;
-		__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20) : "memory", "r8", "r9", "r10", "r11");
+		__asm__ volatile("int $0x80"
+				 : "=a"(ret)
+				 : "a"(20)
+				 : "memory", "r8", "r9", "r10", "r11");
 		return ret == getpid() ? 0 : 1;
 	} else if (!strcmp(mode, "sleep") && argc == 3) {
 		report(0, 0);
