@@ -226,6 +226,64 @@ static int fail_errno(struct walk *w, int fd, int e, const char *doing, const ch
 	return -1;
 }
 
+static int resolve(int at, const char *path, bool last_private, bool create, struct walk *w);
+
+/*
+ * A link met on the way to a directory: followed only when it cannot have been
+ * planted (root's, in a directory only root can change) and never as the
+ * private directory itself; its target is resolved as a way of its own. The
+ * directory it leads to, with *st, or -1 (cur closed, w->err says why).
+ */
+static int follow_link(int cur, const struct stat *cur_st, const char *comp, const char *shown,
+		       bool last, bool last_private, struct walk *w, struct stat *st)
+{
+	if (last && last_private) {
+		say(w->err, w->errsize,
+		    "%s is a symbolic link; onmitsu does not follow one to its log "
+		    "directory (whoever made it could point it anywhere): give the "
+		    "directory itself",
+		    shown);
+		close(cur);
+		errno = ELOOP;
+		return -1;
+	}
+	if (!owner_ok(st) || !entries_safe(cur_st)) {
+		say(w->err, w->errsize,
+		    "%s is a symbolic link that %s could have made or replaced "
+		    "(link owned by uid %u, in a directory of mode %04o owned by "
+		    "uid %u); onmitsu does not follow it: give the real path",
+		    shown, owner_ok(st) ? "another user" : "its owner", (unsigned)st->st_uid,
+		    (unsigned)(cur_st->st_mode & 07777), (unsigned)cur_st->st_uid);
+		close(cur);
+		errno = EPERM;
+		return -1;
+	}
+	if (++w->links > SF_MAX_LINKS)
+		return fail_errno(w, cur, ELOOP, "cannot resolve", shown);
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(cur, comp, target, sizeof(target) - 1);
+	if (n < 0)
+		return fail_errno(w, cur, errno, "cannot read the link", shown);
+	target[n] = '\0';
+	int base = target[0] == '/' ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+				    : openat(cur, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (base < 0)
+		return fail_errno(w, cur, errno, "cannot resolve", shown);
+	/* the target is a way to the directory, judged as such; it is
+	 * not created: a link to nothing is a mistake to report */
+	int next = resolve(base, target, false, false, w);
+	if (next < 0) {
+		close(cur);
+		return -1;
+	}
+	if (fstat(next, st) != 0) {
+		int e = errno;
+		close(next);
+		return fail_errno(w, cur, e, "cannot stat", shown);
+	}
+	return next;
+}
+
 /*
  * The directory PATH names from the directory `at` (an O_PATH descriptor,
  * consumed), as an O_PATH descriptor. last_private: PATH's last component is
@@ -303,61 +361,10 @@ static int resolve(int at, const char *path, bool last_private, bool create, str
 			}
 		}
 		if (is_link) {
-			if (last && last_private) {
-				say(w->err, w->errsize,
-				    "%s is a symbolic link; onmitsu does not follow one to its log "
-				    "directory (whoever made it could point it anywhere): give the "
-				    "directory itself",
-				    shown);
-				free(buf);
-				close(cur);
-				errno = ELOOP;
-				return -1;
-			}
-			if (!owner_ok(&st) || !entries_safe(&cur_st)) {
-				say(w->err, w->errsize,
-				    "%s is a symbolic link that %s could have made or replaced "
-				    "(link owned by uid %u, in a directory of mode %04o owned by "
-				    "uid %u); onmitsu does not follow it: give the real path",
-				    shown, owner_ok(&st) ? "another user" : "its owner",
-				    (unsigned)st.st_uid, (unsigned)(cur_st.st_mode & 07777),
-				    (unsigned)cur_st.st_uid);
-				free(buf);
-				close(cur);
-				errno = EPERM;
-				return -1;
-			}
-			if (++w->links > SF_MAX_LINKS) {
-				free(buf);
-				return fail_errno(w, cur, ELOOP, "cannot resolve", shown);
-			}
-			char target[PATH_MAX];
-			ssize_t n = readlinkat(cur, comp, target, sizeof(target) - 1);
-			if (n < 0) {
-				free(buf);
-				return fail_errno(w, cur, errno, "cannot read the link", shown);
-			}
-			target[n] = '\0';
-			int base = target[0] == '/'
-				       ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
-				       : openat(cur, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (base < 0) {
-				free(buf);
-				return fail_errno(w, cur, errno, "cannot resolve", shown);
-			}
-			/* the target is a way to the directory, judged as such; it is
-			 * not created: a link to nothing is a mistake to report */
-			next = resolve(base, target, false, false, w);
+			next = follow_link(cur, &cur_st, comp, shown, last, last_private, w, &st);
 			if (next < 0) {
 				free(buf);
-				close(cur);
 				return -1;
-			}
-			if (fstat(next, &st) != 0) {
-				int e = errno;
-				close(next);
-				free(buf);
-				return fail_errno(w, cur, e, "cannot stat", shown);
 			}
 		}
 		if (!S_ISDIR(st.st_mode)) {
