@@ -29,7 +29,7 @@ static inline char *lf_tmpdir(void)
 	return d ? strdup(d) : NULL;
 }
 
-/* dir and what is in it (files, links, FIFOs; no subdirectories) */
+/* dir and what is in it (files, links, FIFOs, empty subdirectories) */
 static inline void lf_rm_rf(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -41,7 +41,8 @@ static inline void lf_rm_rf(const char *dir)
 			continue;
 		char p[4096];
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
+		if (unlink(p) != 0)
+			rmdir(p);
 	}
 	closedir(d);
 	rmdir(dir);

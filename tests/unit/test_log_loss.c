@@ -21,46 +21,11 @@
 #include "log/segment.h"
 #include "log/verify.h"
 #include "log/writer.h"
+#include "log_fixture.h"
 #include "test.h"
 #include "util/strbuf.h"
 
 #define T0 1795633997123456000ull /* 2026-11-25T19:13:17.123456Z */
-
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/onmitsu-loss-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	return d ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char p[4096];
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		if (unlink(p) != 0)
-			rmdir(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static void opts(struct log_writer_opts *o, uint64_t rotate_size, const char *key)
-{
-	log_writer_opts_default(o);
-	o->rotate_size = rotate_size;
-	o->rotate_age = 0;
-	o->compress_level = 0;
-	o->keep_size = 0;
-	o->keep_age = 0;
-	o->seal_key = key;
-}
 
 static void event(struct log_writer *w, enum om_event e, uint64_t t, int i)
 {
@@ -141,7 +106,7 @@ static void full_disk_rotation(int *test_failed_, enum log_format format, bool s
 	 * that fills): rotation by size (8 KiB) must still happen, by a rename,
 	 * giving up what the full segment could not take, counted and declared */
 	signal(SIGXFSZ, SIG_IGN);
-	char *dir = tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	char keyfile[4096];
 	snprintf(keyfile, sizeof(keyfile), "%s.key", dir);
@@ -149,7 +114,7 @@ static void full_disk_rotation(int *test_failed_, enum log_format format, bool s
 	if (sealed)
 		CHECK_EQ_INT(new_key(keyfile, key0), 0);
 	struct log_writer_opts o;
-	opts(&o, 8192, sealed ? keyfile : NULL);
+	lf_opts(&o, 8192, sealed ? keyfile : NULL);
 	o.format = format;
 	const char *active = log_active_name(format);
 	struct log_writer w;
@@ -195,7 +160,7 @@ static void full_disk_rotation(int *test_failed_, enum log_format format, bool s
 	CHECK_EQ_INT(res.records + res.unwritten, res.last_seq - res.first_seq + 1);
 	sb_free(&out);
 	unlink(keyfile);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -213,10 +178,10 @@ TEST(log_full_disk_rotation_sealed_jsonl)
 TEST(log_stop_on_full_disk_declared_by_next_start)
 {
 	signal(SIGXFSZ, SIG_IGN);
-	char *dir = tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	struct log_writer_opts o;
-	opts(&o, 0, NULL);
+	lf_opts(&o, 0, NULL);
 	struct log_writer w;
 	CHECK_EQ_INT(log_writer_open(&w, dir, &o), 0);
 	uint64_t t = T0;
@@ -268,7 +233,7 @@ TEST(log_stop_on_full_disk_declared_by_next_start)
 	CHECK_EQ_INT(w.next_seq, 24);
 	log_writer_close(&w);
 	sb_free(&out);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -278,10 +243,10 @@ TEST(log_stop_after_full_rotation_counts_from_the_disk)
 	 * first record declares them; when that record cannot be written
 	 * either, the stop's count starts at the first record not on disk */
 	signal(SIGXFSZ, SIG_IGN);
-	char *dir = tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	struct log_writer_opts o;
-	opts(&o, 8192, NULL);
+	lf_opts(&o, 8192, NULL);
 	struct log_writer w;
 	CHECK_EQ_INT(log_writer_open(&w, dir, &o), 0);
 	uint64_t t = T0;
@@ -322,19 +287,19 @@ TEST(log_stop_after_full_rotation_counts_from_the_disk)
 	CHECK_EQ_INT(res.unwritten, last - on_disk_next + 1);
 	CHECK_EQ_INT(res.records + res.unwritten, res.last_seq - res.first_seq + 1);
 	sb_free(&out);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
 TEST(log_state_file_not_regular_is_refused)
 {
-	char *dir = tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	char p[4096];
 	snprintf(p, sizeof(p), "%s/%s", dir, LOG_STATE_NAME);
 	CHECK_EQ_INT(mkfifo(p, 0600), 0);
 	struct log_writer_opts o;
-	opts(&o, 0, NULL);
+	lf_opts(&o, 0, NULL);
 	struct log_writer w;
 	CHECK_EQ_INT(log_writer_open(&w, dir, &o), -1);
 	log_writer_close(&w);
@@ -342,7 +307,7 @@ TEST(log_state_file_not_regular_is_refused)
 	CHECK_EQ_INT(symlink("/etc/passwd", p), 0);
 	CHECK_EQ_INT(log_writer_open(&w, dir, &o), -1);
 	log_writer_close(&w);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -351,14 +316,14 @@ TEST(log_dropped_seal_is_counted_loss_not_reseal)
 	/* the disk refuses writes, the buffer overflows, an interval SEAL is
 	 * dropped (its epoch used up): verify names the writer's loss */
 	signal(SIGXFSZ, SIG_IGN);
-	char *dir = tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	char keyfile[4096];
 	snprintf(keyfile, sizeof(keyfile), "%s.key", dir);
 	uint8_t key0[SEAL_KEY_LEN];
 	CHECK_EQ_INT(new_key(keyfile, key0), 0);
 	struct log_writer_opts o;
-	opts(&o, 0, keyfile);
+	lf_opts(&o, 0, keyfile);
 	o.buffer_max = 4096;
 	struct log_writer w;
 	CHECK_EQ_INT(log_writer_open(&w, dir, &o), 0);
@@ -398,13 +363,13 @@ TEST(log_dropped_seal_is_counted_loss_not_reseal)
 	CHECK(strstr(out.data, "epochs 1..1 were among the records the recorder lost") != NULL);
 	sb_free(&out);
 	unlink(keyfile);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
 TEST(log_unstorable_sealing_key_stops_sealing_and_fails_verify)
 {
-	char *dir = tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	char keyfile[4096], keynew[4200];
 	snprintf(keyfile, sizeof(keyfile), "%s.key", dir);
@@ -412,7 +377,7 @@ TEST(log_unstorable_sealing_key_stops_sealing_and_fails_verify)
 	uint8_t key0[SEAL_KEY_LEN];
 	CHECK_EQ_INT(new_key(keyfile, key0), 0);
 	struct log_writer_opts o;
-	opts(&o, 0, keyfile);
+	lf_opts(&o, 0, keyfile);
 	struct log_writer w;
 	CHECK_EQ_INT(log_writer_open(&w, dir, &o), 0);
 	uint64_t t = T0;
@@ -460,6 +425,6 @@ TEST(log_unstorable_sealing_key_stops_sealing_and_fails_verify)
 	CHECK_EQ_INT(res.seals_checked, 2);
 	sb_free(&out);
 	unlink(keyfile);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
