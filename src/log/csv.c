@@ -173,6 +173,22 @@ void csv_encode(struct strbuf *out, const struct om_record *r)
 	csv_write_str(out, r->community_id);
 	sb_addc(out, ',');
 	csv_write_str(out, r->detail);
+	sb_addc(out, ',');
+	csv_write_str(out, r->sha256);
+	sb_addc(out, ',');
+	csv_write_path(out, r->cgroup, r->cgroup_len, false);
+	sb_addc(out, ',');
+	csv_write_str(out, r->container_id);
+	sb_addc(out, ',');
+	csv_write_i64(out, r->target_pid);
+	sb_addc(out, ',');
+	csv_write_str(out, r->target_guid);
+	sb_addc(out, ',');
+	csv_write_str(out, r->dns_name);
+	sb_addc(out, ',');
+	csv_write_str(out, r->dns_type);
+	sb_addc(out, ',');
+	csv_write_str(out, r->dns_answers);
 	sb_addc(out, '\n');
 }
 

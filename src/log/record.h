@@ -21,7 +21,9 @@ enum om_event {
 	OM_EVENT_MODLOAD,
 	OM_EVENT_NET,
 	OM_EVENT_LOST,
-	OM_EVENT_SEAL, /* a forward-secure seal of the hash chain (log/seal.h) */
+	OM_EVENT_SEAL,	 /* a forward-secure seal of the hash chain (log/seal.h) */
+	OM_EVENT_INJECT, /* a process acted on another's memory or loading */
+	OM_EVENT_DNS,	 /* a DNS query or response, attributed to the process */
 	OM_EVENT_COUNT
 };
 
@@ -60,6 +62,17 @@ struct om_record {
 	bool path_truncated;	  /* as exe_truncated */
 	const char *community_id; /* NULL: empty */
 	const char *detail;	  /* already "k=v k=v"; escaped as text */
+
+	/* since 0.3: appended columns (docs/FORMAT.md), NULL / OM_NONE: empty */
+	const char *sha256; /* 64 lower-case hex digits of the executed or mapped file */
+	const char *cgroup; /* raw bytes: the process's cgroup v2 path */
+	size_t cgroup_len;
+	const char *container_id; /* hex id found in the cgroup path */
+	int64_t target_pid;	  /* INJECT: the process acted upon */
+	const char *target_guid;
+	const char *dns_name; /* DNS: the name asked (escaped as text) */
+	const char *dns_type; /* "A", "AAAA", "CNAME", ..., or "TYPE65" */
+	const char *dns_answers;
 };
 
 void om_record_init(struct om_record *r, enum om_event e);

@@ -25,7 +25,7 @@ const char *const log_col_names[COL_COUNT] = {
 };
 /* clang-format on */
 
-_Static_assert(COL_COUNT == 20, "docs/DESIGN.md has 20 columns; a new one is appended (schema.h)");
+_Static_assert(COL_COUNT == 28, "docs/DESIGN.md has 28 columns; a new one is appended (schema.h)");
 _Static_assert(COL_COUNT + 1 <= LOG_MAX_FIELDS, "the columns and chain fit in a line");
 
 void log_write_header(struct strbuf *out, bool with_chain)

@@ -67,7 +67,15 @@ enum col_kind {
 	X(RESULT, "result", "onmitsu.result", COL_KIND_TEXT)                                       \
 	X(PATH, "path", "file.path", COL_KIND_TEXT)                                                \
 	X(COMMUNITY_ID, "community_id", "network.community_id", COL_KIND_TEXT)                     \
-	X(DETAIL, "detail", "onmitsu.detail", COL_KIND_TEXT)
+	X(DETAIL, "detail", "onmitsu.detail", COL_KIND_TEXT)                                       \
+	X(SHA256, "sha256", "onmitsu.sha256", COL_KIND_TEXT)                                       \
+	X(CGROUP, "cgroup", "onmitsu.cgroup", COL_KIND_TEXT)                                       \
+	X(CONTAINER_ID, "container_id", "container.id", COL_KIND_TEXT)                             \
+	X(TARGET_PID, "target_pid", "onmitsu.target.pid", COL_KIND_NUMBER)                         \
+	X(TARGET_GUID, "target_guid", "onmitsu.target.entity_id", COL_KIND_TEXT)                   \
+	X(DNS_NAME, "dns_name", "dns.question.name", COL_KIND_TEXT)                                \
+	X(DNS_TYPE, "dns_type", "dns.question.type", COL_KIND_TEXT)                                \
+	X(DNS_ANSWERS, "dns_answers", "onmitsu.dns.answers", COL_KIND_TEXT)
 
 /* COL_TIME, COL_SEQ, ...: a column's place in the table (and in the CSV
  * line the recorder writes; a reader finds it in a log by name). */

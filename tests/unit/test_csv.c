@@ -13,6 +13,8 @@
 #include "util/strbuf.h"
 
 #define NCOL COL_COUNT
+/* the columns appended in 0.3 (sha256 ... dns_answers), empty */
+#define NEW_EMPTY ",,,,,,,,"
 
 /*
  * The header the contract names: the column line of docs/FORMAT.md (which
@@ -110,7 +112,7 @@ TEST(csv_exec_exact)
 	    encode(&sb, &r),
 	    "2026-11-25T19:13:17.123456Z,42,EXEC,4242,1,"
 	    "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,11111111-2222-5333-8444-555555555555,1000,"
-	    "/usr/bin/printf,\"printf \"\"a b\\x0a\"\"\",,,,,,,,,,truncated=1 deleted=1\n");
+	    "/usr/bin/printf,\"printf \"\"a b\\x0a\"\"\",,,,,,,,,,truncated=1 deleted=1" NEW_EMPTY "\n");
 
 	/* has_cmdline with an empty argv: an empty field; one empty argument: "" */
 	r.args_len = 0;
@@ -119,7 +121,7 @@ TEST(csv_exec_exact)
 	    encode(&sb, &r),
 	    "2026-11-25T19:13:17.123456Z,42,EXEC,4242,1,"
 	    "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,11111111-2222-5333-8444-555555555555,1000,"
-	    "/usr/bin/printf,,,,,,,,,,,\n");
+	    "/usr/bin/printf,,,,,,,,,,," NEW_EMPTY "\n");
 	r.args = "\0";
 	r.args_len = 1;
 	r.uid = 0;
@@ -127,13 +129,13 @@ TEST(csv_exec_exact)
 	CHECK_EQ_STR(encode(&sb, &r),
 		     "2026-11-25T19:13:17.123456Z,42,EXEC,,1,"
 		     "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,11111111-2222-5333-8444-555555555555,0,"
-		     "/usr/bin/printf,\"\"\"\"\"\",,,,,,,,,,\n");
+		     "/usr/bin/printf,\"\"\"\"\"\",,,,,,,,,," NEW_EMPTY "\n");
 	/* without has_cmdline the args are not written */
 	r.has_cmdline = false;
 	CHECK_EQ_STR(encode(&sb, &r),
 		     "2026-11-25T19:13:17.123456Z,42,EXEC,,1,"
 		     "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,11111111-2222-5333-8444-555555555555,0,"
-		     "/usr/bin/printf,,,,,,,,,,,\n");
+		     "/usr/bin/printf,,,,,,,,,,," NEW_EMPTY "\n");
 	sb_free(&sb);
 }
 
@@ -159,7 +161,7 @@ TEST(csv_net_exact)
 	    encode(&sb, &r),
 	    "2026-11-25T19:13:17.000001Z,43,NET,4242,,0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,,,,"
 	    "tcp,192.0.2.10,40000,198.51.100.7,443,out,established,,"
-	    "1:LQU9qZlK+B5F3KDmev6m5PMibrg=,\n");
+	    "1:LQU9qZlK+B5F3KDmev6m5PMibrg=," NEW_EMPTY "\n");
 
 	/* IPv6, accepted: the remote peer is the source */
 	set_ip(&r.src, AF_INET6, "2001:db8::1");
@@ -172,7 +174,7 @@ TEST(csv_net_exact)
 	CHECK_EQ_STR(
 	    encode(&sb, &r),
 	    "2026-11-25T19:13:17.000001Z,43,NET,4242,,0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,,,,"
-	    "tcp,2001:db8::1,51000,2001:db8:0:1::53,22,in,error:ECONNRESET,,,\n");
+	    "tcp,2001:db8::1,51000,2001:db8:0:1::53,22,in,error:ECONNRESET,,," NEW_EMPTY "\n");
 
 	/* IPv4-mapped IPv6 is written as IPv4; no ports and no family: empty */
 	set_ip(&r.src, AF_INET6, "::ffff:203.0.113.5");
@@ -185,7 +187,7 @@ TEST(csv_net_exact)
 	CHECK_EQ_STR(
 	    encode(&sb, &r),
 	    "2026-11-25T19:13:17.000001Z,43,NET,4242,,0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,,,,"
-	    "udp,203.0.113.5,,,0,out,sent,,,\n");
+	    "udp,203.0.113.5,,,0,out,sent,,," NEW_EMPTY "\n");
 
 	/* ::ffff:0:a.b.c.d and ::a.b.c.d are not mapped addresses */
 	set_ip(&r.src, AF_INET6, "::ffff:0:203.0.113.5");
@@ -193,7 +195,38 @@ TEST(csv_net_exact)
 	CHECK_EQ_STR(
 	    encode(&sb, &r),
 	    "2026-11-25T19:13:17.000001Z,43,NET,4242,,0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,,,,"
-	    "udp,::ffff:0:cb00:7105,,::1,0,out,sent,,,\n");
+	    "udp,::ffff:0:cb00:7105,,::1,0,out,sent,,," NEW_EMPTY "\n");
+	sb_free(&sb);
+}
+
+/* The columns appended in 0.3, each in its place after detail. */
+TEST(csv_appended_columns_exact)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct om_record r;
+
+	om_record_init(&r, OM_EVENT_INJECT);
+	r.time_ns = T_FIXED;
+	r.seq = 7;
+	r.pid = 10;
+	r.guid = guid_a;
+	r.result = "ptrace_attach";
+	r.sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	r.cgroup = "/system.slice/a,b.service";
+	r.cgroup_len = strlen(r.cgroup);
+	r.container_id = "0123456789ab";
+	r.target_pid = 11;
+	r.target_guid = guid_b;
+	r.dns_name = "example.com";
+	r.dns_type = "AAAA";
+	r.dns_answers = "CNAME www.example.com;AAAA 2001:db8::1";
+	CHECK_EQ_STR(encode(&sb, &r),
+		     "2026-11-25T19:13:17.123456Z,7,INJECT,10,,0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,"
+		     ",,,,,,,,,,ptrace_attach,,,,"
+		     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855,"
+		     "\"/system.slice/a,b.service\",0123456789ab,11,"
+		     "11111111-2222-5333-8444-555555555555,example.com,AAAA,"
+		     "CNAME www.example.com;AAAA 2001:db8::1\n");
 	sb_free(&sb);
 }
 
@@ -211,7 +244,7 @@ TEST(csv_other_kinds_exact)
 	r.path_len = strlen(r.path);
 	CHECK_EQ_STR(encode(&sb, &r), "1970-01-01T00:00:00.000000Z,0,MODLOAD,7,,"
 				      "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,,,,,,,,,,,"
-				      "/usr/lib/x86_64-linux-gnu/libc.so.6,,\n");
+				      "/usr/lib/x86_64-linux-gnu/libc.so.6,," NEW_EMPTY "\n");
 
 	om_record_init(&r, OM_EVENT_EXIT);
 	r.time_ns = T_FIXED;
@@ -220,7 +253,7 @@ TEST(csv_other_kinds_exact)
 	r.result = "signal:SIGKILL";
 	CHECK_EQ_STR(encode(&sb, &r),
 		     "2026-11-25T19:13:17.123456Z,18446744073709551615,EXIT,7,,,,,,,"
-		     ",,,,,,signal:SIGKILL,,,\n");
+		     ",,,,,,signal:SIGKILL,,," NEW_EMPTY "\n");
 
 	om_record_init(&r, OM_EVENT_LOST);
 	r.time_ns = T_FIXED;
@@ -228,7 +261,7 @@ TEST(csv_other_kinds_exact)
 	r.detail = "lost=12 kind=exec";
 	r.pid = -1; /* negative numbers survive, though none is expected */
 	CHECK_EQ_STR(encode(&sb, &r), "2026-11-25T19:13:17.123456Z,9,LOST,-1,,,,,,,,,,,,,,,,"
-				      "lost=12 kind=exec\n");
+				      "lost=12 kind=exec" NEW_EMPTY "\n");
 	sb_free(&sb);
 }
 
@@ -247,7 +280,7 @@ TEST(csv_rfc4180_quoting)
 	r.detail = "version=1 note=\"x,y\" nl=\n";
 	CHECK_EQ_STR(encode(&sb, &r),
 		     "2026-11-25T19:13:17.123456Z,1,START,,,,,,\"/tmp/a,b\",,,,,,,,,"
-		     "\"/tmp/\"\"q\"\"\",,\"version=1 note=\"\"x,y\"\" nl=\\x0a\"\n");
+		     "\"/tmp/\"\"q\"\"\",,\"version=1 note=\"\"x,y\"\" nl=\\x0a\"" NEW_EMPTY "\n");
 	sb_free(&sb);
 }
 
@@ -407,8 +440,8 @@ TEST(csv_appends_and_ends_lines)
 	csv_encode(&sb, &r);
 	struct strbuf want = STRBUF_INIT;
 	sb_adds(&want, documented_header());
-	sb_adds(&want, "2026-11-25T19:13:17.123456Z,0,STOP,,,,,,,,,,,,,,,,,\n"
-		       "2026-11-25T19:13:17.123456Z,1,STOP,,,,,,,,,,,,,,,,,\n");
+	sb_adds(&want, "2026-11-25T19:13:17.123456Z,0,STOP,,,,,,,,,,,,,,,,," NEW_EMPTY "\n"
+		       "2026-11-25T19:13:17.123456Z,1,STOP,,,,,,,,,,,,,,,,," NEW_EMPTY "\n");
 	CHECK_EQ_STR(sb_str(&sb), sb_str(&want));
 	sb_free(&sb);
 	sb_free(&want);

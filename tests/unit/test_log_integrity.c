@@ -200,7 +200,7 @@ TEST(log_chain_in_written_log)
 	char *lines[16];
 	size_t n = split_lines(&sb, lines, 16);
 	CHECK_EQ_INT(n, 6); /* header, START, 3 EXEC, STOP */
-	CHECK(strstr(lines[0], ",detail,chain") != NULL);
+	CHECK(strstr(lines[0], ",dns_answers,chain") != NULL);
 	/* recompute by hand: START and STOP carry the full value, EXEC a tag */
 	char prev[CHAIN_HEX_LEN + 1];
 	memcpy(prev, CHAIN_SEED, sizeof(prev));
@@ -549,10 +549,10 @@ static void write_seals(const char *dir, const uint8_t *key0, const uint64_t *ep
 			sb_addf(&detail, "reason=%s epoch=%" PRIu64 " head=%s hmac=%s",
 				i == n ? "stop" : "interval", k.epoch, prev, hmac);
 		}
-		const char *f[20] = {time, seq, i == 0 ? "START" : "SEAL"};
-		f[19] = sb_str(&detail);
+		const char *f[COL_COUNT] = {time, seq, i == 0 ? "START" : "SEAL"};
+		f[COL_DETAIL] = sb_str(&detail);
 		sb_reset(&line);
-		csv_encode_fields(&line, f, 20);
+		csv_encode_fields(&line, f, COL_COUNT);
 		chain_compute(prev, line.data, line.len, c);
 		sb_add(&sb, line.data, line.len);
 		sb_addf(&sb, ",%s\n", c);
@@ -617,7 +617,7 @@ TEST(log_seal_verify_key_text)
 TEST(log_jsonl_escaping_and_roundtrip)
 {
 	/* hostile values: quotes, backslashes (already \x-escaped text), commas */
-	const char *f[21] = {"2026-11-25T19:13:17.123456Z",
+	const char *f[COL_COUNT + 1] = {"2026-11-25T19:13:17.123456Z",
 			     "7",
 			     "EXEC",
 			     "10",
@@ -636,8 +636,9 @@ TEST(log_jsonl_escaping_and_roundtrip)
 			     "",
 			     "",
 			     "",
-			     "k=v q=\"}",
-			     NULL};
+			     "k=v q=\"}"};
+	for (int i = COL_DETAIL + 1; i < COL_COUNT; i++)
+		f[i] = ""; /* the columns appended in 0.3 */
 	struct strbuf out = STRBUF_INIT, store = STRBUF_INIT, csv = STRBUF_INIT;
 	struct jsonl_host h = {"vm", "abc", NULL};
 	jsonl_encode_fields(&out, f, &h, "0123456789abcdef");
@@ -650,18 +651,18 @@ TEST(log_jsonl_escaping_and_roundtrip)
 		     "\"process.command_line\":\"sh -c \\\"x\\\\x0a1,2,EXEC\\\"\","
 		     "\"network.direction\":\"outbound\",\"onmitsu.detail\":\"k=v q=\\\"}\","
 		     "\"onmitsu.chain\":\"0123456789abcdef\"}\n");
-	const char *back[21];
+	const char *back[COL_COUNT + 1];
 	struct jsonl_host hb;
 	CHECK_EQ_INT(jsonl_decode(out.data, out.len - 1, &store, back, &hb), 0);
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < COL_COUNT; i++)
 		CHECK_EQ_STR(back[i], f[i]);
-	CHECK_EQ_STR(back[20], "0123456789abcdef");
+	CHECK_EQ_STR(back[COL_COUNT], "0123456789abcdef");
 	CHECK_EQ_STR(hb.name, "vm");
 	/* and to CSV, quoted as the CSV writer quotes */
-	csv_encode_fields(&csv, back, 20);
+	csv_encode_fields(&csv, back, COL_COUNT);
 	CHECK_EQ_STR(csv.data, "2026-11-25T19:13:17.123456Z,7,EXEC,10,1,"
 			       "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,0,\"/tmp/a\"\"b\\x5c\","
-			       "\"sh -c \"\"x\\x0a1,2,EXEC\"\"\",,,,,,out,,,,\"k=v q=\"\"}\"");
+			       "\"sh -c \"\"x\\x0a1,2,EXEC\"\"\",,,,,,out,,,,\"k=v q=\"\"}\",,,,,,,,");
 	/* the chain split finds the chain member even with "} in values */
 	size_t body_len, flen;
 	const char *field;

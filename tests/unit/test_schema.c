@@ -31,7 +31,7 @@ void tq_rmdir(char *dir);
 
 TEST(schema_table_is_consistent)
 {
-	CHECK_EQ_INT(COL_COUNT, 20);
+	CHECK_EQ_INT(COL_COUNT, 28);
 	for (int c = 0; c < COL_COUNT; c++) {
 		CHECK(log_columns[c].name && *log_columns[c].name);
 		CHECK(log_columns[c].json_key && *log_columns[c].json_key);
@@ -118,7 +118,7 @@ TEST(schema_line_by_header_name)
 
 /*
  * A CSV log of records seq first..first+n-1 (START, EXECs, STOP), written as
- * a newer onmitsu would: an extra column "sha256" after detail, then chain,
+ * a newer onmitsu would: an extra column "future" after dns_answers, then chain,
  * with true chain values (full on the first and last record, tags between).
  * bad_seq: when not NULL, a record with this text as its seq goes after the
  * third record.
@@ -130,7 +130,7 @@ static void extended_log(struct strbuf *out, bool extra, const char *bad_seq)
 	struct strbuf body = STRBUF_INIT;
 	log_write_header(out, false);
 	out->len--;
-	sb_adds(out, extra ? ",sha256,chain\n" : ",chain\n");
+	sb_adds(out, extra ? ",future,chain\n" : ",chain\n");
 	const int n = 5;
 	for (int i = 0; i <= n; i++) {
 		sb_reset(&body);
@@ -144,7 +144,7 @@ static void extended_log(struct strbuf *out, bool extra, const char *bad_seq)
 			snprintf(seq_s, sizeof(seq_s), "%s", bad_seq);
 		}
 		sb_addf(&body,
-			REC_TIME "%d.000000Z,%s,%s,%d,1,g%d,,0,/bin/prog%d,prog %d,,,,,,,,,,x=1", i,
+			REC_TIME "%d.000000Z,%s,%s,%d,1,g%d,,0,/bin/prog%d,prog %d,,,,,,,,,,x=1,,,,,,,,", i,
 			seq_s, ev, 100 + i, i, i, i);
 		if (extra)
 			sb_addf(&body, ",ab%02d", i);
