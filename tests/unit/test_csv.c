@@ -112,7 +112,8 @@ TEST(csv_exec_exact)
 	    encode(&sb, &r),
 	    "2026-11-25T19:13:17.123456Z,42,EXEC,4242,1,"
 	    "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,11111111-2222-5333-8444-555555555555,1000,"
-	    "/usr/bin/printf,\"printf \"\"a b\\x0a\"\"\",,,,,,,,,,truncated=1 deleted=1" NEW_EMPTY "\n");
+	    "/usr/bin/printf,\"printf \"\"a b\\x0a\"\"\",,,,,,,,,,truncated=1 deleted=1" NEW_EMPTY
+	    "\n");
 
 	/* has_cmdline with an empty argv: an empty field; one empty argument: "" */
 	r.args_len = 0;
@@ -220,13 +221,14 @@ TEST(csv_appended_columns_exact)
 	r.dns_name = "example.com";
 	r.dns_type = "AAAA";
 	r.dns_answers = "CNAME www.example.com;AAAA 2001:db8::1";
-	CHECK_EQ_STR(encode(&sb, &r),
-		     "2026-11-25T19:13:17.123456Z,7,INJECT,10,,0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,"
-		     ",,,,,,,,,,ptrace_attach,,,,"
-		     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855,"
-		     "\"/system.slice/a,b.service\",0123456789ab,11,"
-		     "11111111-2222-5333-8444-555555555555,example.com,AAAA,"
-		     "CNAME www.example.com;AAAA 2001:db8::1\n");
+	CHECK_EQ_STR(
+	    encode(&sb, &r),
+	    "2026-11-25T19:13:17.123456Z,7,INJECT,10,,0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,"
+	    ",,,,,,,,,,ptrace_attach,,,,"
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855,"
+	    "\"/system.slice/a,b.service\",0123456789ab,11,"
+	    "11111111-2222-5333-8444-555555555555,example.com,AAAA,"
+	    "CNAME www.example.com;AAAA 2001:db8::1\n");
 	sb_free(&sb);
 }
 

@@ -618,25 +618,25 @@ TEST(log_jsonl_escaping_and_roundtrip)
 {
 	/* hostile values: quotes, backslashes (already \x-escaped text), commas */
 	const char *f[COL_COUNT + 1] = {"2026-11-25T19:13:17.123456Z",
-			     "7",
-			     "EXEC",
-			     "10",
-			     "1",
-			     "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b",
-			     "",
-			     "0",
-			     "/tmp/a\"b\\x5c",
-			     "sh -c \"x\\x0a1,2,EXEC\"",
-			     "",
-			     "",
-			     "",
-			     "",
-			     "",
-			     "out",
-			     "",
-			     "",
-			     "",
-			     "k=v q=\"}"};
+					"7",
+					"EXEC",
+					"10",
+					"1",
+					"0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b",
+					"",
+					"0",
+					"/tmp/a\"b\\x5c",
+					"sh -c \"x\\x0a1,2,EXEC\"",
+					"",
+					"",
+					"",
+					"",
+					"",
+					"out",
+					"",
+					"",
+					"",
+					"k=v q=\"}"};
 	for (int i = COL_DETAIL + 1; i < COL_COUNT; i++)
 		f[i] = ""; /* the columns appended in 0.3 */
 	struct strbuf out = STRBUF_INIT, store = STRBUF_INIT, csv = STRBUF_INIT;
@@ -660,9 +660,10 @@ TEST(log_jsonl_escaping_and_roundtrip)
 	CHECK_EQ_STR(hb.name, "vm");
 	/* and to CSV, quoted as the CSV writer quotes */
 	csv_encode_fields(&csv, back, COL_COUNT);
-	CHECK_EQ_STR(csv.data, "2026-11-25T19:13:17.123456Z,7,EXEC,10,1,"
-			       "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,0,\"/tmp/a\"\"b\\x5c\","
-			       "\"sh -c \"\"x\\x0a1,2,EXEC\"\"\",,,,,,out,,,,\"k=v q=\"\"}\",,,,,,,,");
+	CHECK_EQ_STR(csv.data,
+		     "2026-11-25T19:13:17.123456Z,7,EXEC,10,1,"
+		     "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,0,\"/tmp/a\"\"b\\x5c\","
+		     "\"sh -c \"\"x\\x0a1,2,EXEC\"\"\",,,,,,out,,,,\"k=v q=\"\"}\",,,,,,,,");
 	/* the chain split finds the chain member even with "} in values */
 	size_t body_len, flen;
 	const char *field;

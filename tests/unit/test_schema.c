@@ -144,8 +144,9 @@ static void extended_log(struct strbuf *out, bool extra, const char *bad_seq)
 			snprintf(seq_s, sizeof(seq_s), "%s", bad_seq);
 		}
 		sb_addf(&body,
-			REC_TIME "%d.000000Z,%s,%s,%d,1,g%d,,0,/bin/prog%d,prog %d,,,,,,,,,,x=1,,,,,,,,", i,
-			seq_s, ev, 100 + i, i, i, i);
+			REC_TIME
+			"%d.000000Z,%s,%s,%d,1,g%d,,0,/bin/prog%d,prog %d,,,,,,,,,,x=1,,,,,,,,",
+			i, seq_s, ev, 100 + i, i, i, i);
 		if (extra)
 			sb_addf(&body, ",ab%02d", i);
 		chain_compute(prev, body.data, body.len, next);
