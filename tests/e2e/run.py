@@ -49,7 +49,7 @@ def documented_columns():
     takes its columns from src/log/schema.h; this is the independent oracle
     its header is checked against, so the list is not copied here."""
     with open(os.path.join(ROOT, "docs", "FORMAT.md")) as f:
-        m = re.search(r"^\s*(time,seq,event,[a-z_,]+)$", f.read(), re.M)
+        m = re.search(r"^\s*(time,seq,event,[a-z0-9_,]+)$", f.read(), re.M)
     if not m:
         raise RuntimeError("docs/FORMAT.md has no column line")
     return m.group(1).split(",")
