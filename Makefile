@@ -137,16 +137,21 @@ bench: setup
 	$(MAKE) all
 	bench/run
 
+# The documentation keeps the tree's layout (README.md beside docs/ and bench/),
+# so that every relative link in it points to an installed file
+# (tests/docs_check.py checks it).
+DOCDIR  ?= $(PREFIX)/share/doc/onmitsu
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= /etc/systemd/system
+DOCS    := README.md HACKING.md LICENSE $(sort $(wildcard docs/*.md)) bench/README.md \
+           bench/results/latest.md bench/results/latest.json
+
 install: $(BUILD)/onmitsu
 	install -D -m 0755 $(BUILD)/onmitsu $(DESTDIR)$(PREFIX)/bin/onmitsu
-	install -D -m 0644 docs/onmitsu.8 $(DESTDIR)$(PREFIX)/share/man/man8/onmitsu.8
-	install -D -m 0644 docs/FORMAT.md $(DESTDIR)$(PREFIX)/share/doc/onmitsu/FORMAT.md
-	for d in DESIGN LIFECYCLE INTEGRITY FORWARDING; do \
-		install -D -m 0644 docs/$$d.md $(DESTDIR)$(PREFIX)/share/doc/onmitsu/$$d.md; done
-	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/onmitsu/README.md
-	install -D -m 0644 LICENSE $(DESTDIR)$(PREFIX)/share/doc/onmitsu/LICENSE
+	install -D -m 0644 docs/onmitsu.8 $(DESTDIR)$(MANDIR)/man8/onmitsu.8
+	for f in $(DOCS); do install -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/$$f || exit 1; done
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/onmitsu.service.in > $(BUILD)/onmitsu.service
-	install -D -m 0644 $(BUILD)/onmitsu.service $(DESTDIR)/etc/systemd/system/onmitsu.service
+	install -D -m 0644 $(BUILD)/onmitsu.service $(DESTDIR)$(UNITDIR)/onmitsu.service
 
 format:
 	clang-format -i $(shell find src include bpf tests bench -name '*.[ch]')
