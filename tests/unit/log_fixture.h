@@ -8,9 +8,12 @@
 #define ONMITSU_TEST_LOG_FIXTURE_H
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,22 +32,37 @@ static inline char *lf_tmpdir(void)
 	return d ? strdup(d) : NULL;
 }
 
-/* dir and what is in it (files, links, FIFOs, empty subdirectories) */
+/* rm -r: dir and what is in it (files, links, FIFOs, subdirectories, also
+ * ones a test made unreadable or append-only) */
 static inline void lf_rm_rf(const char *dir)
 {
 	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char p[4096];
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		if (unlink(p) != 0)
-			rmdir(p);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			char p[8192];
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			struct stat st;
+			if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+				chmod(p, 0700);
+				lf_rm_rf(p);
+				continue;
+			}
+			int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0) {
+				int fl = 0;
+				if (ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0 && (fl & FS_APPEND_FL)) {
+					fl &= ~FS_APPEND_FL;
+					ioctl(fd, FS_IOC_SETFLAGS, &fl);
+				}
+				close(fd);
+			}
+			unlink(p);
+		}
+		closedir(d);
 	}
-	closedir(d);
 	rmdir(dir);
 }
 

@@ -22,47 +22,8 @@
 #include "log/segment.h"
 #include "log/verify.h"
 #include "log/writer.h"
+#include "log_fixture.h"
 #include "test.h"
-
-static char *lh_tmpdir(void)
-{
-	char tmpl[] = "/tmp/onmitsu-lh-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	return d ? strdup(d) : NULL;
-}
-
-static void lh_rm(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			char p[8192];
-			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			struct stat st;
-			if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-				chmod(p, 0700);
-				lh_rm(p);
-			} else {
-				int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-				if (fd >= 0) {
-					int fl = 0;
-					if (ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0 &&
-					    (fl & FS_APPEND_FL)) {
-						fl &= ~FS_APPEND_FL;
-						ioctl(fd, FS_IOC_SETFLAGS, &fl);
-					}
-					close(fd);
-				}
-				unlink(p);
-			}
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static void lh_put(const char *path, const char *text)
 {
@@ -105,7 +66,7 @@ static int try_open(const char *dir)
 
 TEST(writer_refuses_a_linked_lock_file)
 {
-	char *t = lh_tmpdir();
+	char *t = lf_tmpdir();
 	CHECK(t);
 	char log[4096], victim[4096], link[8192], buf[64];
 	snprintf(log, sizeof(log), "%s/log", t);
@@ -118,13 +79,13 @@ TEST(writer_refuses_a_linked_lock_file)
 	CHECK_EQ_INT(try_open(log), -1);
 	CHECK_EQ_INT(lh_slurp(victim, buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "precious\n");
-	lh_rm(t);
+	lf_rm_rf(t);
 	free(t);
 }
 
 TEST(writer_refuses_a_linked_active_segment)
 {
-	char *t = lh_tmpdir();
+	char *t = lf_tmpdir();
 	CHECK(t);
 	char log[4096], victim[4096], link[8192], buf[64];
 	snprintf(log, sizeof(log), "%s/log", t);
@@ -138,7 +99,7 @@ TEST(writer_refuses_a_linked_active_segment)
 	CHECK_EQ_INT(try_open(log), -1);
 	CHECK_EQ_INT(lh_slurp(victim, buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "");
-	lh_rm(t);
+	lf_rm_rf(t);
 	free(t);
 }
 
@@ -148,7 +109,7 @@ TEST(writer_leaves_a_foreign_files_append_only_flag)
 		fprintf(stderr, "  skip: setting the append-only flag needs root\n");
 		return;
 	}
-	char *t = lh_tmpdir();
+	char *t = lf_tmpdir();
 	CHECK(t);
 	char log[4096], victim[4096], link[8192];
 	snprintf(log, sizeof(log), "%s/log", t);
@@ -162,7 +123,7 @@ TEST(writer_leaves_a_foreign_files_append_only_flag)
 	if (ioctl(fd, FS_IOC_GETFLAGS, &fl) != 0) {
 		fprintf(stderr, "  skip: %s does not keep file flags\n", t);
 		close(fd);
-		lh_rm(t);
+		lf_rm_rf(t);
 		free(t);
 		return;
 	}
@@ -190,13 +151,13 @@ TEST(writer_leaves_a_foreign_files_append_only_flag)
 	CHECK_EQ_INT(ioctl(fd, FS_IOC_GETFLAGS, &fl), 0);
 	close(fd);
 	CHECK(fl & FS_APPEND_FL);
-	lh_rm(t);
+	lf_rm_rf(t);
 	free(t);
 }
 
 TEST(writer_refuses_a_fifo_as_lock_or_log)
 {
-	char *t = lh_tmpdir();
+	char *t = lf_tmpdir();
 	CHECK(t);
 	char log[4096], p[8192];
 	snprintf(log, sizeof(log), "%s/log", t);
@@ -212,13 +173,13 @@ TEST(writer_refuses_a_fifo_as_lock_or_log)
 	struct stat st;
 	CHECK_EQ_INT(lstat(p, &st), 0);
 	CHECK(S_ISFIFO(st.st_mode));
-	lh_rm(t);
+	lf_rm_rf(t);
 	free(t);
 }
 
 TEST(writer_refuses_a_linked_log_dir_and_leaves_its_target)
 {
-	char *t = lh_tmpdir();
+	char *t = lf_tmpdir();
 	CHECK(t);
 	char victim[4096], link[4096];
 	snprintf(victim, sizeof(victim), "%s/etc", t);
@@ -236,13 +197,13 @@ TEST(writer_refuses_a_linked_log_dir_and_leaves_its_target)
 	char p[8192];
 	snprintf(p, sizeof(p), "%s/onmitsu.lock", victim);
 	CHECK(access(p, F_OK) != 0);
-	lh_rm(t);
+	lf_rm_rf(t);
 	free(t);
 }
 
 TEST(writer_refuses_a_shared_directory_and_takes_over_its_own)
 {
-	char *t = lh_tmpdir();
+	char *t = lf_tmpdir();
 	CHECK(t);
 	char log[4096], p[8192];
 	snprintf(log, sizeof(log), "%s/log", t);
@@ -260,7 +221,7 @@ TEST(writer_refuses_a_shared_directory_and_takes_over_its_own)
 	CHECK_EQ_INT(try_open(log), 0);
 	CHECK_EQ_INT(stat(log, &st), 0);
 	CHECK_EQ_INT(st.st_mode & 07777, 0700);
-	lh_rm(t);
+	lf_rm_rf(t);
 	free(t);
 }
 
@@ -288,7 +249,7 @@ static int open_in_child(const char *dir, const char *name)
 
 TEST(seg_reader_refuses_a_fifo_without_hanging)
 {
-	char *t = lh_tmpdir();
+	char *t = lf_tmpdir();
 	CHECK(t);
 	const char *name = "onmitsu-20261125T191317.123456Z-000000000000.csv";
 	char p[8192];
@@ -303,7 +264,7 @@ TEST(seg_reader_refuses_a_fifo_without_hanging)
 	lh_put(target, "time\n");
 	CHECK_EQ_INT(symlink(target, p), 0);
 	CHECK_EQ_INT(open_in_child(t, name), 1);
-	lh_rm(t);
+	lf_rm_rf(t);
 	free(t);
 }
 
@@ -331,7 +292,7 @@ static int verify_in_child(const char *dir)
 
 TEST(verify_does_not_hang_on_a_fifo_lock)
 {
-	char *t = lh_tmpdir();
+	char *t = lf_tmpdir();
 	CHECK(t);
 	char log[4096], p[8192];
 	snprintf(log, sizeof(log), "%s/log", t);
@@ -343,6 +304,6 @@ TEST(verify_does_not_hang_on_a_fifo_lock)
 	/* before: verify blocked opening the FIFO to see if a recorder runs */
 	int rc = verify_in_child(log);
 	CHECK(rc == 0 || rc == 1);
-	lh_rm(t);
+	lf_rm_rf(t);
 	free(t);
 }

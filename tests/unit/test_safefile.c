@@ -17,41 +17,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "log_fixture.h"
 #include "test.h"
 #include "util/safefile.h"
 
 #define NOBODY 65534
-
-static char *sf_tmpdir(void)
-{
-	char tmpl[] = "/tmp/onmitsu-sf-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	return d ? strdup(d) : NULL;
-}
-
-/* rm -r of what these tests make (two levels deep at most) */
-static void sf_rm(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			char p[4096];
-			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			struct stat st;
-			if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-				chmod(p, 0700);
-				sf_rm(p);
-			} else {
-				unlink(p);
-			}
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static void put(const char *dir, const char *name, const char *text)
 {
@@ -93,7 +63,7 @@ static bool can_chown(void)
 
 TEST(safefile_refuses_a_link_and_leaves_its_target)
 {
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	char victim[4096], link[4096], err[512], buf[64];
 	snprintf(victim, sizeof(victim), "%s/victim", d);
@@ -120,13 +90,13 @@ TEST(safefile_refuses_a_link_and_leaves_its_target)
 	CHECK(fd >= 0);
 	close(fd);
 	close(dfd);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
 
 TEST(safefile_refuses_a_fifo_without_blocking)
 {
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	char p[4096], err[512];
 	snprintf(p, sizeof(p), "%s/onmitsu.csv", d);
@@ -143,13 +113,13 @@ TEST(safefile_refuses_a_fifo_without_blocking)
 	fd = open_regular(AT_FDCWD, p, O_RDONLY, 0, SF_FOLLOW, err, sizeof(err));
 	CHECK_EQ_INT(fd, -1);
 	close(dfd);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
 
 TEST(safefile_refuses_a_socket_and_a_directory)
 {
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/onmitsu.lock", d);
@@ -169,7 +139,7 @@ TEST(safefile_refuses_a_socket_and_a_directory)
 	CHECK(strstr(err, "onmitsu.csv is a directory") != NULL);
 	close(s);
 	close(dfd);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
 
@@ -177,7 +147,7 @@ TEST(safefile_refuses_another_users_file)
 {
 	if (!can_chown())
 		return;
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	char p[4096], err[512], buf[64];
 	snprintf(p, sizeof(p), "%s/onmitsu.csv", d);
@@ -195,13 +165,13 @@ TEST(safefile_refuses_another_users_file)
 	CHECK(fd >= 0);
 	close(fd);
 	close(dfd);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
 
 TEST(safefile_refuses_a_group_writable_or_hard_linked_file)
 {
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	char p[4096], q[4096], err[512], buf[64];
 	snprintf(p, sizeof(p), "%s/onmitsu.lock", d);
@@ -234,13 +204,13 @@ TEST(safefile_refuses_a_group_writable_or_hard_linked_file)
 	CHECK((fcntl(fd, F_GETFL) & O_NONBLOCK) == 0);
 	close(fd);
 	close(dfd);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
 
 TEST(safefile_create_fresh_removes_a_stale_link_without_following_it)
 {
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	char victim[4096], link[4096], err[512], buf[64];
 	snprintf(victim, sizeof(victim), "%s/victim", d);
@@ -265,7 +235,7 @@ TEST(safefile_create_fresh_removes_a_stale_link_without_following_it)
 	CHECK(fd >= 0);
 	close(fd);
 	close(dfd);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
 
@@ -291,7 +261,7 @@ static bool only_onmitsu(const char *name)
 
 TEST(safefile_dir_refuses_a_link_as_the_log_directory)
 {
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	char victim[4096], link[4096], err[1024];
 	snprintf(victim, sizeof(victim), "%s/victim", d);
@@ -323,13 +293,13 @@ TEST(safefile_dir_refuses_a_link_as_the_log_directory)
 	CHECK_EQ_INT(fd, -1);
 	CHECK(strstr(err, "/log is a symbolic link that another user could have made") != NULL);
 	CHECK_EQ_INT(chmod(d, 0700), 0);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
 
 TEST(safefile_dir_creates_what_is_missing)
 {
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	char p[4096], err[1024];
 	snprintf(p, sizeof(p), "%s/a/b/log", d);
@@ -359,13 +329,13 @@ TEST(safefile_dir_creates_what_is_missing)
 	close(fd);
 	snprintf(p, sizeof(p), "%s/rel/log", d);
 	CHECK_EQ_INT(stat(p, &st), 0);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
 
 TEST(safefile_dir_takes_over_only_a_directory_of_its_own)
 {
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	char p[4096], err[1024];
 	snprintf(p, sizeof(p), "%s/log", d);
@@ -406,7 +376,7 @@ TEST(safefile_dir_takes_over_only_a_directory_of_its_own)
 	fd = open_dir_nofollow(p, 0, 0700, NULL, NULL, err, sizeof(err));
 	CHECK(fd >= 0);
 	close(fd);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
 
@@ -414,7 +384,7 @@ TEST(safefile_dir_refuses_another_users_directory)
 {
 	if (!can_chown())
 		return;
-	char *d = sf_tmpdir();
+	char *d = lf_tmpdir();
 	CHECK(d);
 	char p[4096], err[1024];
 	snprintf(p, sizeof(p), "%s/log", d);
@@ -447,6 +417,6 @@ TEST(safefile_dir_refuses_another_users_directory)
 			       sizeof(err));
 	CHECK_EQ_INT(fd, -1);
 	CHECK(strstr(err, "/theirs is a symbolic link that its owner could have made") != NULL);
-	sf_rm(d);
+	lf_rm_rf(d);
 	free(d);
 }
