@@ -3,8 +3,8 @@
  * Network flows. Nothing here ever decides a packet's fate: every cgroup
  * program returns 1 (allow), whatever happens inside it.
  *
- * TCP out: the owner is taken at TCP_SYN_SENT (process context, connect());
- *   the record is emitted when the handshake ends (ESTABLISHED or CLOSE, in
+ * TCP out: the owner is taken by the connect hook (process context,
+ *   connect()); the record is emitted when the handshake ends (ESTABLISHED or CLOSE, in
  *   softirq context), when the source port and the outcome are known. Six
  *   programs share this; the table below is the whole of it.
  * TCP in: at accept() (syscall.bpf.c).
@@ -13,18 +13,20 @@
  *   context by the cgroup sock hooks (create, connect, sendmsg, recvmsg).
  *
  * The TCP connect, state by state. "pending" is the thread's entry in
- * pending_connects (net.bpf.h), "owner" the socket's sk_owners storage,
- * REPORTED its SKO_REPORTED flag: set once the attempt's NET is emitted, so
- * that exactly one program writes it.
+ * pending_connects (task storage, net.bpf.h), live while its `active` is set, "owner" the socket's
+ * sk_owners storage, REPORTED its SKO_REPORTED flag: set once the attempt's NET is emitted, so that
+ * exactly one program writes it.
  *
  *  transition / event            program (file)         context   what it does
  *  ----------------------------  ---------------------  --------  ------------------------------
- *  connect() enters, before any  om_connect4/6 (net)    process   pending = destination asked for
- *    state change                                                 (no record)
- *  CLOSE -> SYN_SENT             om_inet_syn_sent       process   owner = this process, clear
- *                                (net)                  (connect) REPORTED; pending.syn_seen = 1;
- *                                                                 no pending: count
- *                                                                 OM_C_PENDING_EVICTED
+ *  connect() enters, before any  om_connect4/6 (net)    process   pending = destination asked
+ *    state change                                                 for; owner = this process,
+ *                                                                 clear REPORTED (no record)
+ *  CLOSE -> SYN_SENT             om_inet_syn_sent       process   pending.syn_seen = 1; no
+ *                                (net)                  (connect) pending (no connect hook ran):
+ *                                                                 count OM_C_PENDING_EVICTED;
+ *                                                                 no owner: owner = this
+ *                                                                 process, clear REPORTED
  *  SYN_SENT -> ESTABLISHED       om_inet_state (net)    softirq   NET result=established,
  *    (SYN-ACK received)                                           set REPORTED
  *  SYN_SENT -> CLOSE, sk_err set om_inet_state (net)    softirq   NET result=errno (refused,
@@ -41,21 +43,20 @@
  *  connect() returns             om_sys_exit ->         process   error other than EINPROGRESS
  *                                connect_done                     and (no syn_seen or
  *                                (syscall)                        needs_report): NET with the
- *                                                                 error, no source; delete pending
+ *                                                                 error, no source; retire pending
  *  ESTABLISHED -> any, not       om_inet_late (net)     either    NET result=established late=1
  *    REPORTED                                                     (om_inet_state's run was skipped
  *                                                                 by the kernel), set REPORTED
  *
  * Each of these transitions happens once per attempt, and a row that writes
- * a NET sets REPORTED or deletes pending, so an attempt is written once; a
+ * a NET sets REPORTED or retires pending, so an attempt is written once; a
  * run the kernel skips is counted (LOST hook_skipped), and om_inet_late
  * catches the one that matters. A pending entry lives from connect()'s hook
- * to its return, in one thread; one missing at SYN_SENT was evicted from
- * the LRU map by newer entries (connects without a system call exit,
- * io_uring's or TCP Fast Open's, leave theirs behind), and that connect, if
- * it then fails inside connect(), is written as reset instead of with its
- * error: counted (LOST pending_evicted). An entry evicted after SYN_SENT, in
- * the moment before connect() returns, is not seen there.
+ * to its return, in one thread's own storage, so nothing else can push it
+ * out; one missing at SYN_SENT means no connect hook ran for that connect in
+ * that thread (the storage could not be allocated, or the hooks were being
+ * attached), and that connect, if it then fails inside connect(), is written
+ * as reset instead of with its error: counted (LOST pending_evicted).
  */
 #include "net.bpf.h"
 
@@ -86,7 +87,19 @@ int BPF_PROG(om_inet_syn_sent, const struct sock *sk, const int oldstate, const 
 {
 	if (newstate != TCP_SYN_SENT || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	/* connect() in process context: remember who asked */
+	/* connect() in process context: its connect hook, just before, took
+	 * the owner and made the thread's pending entry; both look-ups are
+	 * into storage the thread and the socket already have */
+	struct pending_connect *pc =
+	    bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0, 0);
+	if (pc && pc->active) {
+		pc->syn_seen = 1;
+		if (bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0))
+			return 0;
+	} else {
+		count(OM_C_PENDING_EVICTED); /* no connect hook ran for it */
+	}
+	/* no owner yet: take it now, from the process that connects */
 	struct sk_owner *o =
 	    bpf_sk_storage_get(&sk_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o)
@@ -96,12 +109,6 @@ int BPF_PROG(om_inet_syn_sent, const struct sock *sk, const int oldstate, const 
 	o->uid = (__u32)bpf_get_current_uid_gid();
 	o->start_ns = t->group_leader->start_boottime;
 	o->flags &= ~SKO_REPORTED;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
-	if (pc)
-		pc->syn_seen = 1;
-	else
-		count(OM_C_PENDING_EVICTED); /* made by the connect hook just before: evicted */
 	return 0;
 }
 
@@ -120,11 +127,11 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 	} else if (newstate == TCP_CLOSE) {
 		result = sk->sk_err;
 		if (result == 0) {
-			__u32 tid = (__u32)bpf_get_current_pid_tgid();
-			struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
+			struct pending_connect *pc = bpf_task_storage_get(
+			    &pending_connects, bpf_get_current_task_btf(), 0, 0);
 			if (sk->sk_shutdown == SHUTDOWN_MASK /* closed by its process */) {
 				result = ECONNABORTED;
-			} else if (pc) {
+			} else if (pc && pc->active) {
 				/* connect() itself failed, in this thread:
 				 * syscall.bpf.c reports it with the syscall's error */
 				pc->needs_report = 1;
@@ -193,23 +200,36 @@ static __always_inline void own_connect(struct bpf_sock_addr *ctx, int v6)
 		own(ctx->sk);
 		return;
 	}
-	/* TCP: the owner is taken at SYN_SENT; here only what a connect()
-	 * that fails before then needs: the destination it asked for */
-	struct pending_connect pc = {};
-	pc.dport = bpf_ntohs(ctx->user_port);
-	if (v6) {
-		__u32 *d = (__u32 *)pc.daddr;
-		d[0] = ctx->user_ip6[0];
-		d[1] = ctx->user_ip6[1];
-		d[2] = ctx->user_ip6[2];
-		d[3] = ctx->user_ip6[3];
-		pc.family = AF_INET6;
-	} else {
-		*(__u32 *)pc.daddr = ctx->user_ip4;
-		pc.family = AF_INET;
+	/* TCP: the owner now (SYN_SENT, next, finds it), and what a connect()
+	 * that fails before the handshake begins needs: the destination */
+	struct pending_connect *pc = bpf_task_storage_get(
+	    &pending_connects, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (pc) {
+		pc->dport = bpf_ntohs(ctx->user_port);
+		if (v6) {
+			__u32 *d = (__u32 *)pc->daddr;
+			d[0] = ctx->user_ip6[0];
+			d[1] = ctx->user_ip6[1];
+			d[2] = ctx->user_ip6[2];
+			d[3] = ctx->user_ip6[3];
+			pc->family = AF_INET6;
+		} else {
+			__builtin_memset(pc->daddr, 0, sizeof(pc->daddr));
+			*(__u32 *)pc->daddr = ctx->user_ip4;
+			pc->family = AF_INET;
+		}
+		pc->syn_seen = 0;
+		pc->needs_report = 0;
+		pc->active = 1;
 	}
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&pending_connects, &tid, &pc, BPF_ANY);
+	struct bpf_sock *bsk = ctx->sk;
+	if (!bsk)
+		return;
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		return;
+	owner_set_current(o);
+	o->flags &= ~SKO_REPORTED; /* a new attempt */
 }
 
 SEC("cgroup/connect4")

@@ -31,9 +31,15 @@ struct {
 } sk_owners SEC(".maps") __weak;
 
 /*
- * A TCP connect() in progress, by thread: set by the cgroup connect hook,
- * marked by the state hook, read and removed at the syscall's exit. The
- * thread is the key because connect() is synchronous for it.
+ * A TCP connect() in progress, in its thread's task storage: set by the
+ * cgroup connect hook, marked by the state hook, read and retired at the
+ * syscall's exit. The thread is the key because connect() is synchronous for
+ * it. Task storage rather than a hash map keyed by tid: a look-up is an index
+ * into the task's own storage (no hashing, no bucket lock), and the entry is
+ * retired by clearing `active`, not deleted, so a thread that connects again
+ * reuses it. A connect without a system call exit (io_uring's, TCP Fast
+ * Open's) leaves it active until the thread's next connect overwrites it; the
+ * storage goes with the thread.
  */
 struct pending_connect {
 	__u8 daddr[16];
@@ -41,17 +47,14 @@ struct pending_connect {
 	__u8 family;
 	__u8 syn_seen;	   /* reached SYN_SENT: the state hook reports the outcome */
 	__u8 needs_report; /* failed inside connect() with no error on the socket */
-	__u8 _pad[3];
+	__u8 active;	   /* set by the connect hook, cleared at the syscall's exit */
+	__u8 _pad[2];
 };
 
-/* LRU: a connect() made without a system call exit (io_uring) leaves its
- * entry behind; old ones must make room rather than block new ones. A live
- * entry pushed out is counted where it is missed (OM_C_PENDING_EVICTED; the
- * state table in net.bpf.c) */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pending_connect);
 } pending_connects SEC(".maps") __weak;
 

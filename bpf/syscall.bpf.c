@@ -139,9 +139,8 @@ static __noinline void accepted(struct task_struct *task, long fd)
 /* TCP out that failed inside connect() before the handshake could report it */
 static __noinline void connect_done(struct task_struct *task, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_connect *pc = bpf_map_lookup_elem(&pending_connects, &tid);
-	if (!pc)
+	struct pending_connect *pc = bpf_task_storage_get(&pending_connects, task, 0, 0);
+	if (!pc || !pc->active)
 		return;
 	int report = ret < 0 && ret != -EINPROGRESS && (!pc->syn_seen || pc->needs_report);
 	if (report) {
@@ -156,7 +155,7 @@ static __noinline void connect_done(struct task_struct *task, long ret)
 		e.dport = pc->dport;
 		emit(&e, sizeof(e), OM_K_NET);
 	}
-	bpf_map_delete_elem(&pending_connects, &tid);
+	pc->active = 0;
 }
 
 SEC("tp_btf/sys_exit")
