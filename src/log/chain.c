@@ -48,7 +48,7 @@ bool chain_hex_valid(const char *s, size_t len)
 
 bool chain_field_valid(const char *s, size_t len)
 {
-	return (len == CHAIN_HEX_LEN || len == CHAIN_TAG_LEN) && hex_is_lower(s, len);
+	return len == 0 || ((len == CHAIN_HEX_LEN || len == CHAIN_TAG_LEN) && hex_is_lower(s, len));
 }
 
 bool chain_field_matches(const char *full, const char *field, size_t len)
@@ -85,15 +85,20 @@ bool chain_split_line(const char *line, size_t len, bool jsonl, size_t *body_len
 	if (jsonl) {
 		static const char mark[] = JSONL_CHAIN_MARK;
 		size_t m = sizeof(mark) - 1;
-		if (len < m + 2 || memcmp(line + len - 2, "\"}", 2) != 0)
+		if (len < 2 || line[len - 1] != '}')
 			return false;
+		*body_len = len - 1; /* no chain member: the line without its "}" */
+		*field = line + len - 1;
+		*field_len = 0;
+		if (len < m + 2 || line[len - 2] != '"')
+			return true;
 		/* the value holds no quote: find the one that opens it */
 		const char *q = memrchr(line, '"', len - 2);
 		if (!q || (size_t)(q - line) + 1 < m)
-			return false;
+			return true;
 		size_t at = (size_t)(q - line) + 1 - m;
 		if (memcmp(line + at, mark, m) != 0)
-			return false;
+			return true;
 		*body_len = at;
 		*field = q + 1;
 		*field_len = (size_t)(line + len - 2 - *field);

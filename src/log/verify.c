@@ -24,27 +24,46 @@
  * shortest --seal-interval); deriving its key takes some 40 s of hashing. */
 #define VERIFY_MAX_EPOCH 100000000ull
 
-struct pending_break {
+/*
+ * The records since the last checkpoint (a record whose chain value is
+ * written): the block the next checkpoint's value covers. A log from before
+ * 0.3 writes a value (a tag, or the full one) on every record: its blocks are
+ * single records.
+ */
+struct block {
+	bool open;
+	uint64_t records, first_seq;
+	char first_where[160];
+	bool seq_problem; /* a seq out of place in it: reported on its own */
+};
+
+/* A record whose seq is not the one due: judged by the record after it. */
+struct seq_pending {
 	bool active;
 	char where[160];
-	uint64_t seq, prev_seq;
-	bool have_prev_seq;
-	char chain[CHAIN_HEX_LEN + 1], prev_chain[CHAIN_HEX_LEN + 1];
-	bool chain_full; /* chain holds a full value, not a tag */
+	uint64_t seq, prev;
 };
 
 struct vstate {
 	FILE *out;
 	struct verify_result *res;
 	const uint8_t *key0;
-	/* the chain so far */
+	/* the chain so far: the value after the last record */
 	bool have_prev;
 	char prev_chain[CHAIN_HEX_LEN + 1];
 	bool have_seq;
 	uint64_t prev_seq;
-	struct pending_break pend;
-	/* after a break at a tag, the full value is unknown until the next
-	 * checkpoint: records in between cannot be checked */
+	struct seq_pending sp;
+	struct block blk;
+	/* records in a row without a chain value */
+	uint64_t since_checkpoint;
+	/* after a break: values the next block may continue from instead of the
+	 * stored one (the checkpoint's own value edited: its computed value; the
+	 * checkpoint inserted: the value before it) */
+	int nalt;
+	char alt[2][CHAIN_HEX_LEN + 1];
+	/* after a break at a tag (a log before 0.3), the full value is unknown
+	 * until the next full one: records in between cannot be checked */
 	bool unsynced;
 	uint64_t unsynced_from;
 	/* seals */
@@ -112,56 +131,6 @@ static bool get_fields(struct vstate *s, const char *line, size_t len, enum log_
 static bool parse_seq(const char *s, uint64_t *v)
 {
 	return log_parse_u64(s, strlen(s), v);
-}
-
-/* The break at pend, now that the record after it (or the end) is known. */
-static void resolve_break(struct vstate *s, const char *next_body, size_t next_len,
-			  const char *next_field, uint64_t next_seq, bool *next_follows_before)
-{
-	struct pending_break *p = &s->pend;
-	char c[CHAIN_HEX_LEN + 1];
-	bool skip = false, link = false;
-	if (next_body) {
-		size_t flen = strlen(next_field);
-		chain_compute(p->prev_chain, next_body, next_len, c);
-		skip = chain_field_matches(c, next_field, flen);
-		if (p->chain_full) {
-			chain_compute(p->chain, next_body, next_len, c);
-			link = chain_field_matches(c, next_field, flen);
-		}
-	}
-	if (next_body && p->have_prev_seq && p->seq > p->prev_seq + 1 &&
-	    next_seq == p->prev_seq + 1) {
-		problem(s, "%s (seq %" PRIu64 "): reordered: it comes before seq %" PRIu64,
-			p->where, p->seq, next_seq);
-		skip = false;
-	} else if (skip)
-		problem(s,
-			"%s (seq %" PRIu64 "): inserted: this record is not part of the chain "
-			"(the record after it follows the one before it)",
-			p->where, p->seq);
-	else if (p->have_prev_seq && p->seq > p->prev_seq + 1)
-		problem(s,
-			"%s (seq %" PRIu64 "): missing: records seq %" PRIu64 "..%" PRIu64
-			" before it were deleted",
-			p->where, p->seq, p->prev_seq + 1, p->seq - 1);
-	else if (p->have_prev_seq && p->seq <= p->prev_seq)
-		problem(s,
-			"%s (seq %" PRIu64 "): reordered or inserted: it comes after seq %" PRIu64,
-			p->where, p->seq, p->prev_seq);
-	else if (link || !p->chain_full || !next_body)
-		problem(s,
-			"%s (seq %" PRIu64 "): edited: the record was changed after it was "
-			"written (its chain value does not match its content)",
-			p->where, p->seq);
-	else
-		problem(s,
-			"%s (seq %" PRIu64 "): edited or replaced: the chain breaks here and "
-			"the next record does not link to it either",
-			p->where, p->seq);
-	if (next_follows_before)
-		*next_follows_before = skip;
-	p->active = false;
 }
 
 static void check_seal(struct vstate *s, const char *where, uint64_t seq, const char *detail)
@@ -336,6 +305,8 @@ static void check_first_record(struct vstate *s, const char *where, const char *
 	} else {
 		problem(s, "%s (seq %" PRIu64 "): the first record has no full chain value", where,
 			seq);
+		s->unsynced = true; /* checked from the next full value on */
+		s->unsynced_from = seq + 1;
 	}
 }
 
@@ -388,8 +359,175 @@ static void check_start(struct vstate *s, const char *where, uint64_t seq, const
 	}
 }
 
+/* The seq after a record out of place says what happened to it. next: the
+ * seq of the record after it, or NULL at the end of the log. Returns true
+ * when that record was taken as part of what was reported (reordered). */
+static bool resolve_seq(struct vstate *s, const uint64_t *next)
+{
+	struct seq_pending *p = &s->sp;
+	bool taken = false;
+	p->active = false;
+	if (next && p->seq > p->prev + 1 && *next == p->prev + 1) {
+		problem(s, "%s (seq %" PRIu64 "): reordered: it comes before seq %" PRIu64,
+			p->where, p->seq, *next);
+		s->prev_seq = p->seq > *next ? p->seq : *next;
+		taken = true;
+	} else if (next && p->seq <= p->prev && *next == p->prev + 1) {
+		problem(s,
+			"%s (seq %" PRIu64 "): inserted: this record is not part of the log (its "
+			"seq is out of place, and the record after it follows the one before it)",
+			p->where, p->seq);
+		s->prev_seq = p->prev;
+	} else if (p->seq > p->prev) {
+		problem(s,
+			"%s (seq %" PRIu64 "): missing: records seq %" PRIu64 "..%" PRIu64
+			" before it were deleted (the record does not declare them as lost by "
+			"the recorder, unwritten_seqs=)",
+			p->where, p->seq, p->prev + 1, p->seq - 1);
+		s->prev_seq = p->seq;
+	} else {
+		problem(s,
+			"%s (seq %" PRIu64 "): reordered or inserted: it comes after seq %" PRIu64,
+			p->where, p->seq, p->prev);
+		s->prev_seq = p->seq;
+	}
+	return taken;
+}
+
+/*
+ * The record's seq against the one before: gap-free, or a gap the record
+ * declares as the recorder's loss (unwritten_seqs=A..B). A seq out of place is
+ * judged when the next record is known (resolve_seq). Returns true when the
+ * seq is out of place (reported, now or at the next record).
+ */
+static bool check_seq(struct vstate *s, const char *where, uint64_t seq, bool declared,
+		      uint64_t ufirst, uint64_t ulast)
+{
+	if (s->sp.active && resolve_seq(s, &seq))
+		return true;
+	if (!s->have_seq) {
+		/* the first record kept: what it declares was before it */
+		if (declared)
+			counted_loss(s, where, seq, ufirst, ulast);
+	} else if (seq == s->prev_seq + 1) {
+		if (declared)
+			problem(s,
+				"%s (seq %" PRIu64 "): declares records seq %" PRIu64 "..%" PRIu64
+				" lost by the recorder, but no seqs are missing before it",
+				where, seq, ufirst, ulast);
+	} else if (declared && seq > s->prev_seq && ufirst == s->prev_seq + 1 && ulast + 1 == seq) {
+		counted_loss(s, where, seq, ufirst, ulast);
+	} else {
+		s->sp.active = true;
+		snprintf(s->sp.where, sizeof(s->sp.where), "%s", where);
+		s->sp.seq = seq;
+		s->sp.prev = s->prev_seq;
+		return true;
+	}
+	s->prev_seq = seq;
+	s->have_seq = true;
+	return false;
+}
+
+/* "seg:L1..L2 (records seq A..B)", or "seg:L (seq A)" for one record. */
+static void block_name(char *out, size_t size, const struct block *b, const char *where,
+		       uint64_t seq)
+{
+	if (b->records <= 1) {
+		snprintf(out, size, "%s (seq %" PRIu64 ")", where, seq);
+		return;
+	}
+	const char *c1 = strrchr(b->first_where, ':'), *c2 = strrchr(where, ':');
+	bool same = c1 && c2 && c1 - b->first_where == c2 - where &&
+		    memcmp(b->first_where, where, (size_t)(c1 - b->first_where)) == 0;
+	snprintf(out, size, "%s..%s (records seq %" PRIu64 "..%" PRIu64 ")", b->first_where,
+		 same ? c2 + 1 : where, b->first_seq, seq);
+}
+
+/* The chain value of a checkpoint does not match the records of its block. */
+static void report_break(struct vstate *s, const char *where, uint64_t seq)
+{
+	char name[400];
+	block_name(name, sizeof(name), &s->blk, where, seq);
+	if (s->blk.records <= 1)
+		problem(s,
+			"%s: edited: the record was changed after it was written (its chain "
+			"value does not match its content)",
+			name);
+	else
+		problem(s,
+			"%s: edited: a record of this block was changed after it was written "
+			"(the chain value at seq %" PRIu64 " does not match the %" PRIu64
+			" records since the checkpoint before)",
+			name, seq, s->blk.records);
+}
+
+/*
+ * The chain: every record advances it; a checkpoint (a record with a value)
+ * closes its block and is compared. c gets the value after the record, or
+ * stays "" when it is not known (after a break at a tag).
+ */
+static void check_chain(struct vstate *s, const char *where, const char *line, size_t body_len,
+			const char *fv, size_t flen, uint64_t seq, bool seq_problem,
+			char c[CHAIN_HEX_LEN + 1])
+{
+	bool cp = flen > 0, full = flen == CHAIN_HEX_LEN;
+	if (!s->blk.open) {
+		s->blk.open = true;
+		s->blk.records = 0;
+		s->blk.first_seq = seq;
+		snprintf(s->blk.first_where, sizeof(s->blk.first_where), "%s", where);
+		s->blk.seq_problem = false;
+	}
+	s->blk.records++;
+	s->blk.seq_problem |= seq_problem;
+	char before[CHAIN_HEX_LEN + 1] = "";
+	if (s->have_prev) {
+		memcpy(before, s->prev_chain, sizeof(before));
+		chain_compute(s->prev_chain, line, body_len, c);
+	}
+	for (int i = 0; i < s->nalt; i++)
+		chain_compute(s->alt[i], line, body_len, s->alt[i]);
+	if (!cp)
+		return;
+	s->blk.open = false;
+	bool ok = s->have_prev && chain_field_matches(c, fv, flen);
+	for (int i = 0; i < s->nalt && !ok; i++) {
+		if (chain_field_matches(s->alt[i], fv, flen)) {
+			ok = true; /* the break before was that checkpoint's alone */
+			memcpy(c, s->alt[i], CHAIN_HEX_LEN + 1);
+		}
+	}
+	s->nalt = 0;
+	if (ok && s->unsynced) {
+		s->unsynced = false;
+	} else if (s->unsynced) {
+		if (full) {
+			fprintf(s->out,
+				"note: records seq %" PRIu64 "..%" PRIu64 " after the break could "
+				"not be checked; the chain resumes at the checkpoint %s\n",
+				s->unsynced_from, seq > 0 ? seq - 1 : 0, where);
+			memcpy(c, fv, CHAIN_HEX_LEN + 1);
+			s->unsynced = false;
+		}
+	} else if (!ok) {
+		if (!s->blk.seq_problem)
+			report_break(s, where, seq);
+		memcpy(s->alt[s->nalt++], c, CHAIN_HEX_LEN + 1);
+		if (before[0])
+			memcpy(s->alt[s->nalt++], before, sizeof(before));
+		if (full) {
+			memcpy(c, fv, CHAIN_HEX_LEN + 1); /* resync on the stored value */
+		} else {
+			c[0] = '\0';
+			s->unsynced = true;
+			s->unsynced_from = seq + 1;
+		}
+	}
+}
+
 static void check_record(struct vstate *s, const char *where, char *line, size_t len,
-			 enum log_format f, const struct log_layout *cols)
+			 enum log_format f, const struct log_layout *cols, bool seg_first)
 {
 	size_t body_len, flen;
 	const char *field;
@@ -400,7 +538,6 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 	char fv[CHAIN_HEX_LEN + 1];
 	memcpy(fv, field, flen);
 	fv[flen] = '\0';
-	bool full = flen == CHAIN_HEX_LEN;
 	struct fields fl;
 	uint64_t seq;
 	if (!get_fields(s, line, len, f, cols, &fl) || !parse_seq(fl.seq, &seq)) {
@@ -415,75 +552,39 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 
 	uint64_t ufirst = 0, ulast = 0;
 	bool declared = detail_get_range(fl.detail, "unwritten_seqs", &ufirst, &ulast);
-	bool follows_before = false;
-	if (s->pend.active)
-		resolve_break(s, line, body_len, fv, seq, &follows_before);
-	bool broken = false;
-	char c[CHAIN_HEX_LEN + 1] = "";
-	if (follows_before) {
-		/* the record before was an insertion: this one links past it */
-		chain_compute(s->pend.prev_chain, line, body_len, c);
-		s->unsynced = false;
-	} else if (s->unsynced) {
-		if (full) {
-			fprintf(s->out,
-				"note: records seq %" PRIu64 "..%" PRIu64 " after the break could "
-				"not be checked; the chain resumes at the checkpoint %s\n",
-				s->unsynced_from, seq > 0 ? seq - 1 : 0, where);
-			memcpy(c, fv, sizeof(c));
-			s->unsynced = false;
-		}
-	} else if (s->have_prev) {
-		chain_compute(s->prev_chain, line, body_len, c);
-		broken = !chain_field_matches(c, fv, flen);
-	} else {
-		check_first_record(s, where, line, body_len, fv, flen, seq, &fl, c);
-	}
-	if (broken) {
-		struct pending_break *p = &s->pend;
-		p->active = true;
-		snprintf(p->where, sizeof(p->where), "%s", where);
-		p->seq = seq;
-		p->prev_seq = s->prev_seq;
-		p->have_prev_seq = s->have_seq;
-		memcpy(p->chain, fv, sizeof(p->chain));
-		p->chain_full = full;
-		memcpy(p->prev_chain, s->prev_chain, sizeof(p->prev_chain));
-		if (full) {
-			memcpy(c, fv, sizeof(c)); /* resync on the stored value */
-		} else {
-			s->unsynced = true;
-			s->unsynced_from = seq + 1;
-		}
-	} else if (s->have_seq && !follows_before && seq != s->prev_seq + 1) {
-		if (declared && seq > s->prev_seq && ufirst == s->prev_seq + 1 && ulast + 1 == seq)
-			counted_loss(s, where, seq, ufirst, ulast);
-		else
-			problem(s,
-				"%s: seq jumps from %" PRIu64 " to %" PRIu64 " though the chain is "
-				"unbroken, and the record does not declare the records between "
-				"as lost by the recorder (unwritten_seqs=)",
-				where, s->prev_seq, seq);
-	} else if (declared && s->have_seq && !follows_before) {
+	bool seq_problem = check_seq(s, where, seq, declared, ufirst, ulast);
+
+	/* where the writer always writes the value: a value removed would
+	 * only make the block longer, but it is removed all the same */
+	bool kind_cp = strcmp(fl.event, "START") == 0 || strcmp(fl.event, "STOP") == 0 ||
+		       strcmp(fl.event, "SEAL") == 0;
+	if (flen) {
+		s->since_checkpoint = 0;
+	} else if (seg_first || kind_cp) {
 		problem(s,
-			"%s (seq %" PRIu64 "): declares records seq %" PRIu64 "..%" PRIu64
-			" lost by the recorder, but no seqs are missing before it",
-			where, seq, ufirst, ulast);
-	} else if (declared && !s->have_seq) {
-		/* the first record kept: what it declares was before it */
-		counted_loss(s, where, seq, ufirst, ulast);
+			"%s (seq %" PRIu64 "): no chain value on a %s (the recorder writes one on "
+			"every START, STOP, SEAL and first record of a segment): removed",
+			where, seq, seg_first ? "segment's first record" : fl.event);
+	} else if (!seq_problem && ++s->since_checkpoint == CHAIN_BLOCK_MAX) {
+		/* (a record out of place is reported as such, not counted) */
+		problem(s,
+			"%s (seq %" PRIu64 "): %d records in a row without a chain value (the "
+			"recorder writes one at least every %d): a checkpoint's value was removed",
+			where, seq, CHAIN_BLOCK_MAX, CHAIN_CHECKPOINT_EVERY);
 	}
+
+	char c[CHAIN_HEX_LEN + 1] = "";
+	if (!s->have_prev && !s->unsynced && !s->nalt)
+		check_first_record(s, where, line, body_len, fv, flen, seq, &fl, c);
+	else
+		check_chain(s, where, line, body_len, fv, flen, seq, seq_problem, c);
 	if (strcmp(fl.event, "SEAL") == 0)
 		check_seal(s, where, seq, fl.detail);
 	if (strcmp(fl.event, "START") == 0)
 		check_start(s, where, seq, &fl, declared, ufirst);
 	snprintf(s->last_event, sizeof(s->last_event), "%s", fl.event);
-	if (c[0]) {
-		memcpy(s->prev_chain, c, sizeof(s->prev_chain));
-		s->have_prev = true;
-	}
-	s->prev_seq = seq;
-	s->have_seq = true;
+	memcpy(s->prev_chain, c, sizeof(s->prev_chain));
+	s->have_prev = c[0] != '\0';
 }
 
 static bool recorder_running(int dirfd)
@@ -594,7 +695,7 @@ static void verify_segment(struct vstate *s, int dirfd, const struct segment_inf
 			continue;
 		}
 		uint64_t before = s->res->records;
-		check_record(s, where, line, len, si->format, &cols);
+		check_record(s, where, line, len, si->format, &cols, first);
 		if (first && s->res->records > before && !si->active) {
 			/* the name says where the segment belongs */
 			uint64_t seq = s->res->last_seq;
@@ -703,8 +804,18 @@ int log_verify_opts(const char *dir, const struct verify_opts *o, FILE *out,
 	for (int i = 0; i < n; i++) {
 		verify_segment(&s, dirfd, &segs[i], out);
 	}
-	if (s.pend.active)
-		resolve_break(&s, NULL, 0, NULL, 0, NULL);
+	if (s.sp.active)
+		resolve_seq(&s, NULL);
+	if (s.blk.open)
+		fprintf(out,
+			"note: records seq %" PRIu64 "..%" PRIu64
+			" come after the last checkpoint: "
+			"%s\n",
+			s.blk.first_seq, res->last_seq,
+			res->running ? "they are checked at the next one (recording in progress)"
+				     : "no chain value was written after them (the recorder "
+				       "stopped before the next checkpoint, or the log was cut): "
+				       "they cannot be checked");
 	verify_end(&s, key0);
 	check_last_epoch(&s, o);
 	char lossbuf[128] = "";

@@ -205,13 +205,17 @@ static void rotate_if_due(struct log_writer *w, uint64_t t_ns)
 		rotate(w, t_ns);
 }
 
-static void encode(struct log_writer *w, const struct om_record *r)
+/*
+ * Encode r and its chain field. The chain is computed over every record; its
+ * value is written on checkpoints only (log/chain.h), the field left empty
+ * (JSON Lines: the member left out) on the others.
+ */
+static void encode(struct log_writer *w, const struct om_record *r, bool checkpoint)
 {
 	size_t start = w->buf.len;
-	bool checkpoint = w->seg_records % CHAIN_CHECKPOINT_EVERY == 0 ||
-			  r->event == OM_EVENT_START || r->event == OM_EVENT_STOP ||
-			  r->event == OM_EVENT_SEAL;
-	size_t clen = checkpoint ? CHAIN_HEX_LEN : CHAIN_TAG_LEN;
+	checkpoint = checkpoint || w->seg_records % CHAIN_CHECKPOINT_EVERY == 0 ||
+		     r->event == OM_EVENT_START || r->event == OM_EVENT_STOP ||
+		     r->event == OM_EVENT_SEAL;
 	if (w->opts.format == LOG_FORMAT_JSONL) {
 		sb_reset(&w->scratch);
 		csv_encode(&w->scratch, r);
@@ -221,21 +225,27 @@ static void encode(struct log_writer *w, const struct om_record *r)
 			fatalx("internal error: a CSV record of %d fields", nf);
 		jsonl_encode_fields(&w->buf, (const char *const *)f, &w->opts.host, NULL);
 		chain_next(&w->chain, w->buf.data + start, w->buf.len - start);
-		sb_adds(&w->buf, JSONL_CHAIN_MARK);
-		sb_add(&w->buf, w->chain.head, clen);
-		sb_add(&w->buf, "\"}\n", 3);
+		if (checkpoint) {
+			sb_adds(&w->buf, JSONL_CHAIN_MARK);
+			sb_add(&w->buf, w->chain.head, CHAIN_HEX_LEN);
+			sb_addc(&w->buf, '"');
+		}
+		sb_add(&w->buf, "}\n", 2);
 		return;
 	}
 	csv_encode(&w->buf, r);
 	w->buf.len--; /* the "\n": the chain value comes first */
 	chain_next(&w->chain, w->buf.data + start, w->buf.len - start);
 	sb_addc(&w->buf, ',');
-	sb_add(&w->buf, w->chain.head, clen);
+	if (checkpoint)
+		sb_add(&w->buf, w->chain.head, CHAIN_HEX_LEN);
 	sb_addc(&w->buf, '\n');
 }
 
-/* Give r the next seq and encode it into the buffer. */
-static void append_encoded(struct log_writer *w, struct om_record *r)
+/* Give r the next seq and encode it into the buffer. checkpoint: write its
+ * chain value whatever its place (the record after records the writer lost:
+ * the block before it may have lost its checkpoint with them). */
+static void append_encoded(struct log_writer *w, struct om_record *r, bool checkpoint)
 {
 	r->seq = w->next_seq++;
 	if (w->seg_records == 0) {
@@ -255,7 +265,7 @@ static void append_encoded(struct log_writer *w, struct om_record *r)
 			w->chain.head);
 		r->detail = start_detail.data;
 	}
-	encode(w, r);
+	encode(w, r, checkpoint);
 	r->detail = detail;
 	sb_free(&start_detail);
 	w->seg_records++;
@@ -289,6 +299,7 @@ void log_writer_append(struct log_writer *w, struct om_record *r)
 		rotate_if_due(w, r->time_ns);
 	struct strbuf d = STRBUF_INIT;
 	const char *detail = r->detail;
+	bool declares = w->unwritten_pending;
 	if (w->unwritten_pending) {
 		/* the first record after lost seqs says which they were: a SEAL
 		 * (the first record of a segment) or START says it itself, before
@@ -306,10 +317,11 @@ void log_writer_append(struct log_writer *w, struct om_record *r)
 			om_record_init(&l, OM_EVENT_LOST);
 			l.time_ns = r->time_ns;
 			l.detail = d.data;
-			append_encoded(w, &l);
+			append_encoded(w, &l, true);
+			declares = false;
 		}
 	}
-	append_encoded(w, r);
+	append_encoded(w, r, declares);
 	r->detail = detail;
 	sb_free(&d);
 }

@@ -189,9 +189,9 @@ struct log_tail {
 	uint64_t seq, time_ns;
 	char event[16];
 	char reason[16];	       /* SEAL's reason */
-	char chain[CHAIN_HEX_LEN + 1]; /* the chain field: full value or tag */
-	bool has_chain;
-	bool chain_full; /* the field is a full value (a checkpoint) */
+	char chain[CHAIN_HEX_LEN + 1]; /* the chain field: full value, empty, or tag */
+	bool has_chain;		       /* the log has the chain column (the field may be empty) */
+	bool chain_full;	       /* the field is a full value (a checkpoint) */
 };
 
 /* Parse one record line of format f (log/schema.h's parser; cols: where the

@@ -37,7 +37,9 @@ int log_line_tail(const char *line, size_t len, enum log_format f, const struct 
 	snprintf(t->event, sizeof(t->event), "%s", event_s);
 	if (strcmp(event_s, "SEAL") == 0)
 		detail_get(ln.f[COL_DETAIL], "reason", t->reason, sizeof(t->reason));
-	if (*chain_s) {
+	/* a log with the chain column: its field may be empty (not a
+	 * checkpoint), and the value is then recomputed from the last one */
+	if (f == LOG_FORMAT_JSONL || !cols || cols->chain >= 0) {
 		size_t cl = strlen(chain_s);
 		if (!chain_field_valid(chain_s, cl))
 			goto out;
@@ -164,8 +166,11 @@ static int scan_active(struct log_writer *w, const char *path, struct active_sca
 
 /*
  * Read a whole segment for its last record and the full chain value after it
- * (records between checkpoints carry tags only, so it is recomputed from the
- * last checkpoint). full[0] is '\0' when the segment has no chain.
+ * (records between checkpoints carry no value, or a tag in a log from before
+ * 0.3, so it is recomputed from the last checkpoint: a crash between two
+ * leaves up to CHAIN_CHECKPOINT_EVERY - 1 records after the last one, and
+ * the next run's START names the value over them, previous_chain=). full[0]
+ * is '\0' when the segment has no chain.
  */
 static int chain_state_of(struct log_writer *w, const char *name, enum log_format f,
 			  struct log_tail *last, char full[CHAIN_HEX_LEN + 1])
