@@ -59,6 +59,7 @@
  * as reset instead of with its error: counted (LOST pending_evicted).
  */
 #include "net.bpf.h"
+#include "dns.bpf.h"
 
 static __always_inline void tcp_emit(const struct sock *sk, struct sk_owner *o, __u32 result,
 				     __u32 flags)
@@ -368,7 +369,10 @@ static __always_inline void datagram(struct __sk_buff *skb, int egress)
 	if (!bsk)
 		return;
 	bsk = bpf_sk_fullsock(bsk);
-	if (!bsk || bsk->protocol == IPPROTO_TCP)
+	if (!bsk)
+		return;
+	dns_tap(skb, bsk, egress); /* port 53 only (dns.bpf.h) */
+	if (bsk->protocol == IPPROTO_TCP)
 		return;
 
 	struct pkt p = {};

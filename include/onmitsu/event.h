@@ -54,6 +54,7 @@ enum om_kind {
 	OM_K_EXIT = 3,
 	OM_K_MODLOAD = 4,
 	OM_K_NET = 5,
+	OM_K_DNS = 6,
 	OM_K_MAX
 };
 
@@ -73,6 +74,7 @@ enum om_counter {
 	OM_C_PENDING_EVICTED, /* TCP connects at SYN_SENT whose pending_connects entry was gone */
 	OM_C_FLOWS_NEW,	      /* datagram flows entered into the flows map (evictions follow
 				 from this and the map's entries: loader_flows_evicted) */
+	OM_C_LOST_DNS,	      /* DNS packets the ring buffer had no room for */
 	OM_C_MAX
 };
 
@@ -156,6 +158,35 @@ struct om_ev_net {
 };
 _Static_assert(sizeof(struct om_ev_net) == 96, "om_ev_net layout");
 _Static_assert(__builtin_offsetof(struct om_ev_net, saddr) == 48, "om_ev_net layout");
+
+/*
+ * DNS: a packet to or from port 53 on a client socket (bpf/dns.bpf.h), with
+ * the first OM_DNS_CAP bytes of what follows the UDP or TCP header (TCP: the
+ * segment's bytes, the 2-byte length prefix included). User space parses it
+ * (src/record/dns.c). The record is always this size: cap_len says how much
+ * of data[] holds the packet.
+ */
+#define OM_DNS_CAP 1232 /* DNS Flag Day 2020's safe UDP size; the parse stops there */
+
+struct om_ev_dns {
+	struct om_hdr h;
+	__u8 family; /* of the packet: AF_INET or AF_INET6 */
+	__u8 proto;  /* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 egress; /* 1: sent by this socket (a query), 0: received (a response) */
+	__u8 _pad0;
+	__u32 len;	/* payload bytes in the packet */
+	__u8 saddr[16]; /* the packet's source; IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u16 sport, dport; /* the packet's, host order */
+	__u32 tcp_seq;	    /* TCP: the segment's sequence number (host order) */
+	__u64 sock_cookie;
+	__u16 cap_len; /* bytes of data[] that hold the payload, <= OM_DNS_CAP */
+	__u16 _pad1;
+	__u32 _pad2;
+	__u8 data[OM_DNS_CAP];
+};
+_Static_assert(__builtin_offsetof(struct om_ev_dns, data) == 104, "om_ev_dns layout");
+_Static_assert(sizeof(struct om_ev_dns) == 104 + OM_DNS_CAP, "om_ev_dns layout");
 
 /*
  * Key of the BPF map "mods_seen" (syscall.bpf.c): one MODLOAD per process

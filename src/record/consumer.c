@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,12 +24,19 @@ void consumer_init(struct consumer *c, const uint8_t boot_id[16], consumer_out_f
 	c->out = out;
 	c->out_ctx = ctx;
 	proctable_init(&c->procs);
+	c->dns_tcp = calloc(1, sizeof(*c->dns_tcp));
+	if (!c->dns_tcp)
+		fatal("out of memory");
+	dns_msg_init(&c->dns);
 	consumer_sync_clock(c);
 }
 
 void consumer_free(struct consumer *c)
 {
 	proctable_free(&c->procs);
+	free(c->dns_tcp);
+	c->dns_tcp = NULL;
+	dns_msg_free(&c->dns);
 }
 
 void consumer_sync_clock(struct consumer *c)
@@ -403,6 +411,91 @@ static int on_net(struct consumer *c, const struct om_ev_net *e, size_t size)
 	return 0;
 }
 
+/*
+ * One DNS message of a packet: a record, or counted as malformed. The record
+ * is the flow's, as NET writes it: the client (this host's process, the
+ * initiator) is the source, whichever way the packet went.
+ */
+static void dns_record(struct consumer *c, const struct om_ev_dns *e, const uint8_t *msg,
+		       size_t avail, size_t total)
+{
+	struct dns_msg *m = &c->dns;
+	if (dns_parse(msg, avail, total, m) != DNS_OK) {
+		c->dns_malformed++;
+		return;
+	}
+	char guid[GUID_STR_LEN];
+	struct om_record r;
+	base_record(c, &r, OM_EVENT_DNS, &e->h, guid);
+	if (e->h.uid == (uint32_t)-1) {
+		r.pid = r.uid = OM_NONE;
+		r.guid = NULL;
+	}
+	r.proto = e->proto == IPPROTO_TCP ? "tcp" : "udp";
+	const uint8_t *client = e->egress ? e->saddr : e->daddr;
+	const uint8_t *server = e->egress ? e->daddr : e->saddr;
+	set_ip(&r.src, e->family, client);
+	set_ip(&r.dst, e->family, server);
+	r.src_port = e->egress ? e->sport : e->dport;
+	r.dst_port = e->egress ? e->dport : e->sport;
+	r.direction = "out";
+	char rc[16], tb[16];
+	if (m->qr)
+		r.result = dns_rcode_name(m->rcode, rc, sizeof(rc));
+	if (m->has_question) {
+		r.dns_name = m->qname;
+		r.dns_type = dns_type_name(m->qtype, tb, sizeof(tb));
+	}
+	if (m->answers.len)
+		r.dns_answers = m->answers.data;
+	struct strbuf d = STRBUF_INIT;
+	sb_addf(&d, "msg=%s id=%u", m->qr ? "response" : "query", m->id);
+	if (m->opcode)
+		sb_addf(&d, " opcode=%u", m->opcode);
+	if (m->qdcount != 1)
+		sb_addf(&d, " questions=%u", m->qdcount);
+	if (m->has_question && m->qclass != 1)
+		sb_addf(&d, " qclass=%u", m->qclass);
+	if (m->qr)
+		sb_addf(&d, " answers=%u", m->ancount);
+	if (m->tc)
+		sb_adds(&d, " tc=1");
+	if (m->cut)
+		sb_addf(&d, " cut=1 answers_read=%u", m->answers_read);
+	if (m->answers_shown < m->answers_read)
+		sb_addf(&d, " answers_omitted=%u", m->answers_read - m->answers_shown);
+	if (e->h.uid == (uint32_t)-1)
+		sb_adds(&d, " owner=unknown");
+	r.detail = d.data;
+	char cid[COMMUNITY_ID_LEN];
+	if (r.src.family == r.dst.family &&
+	    community_id_v1(cid, 0, e->proto, r.src.family, r.src.addr, r.dst.addr,
+			    (uint16_t)r.src_port, (uint16_t)r.dst_port, true, true) == 0)
+		r.community_id = cid;
+	c->out(c->out_ctx, &r);
+	sb_free(&d);
+}
+
+/* A DNS packet: UDP holds one message; a TCP segment holds messages after
+ * their 2-byte lengths, maybe none (a message's continuation). */
+static int on_dns(struct consumer *c, const struct om_ev_dns *e, size_t size)
+{
+	if (size != sizeof(*e) || e->cap_len > OM_DNS_CAP || e->cap_len > e->len ||
+	    (e->family != AF_INET && e->family != AF_INET6) ||
+	    (e->proto != IPPROTO_UDP && e->proto != IPPROTO_TCP) || e->egress > 1)
+		return -1;
+	if (e->proto == IPPROTO_UDP) {
+		dns_record(c, e, e->data, e->cap_len, e->len);
+		return 0;
+	}
+	struct dns_span spans[DNS_TCP_SPANS];
+	int n = dns_tcp_spans(c->dns_tcp, e->sock_cookie, e->egress, e->tcp_seq, e->len, e->data,
+			      e->cap_len, spans);
+	for (int i = 0; i < n; i++)
+		dns_record(c, e, e->data + spans[i].off, spans[i].avail, spans[i].total);
+	return 0;
+}
+
 int consumer_sample(struct consumer *c, const void *data, size_t size)
 {
 	const struct om_hdr *h = data;
@@ -419,6 +512,9 @@ int consumer_sample(struct consumer *c, const void *data, size_t size)
 			break;
 		case OM_K_NET:
 			rc = on_net(c, data, size);
+			break;
+		case OM_K_DNS:
+			rc = on_dns(c, data, size);
 			break;
 		}
 	}

@@ -12,6 +12,7 @@
 
 #include "log/record.h"
 #include "onmitsu/event.h"
+#include "record/dns.h"
 #include "record/proctable.h"
 #include "util/strbuf.h"
 
@@ -23,7 +24,10 @@ struct consumer {
 	struct proctable procs;
 	consumer_out_fn out;
 	void *out_ctx;
-	uint64_t bad_samples; /* samples rejected as malformed */
+	uint64_t bad_samples;	       /* samples rejected as malformed */
+	uint64_t dns_malformed;	       /* DNS messages that could not be parsed: no record (STOP) */
+	struct dns_tcp_table *dns_tcp; /* where the next message of each TCP stream starts */
+	struct dns_msg dns;	       /* the message being parsed (its buffer is reused) */
 	uint64_t by_kind[OM_K_MAX];
 };
 

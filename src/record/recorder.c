@@ -78,6 +78,7 @@ static const char *const lost_kind_names[OM_C_MAX] = {
     [OM_C_LOST_EXIT] = "exit",	  [OM_C_LOST_MODLOAD] = "modload",
     [OM_C_LOST_NET] = "net",	  [OM_C_NO_SCRATCH] = "no_scratch",
     [OM_C_OVERSIZE] = "oversize", [OM_C_PENDING_EVICTED] = "pending_evicted",
+    [OM_C_LOST_DNS] = "dns",
 };
 
 /* Records the kernel side could not hand over: STOP's lost= */
@@ -85,7 +86,7 @@ static uint64_t records_lost(const uint64_t cnt[OM_C_MAX])
 {
 	return cnt[OM_C_LOST_FORK] + cnt[OM_C_LOST_EXEC] + cnt[OM_C_LOST_EXIT] +
 	       cnt[OM_C_LOST_MODLOAD] + cnt[OM_C_LOST_NET] + cnt[OM_C_NO_SCRATCH] +
-	       cnt[OM_C_OVERSIZE];
+	       cnt[OM_C_OVERSIZE] + cnt[OM_C_LOST_DNS];
 }
 
 /* One LOST record for what a count grew by since it was last reported. */
@@ -474,6 +475,7 @@ static int recorder_end(struct recorder *rec, int rc)
 		cnt[OM_C_READ_FAIL], rec->hook_misses_reported, rec->c.bad_samples, rec->w.dropped,
 		cnt[OM_C_NO_SCRATCH], cnt[OM_C_OVERSIZE], cnt[OM_C_PENDING_EVICTED],
 		rec->flows_evicted_reported);
+	sb_addf(&d, " dns_malformed=%" PRIu64, rec->c.dns_malformed);
 	for (int e = 0; e < OM_EVENT_COUNT; e++) {
 		if (e == OM_EVENT_STOP || e == OM_EVENT_SEAL)
 			continue; /* the writer counts its seals */

@@ -443,3 +443,127 @@ TEST(consumer_net_late_flag_in_detail)
 	CHECK_FIELD(&cap, 1, COL_PID, "");
 	teardown(&c, &cap);
 }
+
+/* A DNS packet as the kernel hands it over (bpf/dns.bpf.h): egress is the
+ * client's query, ingress its response; the packet's own addresses. */
+static size_t make_dns(struct om_ev_dns *e, int egress, uint8_t proto, const uint8_t *msg,
+		       size_t len)
+{
+	memset(e, 0, sizeof(*e));
+	e->h.kind = OM_K_DNS;
+	e->h.size = sizeof(*e);
+	e->h.ts_ns = 5000000000ull;
+	e->h.pid = e->h.tid = 4242;
+	e->h.start_ns = 7000000000ull;
+	e->h.uid = 1000;
+	e->family = AF_INET;
+	e->proto = proto;
+	e->egress = (uint8_t)egress;
+	uint8_t client[4] = {192, 0, 2, 1}, server[4] = {198, 51, 100, 53};
+	memcpy(e->saddr, egress ? client : server, 4);
+	memcpy(e->daddr, egress ? server : client, 4);
+	e->sport = egress ? 40000 : 53;
+	e->dport = egress ? 53 : 40000;
+	e->len = (uint32_t)len;
+	e->cap_len = (uint16_t)(len < OM_DNS_CAP ? len : OM_DNS_CAP);
+	memcpy(e->data, msg, e->cap_len);
+	e->sock_cookie = 99;
+	return sizeof(*e);
+}
+
+/* example.com A, answered 192.0.2.80 */
+static const uint8_t dns_resp[] = {0x12, 0x34, 0x81, 0x80, 0,	1,    0,    1,	 0, 0,	 0,   0,
+				   7,	 'e',  'x',  'a',  'm', 'p',  'l',  'e', 3, 'c', 'o', 'm',
+				   0,	 0,    1,    0,	   1,	0xc0, 0x0c, 0,	 1, 0,	 1,   0,
+				   0,	 0,    60,   0,	   4,	192,  0,    2,	 80};
+
+TEST(consumer_dns_response_fields)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	static struct om_ev_dns e;
+	size_t n = make_dns(&e, 0, IPPROTO_UDP, dns_resp, sizeof(dns_resp));
+	CHECK_EQ_INT(consumer_sample(&c, &e, n), 0);
+	CHECK_EQ_INT(cap.n, 1);
+	CHECK_FIELD(&cap, 0, COL_EVENT, "DNS");
+	CHECK_FIELD(&cap, 0, COL_PID, "4242");
+	CHECK_FIELD(&cap, 0, COL_UID, "1000");
+	CHECK_FIELD(&cap, 0, COL_PROTO, "udp");
+	/* the client is the source, though the response went the other way */
+	CHECK_FIELD(&cap, 0, COL_SRC_IP, "192.0.2.1");
+	CHECK_FIELD(&cap, 0, COL_SRC_PORT, "40000");
+	CHECK_FIELD(&cap, 0, COL_DST_IP, "198.51.100.53");
+	CHECK_FIELD(&cap, 0, COL_DST_PORT, "53");
+	CHECK_FIELD(&cap, 0, COL_DIRECTION, "out");
+	CHECK_FIELD(&cap, 0, COL_RESULT, "NOERROR");
+	CHECK_FIELD(&cap, 0, COL_DNS_NAME, "example.com");
+	CHECK_FIELD(&cap, 0, COL_DNS_TYPE, "A");
+	CHECK_FIELD(&cap, 0, COL_DNS_ANSWERS, "A 192.0.2.80");
+	CHECK_FIELD(&cap, 0, COL_DETAIL, "msg=response id=4660 answers=1");
+	char cid[COMMUNITY_ID_LEN];
+	uint8_t a[4] = {192, 0, 2, 1}, b[4] = {198, 51, 100, 53};
+	CHECK_EQ_INT(community_id_v1(cid, 0, IPPROTO_UDP, AF_INET, a, b, 40000, 53, true, true), 0);
+	CHECK_FIELD(&cap, 0, COL_COMMUNITY_ID, cid);
+	/* the query: no result, no answers */
+	uint8_t q[29];
+	memcpy(q, dns_resp, sizeof(q));
+	q[2] = 0x01;
+	q[3] = 0;
+	q[7] = 0;
+	n = make_dns(&e, 1, IPPROTO_UDP, q, sizeof(q));
+	CHECK_EQ_INT(consumer_sample(&c, &e, n), 0);
+	CHECK_FIELD(&cap, 1, COL_RESULT, "");
+	CHECK_FIELD(&cap, 1, COL_SRC_IP, "192.0.2.1");
+	CHECK_FIELD(&cap, 1, COL_DETAIL, "msg=query id=4660");
+	CHECK_FIELD(&cap, 1, COL_DNS_ANSWERS, "");
+	teardown(&c, &cap);
+}
+
+TEST(consumer_dns_malformed_counted_not_written)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	static struct om_ev_dns e;
+	uint8_t bad[sizeof(dns_resp)];
+	memcpy(bad, dns_resp, sizeof(bad));
+	bad[40] = 5; /* an A record of 5 octets */
+	size_t n = make_dns(&e, 0, IPPROTO_UDP, bad, sizeof(bad));
+	CHECK_EQ_INT(consumer_sample(&c, &e, n), 0);
+	CHECK_EQ_INT(cap.n, 0);
+	CHECK_EQ_INT(c.dns_malformed, 1);
+	CHECK_EQ_INT(c.bad_samples, 0);
+	/* a sample that lies about its own sizes is a bad sample */
+	n = make_dns(&e, 0, IPPROTO_UDP, dns_resp, sizeof(dns_resp));
+	e.cap_len = OM_DNS_CAP + 1;
+	CHECK_EQ_INT(consumer_sample(&c, &e, n), -1);
+	e.cap_len = 10;
+	e.len = 5;
+	CHECK_EQ_INT(consumer_sample(&c, &e, n), -1);
+	CHECK_EQ_INT(c.bad_samples, 2);
+	teardown(&c, &cap);
+}
+
+TEST(consumer_dns_tcp_segment_and_continuation)
+{
+	struct consumer c;
+	struct captured cap;
+	setup(&c, &cap);
+	static struct om_ev_dns e;
+	uint8_t seg[2 + sizeof(dns_resp)];
+	seg[0] = 0;
+	seg[1] = sizeof(dns_resp);
+	memcpy(seg + 2, dns_resp, sizeof(dns_resp));
+	size_t n = make_dns(&e, 0, IPPROTO_TCP, seg, sizeof(seg));
+	e.tcp_seq = 1000;
+	CHECK_EQ_INT(consumer_sample(&c, &e, n), 0);
+	CHECK_EQ_INT(cap.n, 1);
+	CHECK_FIELD(&cap, 0, COL_PROTO, "tcp");
+	CHECK_FIELD(&cap, 0, COL_DNS_ANSWERS, "A 192.0.2.80");
+	/* the same segment again (a retransmission): nothing */
+	CHECK_EQ_INT(consumer_sample(&c, &e, n), 0);
+	CHECK_EQ_INT(cap.n, 1);
+	CHECK_EQ_INT(c.dns_malformed, 0);
+	teardown(&c, &cap);
+}
