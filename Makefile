@@ -28,7 +28,7 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.c=$(BUILD)/bpf/%.o)
 E2E_PROGS := $(patsubst tests/e2e/progs/%.c,$(BUILD)/e2e/%,$(wildcard tests/e2e/progs/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test test-unit test-asan test-e2e bench install clean help format format-check setup record \
+.PHONY: all test test-unit test-asan test-e2e bench install deb clean help format format-check setup record \
 	fuzz fuzz-build fuzz-seeds
 all: $(BUILD)/onmitsu $(E2E_PROGS) $(BENCH_PROGS)
 
@@ -40,6 +40,7 @@ help:
 	@echo "make bench      benchmarks (root), see bench/README.md"
 	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (300) s, see tests/fuzz/README.md"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) and the systemd unit"
+	@echo "make deb        the Debian package, build/deb/onmitsu_VERSION_ARCH.deb (debian/)"
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
@@ -60,14 +61,14 @@ $(BUILD)/src/record/loader.o: $(BUILD)/onmitsu.skel.h
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/onmitsu: $(APP_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit-tests: $(TEST_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $^ $(LDLIBS)
@@ -152,6 +153,10 @@ install: $(BUILD)/onmitsu
 	for f in $(DOCS); do install -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/$$f || exit 1; done
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/onmitsu.service.in > $(BUILD)/onmitsu.service
 	install -D -m 0644 $(BUILD)/onmitsu.service $(DESTDIR)$(UNITDIR)/onmitsu.service
+
+# The Debian package (debian/, scripts/deb): dpkg-buildpackage on a copy of the tree.
+deb:
+	scripts/deb
 
 format:
 	clang-format -i $(shell find src include bpf tests bench -name '*.[ch]')
