@@ -983,7 +983,7 @@ def test_make_install():
     try:
         sh("make", "-C", ROOT, "install", "DESTDIR=" + tmp, "PREFIX=/usr")
         for f in ("usr/bin/onmitsu", "usr/share/man/man8/onmitsu.8",
-                  "usr/share/doc/onmitsu/FORMAT.md", "etc/systemd/system/onmitsu.service"):
+                  "usr/share/doc/onmitsu/docs/FORMAT.md", "etc/systemd/system/onmitsu.service"):
             if not os.path.exists(os.path.join(tmp, f)):
                 raise AssertionError("make install did not install " + f)
         with open(os.path.join(tmp, "etc/systemd/system/onmitsu.service")) as f:
