@@ -18,10 +18,12 @@ The Debian package, end to end, on this machine (issue 12):
   package started it), an EXEC and a loopback connection of this test are in
   the log, `who` attributes the connection, and `verify` passes; it also
   records into the package's /var/log/onmitsu and is killed there (SIGKILL),
-  leaving an append-only segment behind, as a crash would;
-- `dpkg --purge` then removes everything: each file and directory `dpkg -L`
+  leaving an append-only segment behind, as a crash would, and makes a
+  sealing key (/etc/onmitsu/seal.key) with `onmitsu keygen`;
+- `dpkg --remove` removes the program and the unit, and keeps the log and the
+  key; `dpkg --purge` then removes everything: each file and directory `dpkg -L`
   listed that was not there before, the log directory (with the crashed
-  recorder's segment), /etc/onmitsu, the unit's enable link and
+  recorder's segment), /etc/onmitsu with the key, the unit's enable link and
   deb-systemd-helper's state, dpkg's own record of the package; without a
   warning.
 
@@ -35,6 +37,7 @@ Usage: tests/e2e/test_package.py [NAME-SUBSTRING]
 import csv
 import io
 import os
+import re
 import shutil
 import signal
 import socket
@@ -56,6 +59,7 @@ LOG_DIR = "/var/log/onmitsu"
 ETC_DIR = "/etc/onmitsu"
 UNIT = "/lib/systemd/system/onmitsu.service"
 WANTS = "/etc/systemd/system/sysinit.target.wants/onmitsu.service"
+LOCAL_UNIT = "/etc/systemd/system/onmitsu.service"  # make install's
 HELPER_STATE = "/var/lib/systemd/deb-systemd-helper-enabled/onmitsu.service.dsh-also"
 MAN = "/usr/share/man/man8/onmitsu.8.gz"
 DOC = "/usr/share/doc/onmitsu"
@@ -110,9 +114,10 @@ class Machine:
         if installed() or known_to_dpkg():
             raise harness.CannotRun("the onmitsu package is on this machine already; the test "
                                     "would replace and purge it (dpkg --purge onmitsu first)")
-        if exists(WANTS) or exists(UNIT):
-            raise harness.CannotRun("%s or %s exists (a make install?): the test would take "
-                                    "it over" % (WANTS, UNIT))
+        for p in (WANTS, UNIT, LOCAL_UNIT):
+            if exists(p):
+                raise harness.CannotRun("%s exists (a make install?): the test would take it "
+                                        "over" % p)
         for path in (LOG_DIR, ETC_DIR):
             if exists(path):
                 aside = "%s.package-test-%d" % (path, os.getpid())
@@ -190,8 +195,8 @@ def check_installed(version):
     harness.check_eq("owner of %s" % LOG_DIR, (st.st_uid, st.st_gid), (0, 0))
     with open(UNIT) as f:
         unit = f.read()
-    if "ExecStart=%s record --log-dir %s\n" % (BIN, LOG_DIR) not in unit:
-        raise AssertionError("the installed unit does not run %s: %s" % (BIN, unit))
+    if not re.search(r"^ExecStart=%s record\b" % re.escape(BIN), unit, re.M):
+        raise AssertionError("the installed unit does not run %s record: %s" % (BIN, unit))
     if os.readlink(WANTS) != UNIT:
         raise AssertionError("%s points to %s, not %s" % (WANTS, os.readlink(WANTS), UNIT))
     if os.path.isdir("/run/systemd/system"):
@@ -199,6 +204,9 @@ def check_installed(version):
         r = sh("systemctl", "is-active", "onmitsu.service")
         harness.check_eq("systemctl is-active onmitsu (%s)" % r.stderr, r.stdout.strip(),
                          "active")
+        # the test's own recorder takes the package's log directory below
+        r = sh("systemctl", "stop", "onmitsu.service")
+        harness.check_eq("systemctl stop onmitsu (%s)" % r.stderr, r.returncode, 0)
 
 
 def check_man():
@@ -317,8 +325,20 @@ def test_package_builds_installs_records_and_purges():
         check_docs()
         record_through_installed(tmp)
         crash_in_package_log_dir()
+        r = sh(BIN, "keygen")
+        harness.check_eq("installed onmitsu keygen (%s)" % r.stderr, r.returncode, 0)
         listed = [os.path.normpath(p) for p in sh("dpkg", "-L", PKG).stdout.splitlines()
                   if p.startswith("/")]
+        # remove keeps the log and the sealing key; purge removes them
+        r = dpkg("--remove", PKG)
+        if r.returncode != 0:
+            raise AssertionError("dpkg --remove: %d %s%s" % (r.returncode, r.stdout, r.stderr))
+        for p in (BIN, UNIT):
+            if exists(p):
+                raise AssertionError("%s is still there after dpkg --remove" % p)
+        for p in (os.path.join(LOG_DIR, "onmitsu.csv"), os.path.join(ETC_DIR, "seal.key")):
+            if not exists(p):
+                raise AssertionError("dpkg --remove removed %s" % p)
         r = dpkg("--purge", PKG)
         if r.returncode != 0 or "warning" in (r.stdout + r.stderr).lower():
             raise AssertionError("dpkg --purge: %d %s%s" % (r.returncode, r.stdout, r.stderr))
