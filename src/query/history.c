@@ -294,6 +294,61 @@ void history_note_local(struct history *h, const struct log_record *rec)
 		    h, ip_table_add_text(&h->ips, rec->f[COL_DST_IP], rec->len[COL_DST_IP]));
 }
 
+/*
+ * A process that forked runs its parent's image until it execs. Since 0.3 a
+ * FORK record leaves exe and cmdline out (the parent's EXEC or EXISTING holds
+ * them), so the child's image at its fork is the parent's image then. A FORK
+ * of an older log names it itself: then the child has it already.
+ */
+static void inherit_image(struct history *h, int32_t i)
+{
+	struct proc *p = &h->procs[i];
+	if (p->origin != ORIGIN_FORK || p->parent == PROC_NONE)
+		return;
+	if (p->first_image && h->images[p->first_image - 1].time_ns <= p->start_ns)
+		return;
+	const struct proc_image *best = NULL;
+	for (uint32_t j = h->procs[p->parent].first_image; j; j = h->images[j - 1].next) {
+		if (h->images[j - 1].time_ns > p->start_ns)
+			break;
+		best = &h->images[j - 1];
+	}
+	if (!best)
+		return;
+	uint32_t exe = best->exe, cmdline = best->cmdline; /* GROW may move them */
+	GROW(h->images, h->nimages, h->images_cap);
+	struct proc_image *im = &h->images[h->nimages++];
+	im->time_ns = p->start_ns;
+	im->exe = exe;
+	im->cmdline = cmdline;
+	im->next = p->first_image;
+	p->first_image = h->nimages;
+	if (!p->last_image)
+		p->last_image = h->nimages;
+}
+
+/* inherit_image for every process, each after its parent (a fork of a fork
+ * that has not exec'd runs its grandparent's image). Parents are linked and
+ * loops cut. */
+static void inherit_images(struct history *h)
+{
+	uint8_t *done = calloc(h->nprocs ? h->nprocs : 1, 1);
+	if (!done)
+		fatal("out of memory");
+	int32_t up[HISTORY_MAX_DEPTH];
+	for (uint32_t i = 0; i < h->nprocs; i++) {
+		int n = 0;
+		for (int32_t j = (int32_t)i; j != PROC_NONE && !done[j] && n < HISTORY_MAX_DEPTH;
+		     j = h->procs[j].parent)
+			up[n++] = j;
+		while (n-- > 0) {
+			done[up[n]] = 1;
+			inherit_image(h, up[n]);
+		}
+	}
+	free(done);
+}
+
 /* Link parents and children; called once after the last history_add. */
 static void history_finish(struct history *h)
 {
@@ -330,6 +385,7 @@ static void history_finish(struct history *h)
 			h->procs[closes].parent = PROC_NONE;
 	}
 	free(state);
+	inherit_images(h);
 	/* children in start order: prepend while walking backwards */
 	for (uint32_t i = h->nprocs; i-- > 0;) {
 		struct proc *p = &h->procs[i];

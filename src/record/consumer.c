@@ -141,13 +141,14 @@ static void base_record(struct consumer *c, struct om_record *r, enum om_event e
 	r->guid = guid;
 }
 
-/* FORK: the child gets its guid and, from the parent's entry, the image it
- * inherits (the parent's EXEC or EXISTING holds the same). */
+/* FORK: the child gets its guid; its table entry takes the image it
+ * inherits from the parent's entry. The record leaves exe and cmdline out
+ * (docs/FORMAT.md): the parent's EXEC or EXISTING holds them, and the query
+ * tools join them from there (src/query/history.c). */
 static void on_fork(struct consumer *c, const struct om_ev_proc *e)
 {
 	char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
 	struct om_record r;
-	struct strbuf d = STRBUF_INIT;
 	base_record(c, &r, OM_EVENT_FORK, &e->h, guid);
 	make_guid(c, pguid, e->ppid, e->parent_start_ns);
 	struct proc_entry *p = proctable_lookup(&c->procs, e->ppid);
@@ -162,22 +163,10 @@ static void on_fork(struct consumer *c, const struct om_ev_proc *e)
 		proc_entry_set_image(ch, p->exe, p->exe_len, p->args, p->args_len,
 				     p->args_truncated);
 		ch->exe_truncated = p->exe_truncated;
-		r.exe = ch->exe;
-		r.exe_len = ch->exe_len;
-		r.exe_truncated = ch->exe_truncated;
-		r.args = ch->args;
-		r.args_len = ch->args_len;
-		r.has_cmdline = true;
-		if (ch->args_truncated)
-			sb_adds(&d, " truncated=1");
-		if (ch->exe_truncated)
-			sb_adds(&d, " path_truncated=1");
 	}
 	r.ppid = e->ppid;
 	r.parent_guid = pguid;
-	r.detail = detail_str(&d);
 	c->out(c->out_ctx, &r);
-	sb_free(&d);
 }
 
 /*

@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import ipaddress
+import json
 import os
 import re
 import shutil
@@ -146,6 +147,7 @@ def parse_probe(out):
 
 class Log:
     def __init__(self, path):
+        self.dir = os.path.dirname(path)
         with open(path, newline="", encoding="utf-8") as f:
             self.text = f.read()
         rows = list(csv.reader(io.StringIO(self.text, newline="")))
@@ -491,8 +493,17 @@ def fork_without_exec():
         f = one(log.find(event="FORK", pid=child), "FORK of child")
         parent_exec = one(log.find(event="EXEC", exe=PROBE, pid=f["ppid"]), "parent EXEC")
         check_eq("fork parent_guid", f["parent_guid"], parent_exec["guid"])
-        check_eq("fork inherits exe", f["exe"], PROBE)
-        check_eq("fork inherits cmdline", f["cmdline"], parent_exec["cmdline"])
+        # the FORK does not repeat the parent's image (0.3); the query commands join it
+        check_eq("fork leaves exe out", f["exe"], "")
+        check_eq("fork leaves cmdline out", f["cmdline"], "")
+        t = subprocess.run([ONMITSU, "tree", "--log-dir", log.dir, "--guid", f["guid"], "--json",
+                            "--no-modules"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=60)
+        check_eq("tree of the forked child (%s)" % t.stderr, t.returncode, 0)
+        target = one([json.loads(l) for l in t.stdout.splitlines()
+                      if json.loads(l).get("role") == "target"], "tree target")
+        check_eq("forked child's exe, joined from its parent", target["exe"], PROBE)
+        check_eq("forked child's cmdline", target["cmdline"], parent_exec["cmdline"])
         r = one(log.find(event="NET", pid=child, proto="tcp"), "NET of forked child")
         check_eq("forked child's flow guid", r["guid"], f["guid"])
         if log.find(event="EXEC", pid=child):
