@@ -27,6 +27,7 @@
 #include "query/capture.h"
 #include "query/cli.h"
 #include "query/commands.h"
+#include "query/dnsmap.h"
 #include "query/filter.h"
 #include "query/history.h"
 #include "query/output.h"
@@ -66,11 +67,16 @@ struct net_entry {
 
 struct correlate_state {
 	uint64_t from_ns, to_ns; /* keep NET records in this span only */
+	struct dns_map dns;	 /* every DNS answer: names for the flows */
 };
 
 static void keep_net(struct history *h, const struct log_record *rec, int32_t proc, void *arg)
 {
 	struct correlate_state *st = arg;
+	if (rec->event == OM_EVENT_DNS) {
+		dns_map_add(&st->dns, h, rec, proc);
+		return;
+	}
 	if (rec->event != OM_EVENT_NET)
 		return;
 	/* this host's addresses, from the whole log: for "not this host" */
@@ -324,6 +330,21 @@ static bool answer_flow(const struct history *h, const struct net_entry *index,
 	return fr->proc != PROC_NONE;
 }
 
+/* The name the flow's destination was resolved from: by its process when
+ * attributed (at its NET record's time), else by anyone on the host before
+ * the first packet. */
+static void answer_dns(const struct history *h, const struct dns_map *dns,
+		       const struct capture_flow *cf, struct flow_answer *ans)
+{
+	if (strcmp(ans->flow.direction, "in") == 0)
+		return;
+	struct ipaddr dst;
+	if (ipaddr_parse(ans->flow.dst_ip, strlen(ans->flow.dst_ip), &dst) != 0)
+		return;
+	uint64_t t = ans->has_delta ? ans->proc_time : cf->time_ns;
+	ans->dns = dns_map_lookup(dns, ip_table_find(&h->ips, &dst), ans->proc, t);
+}
+
 int cmd_correlate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -366,13 +387,17 @@ int cmd_correlate(int argc, char **argv)
 	for (size_t i = 0; i < cap.nflows; i++)
 		if (cap.flows[i].mid_stream)
 			st.from_ns = 0;
-	int lrc = cli_load(&cli, &h, LOG_EVENT_BIT(OM_EVENT_NET), keep_net, &st);
+	dns_map_init(&st.dns);
+	int lrc = cli_load(&cli, &h, LOG_EVENT_BIT(OM_EVENT_NET) | LOG_EVENT_BIT(OM_EVENT_DNS),
+			   keep_net, &st);
 	if (lrc < 0) {
+		dns_map_free(&st.dns);
 		capture_free(&cap);
 		return 1;
 	}
 	if (lrc)
 		rc = 1;
+	dns_map_index(&st.dns);
 
 	struct net_entry *index = index_flows(&h);
 	struct flow_answer *answers = calloc(cap.nflows ? cap.nflows : 1, sizeof(*answers));
@@ -383,6 +408,7 @@ int cmd_correlate(int argc, char **argv)
 	for (size_t i = 0; i < cap.nflows; i++) {
 		bool found =
 		    answer_flow(&h, index, &cap.flows[i], window_ns, &answers[shown], &texts[i]);
+		answer_dns(&h, &st.dns, &cap.flows[i], &answers[shown]);
 		attributed += found;
 		if (!(found && opt.only_unattributed))
 			shown++;
@@ -407,6 +433,7 @@ int cmd_correlate(int argc, char **argv)
 	free(answers);
 	free(texts);
 	free(index);
+	dns_map_free(&st.dns);
 	history_free(&h);
 	capture_free(&cap);
 	return rc;

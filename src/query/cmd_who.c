@@ -5,12 +5,14 @@
  * only the NET records that match; processes and ancestry are resolved at the
  * end, so a process's exit, logged after its flows, is known.
  */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query/cli.h"
 #include "query/commands.h"
+#include "query/dnsmap.h"
 #include "query/filter.h"
 #include "query/history.h"
 #include "query/output.h"
@@ -33,6 +35,8 @@ static void who_usage(void)
 	    "  --since T, --until T  UTC ISO 8601 (2026-11-25T19:13:17Z) or relative (-2h, -30m, "
 	    "-1d)\n"
 	    "  --pid N, --guid G     flows of this process\n"
+	    "  --name PATTERN        flows to an address their process resolved from a name\n"
+	    "                        matching PATTERN (a glob, any case: '*.example.com')\n"
 	    "  --json                JSON Lines, one object per flow (see docs/QUERY.md)\n"
 	    "  --csv                 CSV with a header line\n"
 	    "  -d, --log-dir DIR     the log directory (default " DEFAULT_LOG_DIR ")\n"
@@ -45,15 +49,27 @@ enum {
 	OPT_PORT,
 	OPT_PROTO,
 	OPT_CID,
+	OPT_NAME,
+};
+
+struct who_options {
+	struct net_filter filter;
+	const char *name; /* --name: a glob */
 };
 
 struct who_state {
 	const struct net_filter *filter;
+	struct dns_map dns;
 };
 
 static void who_record(struct history *h, const struct log_record *rec, int32_t proc, void *arg)
 {
 	struct who_state *st = arg;
+	if (rec->event == OM_EVENT_DNS) {
+		/* whatever the filter: a name resolved before --since still names a flow */
+		dns_map_add(&st->dns, h, rec, proc);
+		return;
+	}
 	if (rec->event != OM_EVENT_NET)
 		return;
 	if (net_filter_match(h, st->filter, rec))
@@ -62,9 +78,16 @@ static void who_record(struct history *h, const struct log_record *rec, int32_t 
 
 static int who_option(int c, const char *arg, void *ctx)
 {
-	struct net_filter *filter = ctx;
+	struct who_options *o = ctx;
+	struct net_filter *filter = &o->filter;
 	char err[512];
 	switch (c) {
+	case OPT_NAME:
+		if (!*arg)
+			return usage_error("who", "--name needs a name or a glob, e.g. "
+						  "'*.example.com'");
+		o->name = arg;
+		return CLI_NEXT;
 	case OPT_DST:
 		if (parse_endpoint(arg, &filter->dst, err, sizeof(err)) < 0)
 			return usage_error("who", "--dst %s", err);
@@ -111,6 +134,7 @@ int cmd_who(int argc, char **argv)
 	    {"port", required_argument, NULL, OPT_PORT},
 	    {"proto", required_argument, NULL, OPT_PROTO},
 	    {"community-id", required_argument, NULL, OPT_CID},
+	    {"name", required_argument, NULL, OPT_NAME},
 	    CLI_LONG_SINCE,
 	    CLI_LONG_UNTIL,
 	    CLI_LONG_PID,
@@ -121,9 +145,10 @@ int cmd_who(int argc, char **argv)
 	};
 	struct cli cli;
 	cli_init(&cli, "who", who_usage);
-	struct net_filter filter;
-	net_filter_init(&filter);
-	int rc = cli_parse(&cli, argc, argv, CLI_SHORT, longopts, who_option, &filter);
+	struct who_options opt = {.name = NULL};
+	net_filter_init(&opt.filter);
+	struct net_filter *filter = &opt.filter;
+	int rc = cli_parse(&cli, argc, argv, CLI_SHORT, longopts, who_option, &opt);
 	if (rc != CLI_NEXT)
 		return rc;
 	if (cli.noperands)
@@ -133,32 +158,49 @@ int cmd_who(int argc, char **argv)
 				   cli.operands[0], cli.operands[0]);
 	if ((rc = cli_check_window(&cli)))
 		return rc;
-	filter.since_ns = cli.since_ns;
-	filter.until_ns = cli.until_ns;
-	filter.pid = cli.pid;
-	filter.guid = cli.guid;
+	filter->since_ns = cli.since_ns;
+	filter->until_ns = cli.until_ns;
+	filter->pid = cli.pid;
+	filter->guid = cli.guid;
 
 	struct history h;
-	struct who_state st = {.filter = &filter};
-	if ((rc = cli_load(&cli, &h, LOG_EVENT_BIT(OM_EVENT_NET), who_record, &st)) < 0)
+	struct who_state st = {.filter = filter};
+	dns_map_init(&st.dns);
+	if ((rc = cli_load(&cli, &h, LOG_EVENT_BIT(OM_EVENT_NET) | LOG_EVENT_BIT(OM_EVENT_DNS),
+			   who_record, &st)) < 0) {
+		dns_map_free(&st.dns);
 		return 1;
+	}
+	dns_map_index(&st.dns);
 
 	struct strbuf out = STRBUF_INIT;
 	struct flow_answer *answers = calloc(h.nflows ? h.nflows : 1, sizeof(*answers));
 	if (!answers)
 		fatal("out of memory");
+	size_t n = 0;
 	for (uint32_t i = 0; i < h.nflows; i++) {
-		flow_view_from_rec(&h, &h.flows[i], &answers[i].flow);
-		answers[i].proc = h.flows[i].proc;
-		answers[i].proc_time = h.flows[i].time_ns;
+		const struct flow_rec *f = &h.flows[i];
+		struct flow_answer *a = &answers[n];
+		flow_view_from_rec(&h, f, &a->flow);
+		a->proc = f->proc;
+		a->proc_time = f->time_ns;
+		if (f->direction != DIR_IN)
+			a->dns = dns_map_lookup(&st.dns, f->dst_ip, f->proc, f->time_ns);
+		/* --name: the name the flow's own process resolved */
+		if (opt.name &&
+		    !(a->dns.from == DNS_FROM_PROCESS &&
+		      fnmatch(opt.name, history_str(&h, a->dns.name), FNM_CASEFOLD) == 0))
+			continue;
+		n++;
 	}
-	report_answers(&out, &h, answers, h.nflows, cli.format, false);
-	if (!h.nflows && cli.format == OUT_TABLE)
+	report_answers(&out, &h, answers, n, cli.format, false);
+	if (!n && cli.format == OUT_TABLE)
 		log_warnx("who: no flow in the log matches");
 	if (cli_flush(&cli, &out))
 		rc = 1;
 	sb_free(&out);
 	free(answers);
+	dns_map_free(&st.dns);
 	history_free(&h);
 	return rc;
 }

@@ -538,6 +538,11 @@ uint32_t history_keep_flow(struct history *h, const struct log_record *rec, int3
 	return h->nflows++;
 }
 
+int32_t history_proc_of(struct history *h, const struct log_record *rec)
+{
+	return history_record_proc(h, rec);
+}
+
 uint32_t history_keep_module(struct history *h, const struct log_record *rec, int32_t proc)
 {
 	if (proc == PROC_NONE)

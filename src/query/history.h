@@ -189,6 +189,10 @@ static inline const char *history_guid(const struct history *h, int32_t p)
 /* Keep a NET record (returns its index in h->flows) / a MODLOAD record;
  * proc PROC_NONE: resolve it from the record. */
 uint32_t history_keep_flow(struct history *h, const struct log_record *rec, int32_t proc);
+/* The process a record of another kind names (made when the log has not named
+ * it before), as the kept flows and modules get theirs; PROC_NONE when it
+ * names none. */
+int32_t history_proc_of(struct history *h, const struct log_record *rec);
 uint32_t history_keep_module(struct history *h, const struct log_record *rec, int32_t proc);
 
 /* "tcp" -> IPPROTO_TCP, ... ; 0 for anything else. */

@@ -117,6 +117,10 @@ static void report_json(struct strbuf *out, const struct history *h, const struc
 	json_str_or_null(out, f->community_id);
 	sb_adds(out, ",\"time\":");
 	json_str_or_null(out, time_text(t, sizeof(t), f->time_ns));
+	sb_adds(out, ",\"dns_name\":");
+	json_str_or_null(out, a->dns.from ? history_str(h, a->dns.name) : NULL);
+	sb_adds(out, ",\"dns_name_from\":");
+	json_str_or_null(out, dns_from_name(a->dns.from));
 	sb_adds(out, "},\"process\":");
 	if (a->proc == PROC_NONE)
 		sb_adds(out, "null");
@@ -154,6 +158,7 @@ static void report_csv_header(struct strbuf *out, bool correlate)
 	}
 	if (correlate)
 		sb_adds(out, ",reason,record_delta_s");
+	sb_adds(out, ",dns_name,dns_name_from");
 	sb_addc(out, '\n');
 }
 
@@ -234,12 +239,39 @@ static void report_csv(struct strbuf *out, const struct history *h, const struct
 		if (a->has_delta)
 			sb_addf(out, "%.6f", (double)a->delta_ns / 1e9);
 	}
+	sb_addc(out, ',');
+	csv_field(out, a->dns.from ? history_str(h, a->dns.name) : "");
+	sb_addc(out, ',');
+	csv_field(out, a->dns.from ? dns_from_name(a->dns.from) : "");
 	sb_addc(out, '\n');
+}
+
+/* "    dns       NAME (resolved by this process at T | on this host by PID EXE at T)" */
+static void dns_details(struct strbuf *out, const struct history *h, const struct flow_answer *a)
+{
+	char t1[TIME_TEXT_SIZE];
+	if (!a->dns.from)
+		return;
+	sb_addf(out, "    dns       %s  (", history_str(h, a->dns.name));
+	if (a->dns.from == DNS_FROM_PROCESS) {
+		sb_adds(out, "resolved by this process");
+	} else if (a->dns.proc != PROC_NONE) {
+		const char *cmdline;
+		const char *exe = exe_at(h, a->dns.proc, a->dns.time_ns, &cmdline);
+		sb_adds(out, "resolved on this host by ");
+		if (h->procs[a->dns.proc].pid >= 0)
+			sb_addf(out, "%d ", h->procs[a->dns.proc].pid);
+		sb_adds(out, *exe ? exe : "(exe unknown)");
+	} else {
+		sb_adds(out, "resolved on this host");
+	}
+	sb_addf(out, " at %s)\n", time_text(t1, sizeof(t1), a->dns.time_ns));
 }
 
 static void details(struct strbuf *out, const struct history *h, const struct flow_answer *a)
 {
 	char t1[TIME_TEXT_SIZE];
+	dns_details(out, h, a);
 	if (a->proc == PROC_NONE) {
 		if (a->reason)
 			sb_addf(out, "    unattributed: %s\n", a->reason);

@@ -6,7 +6,8 @@
  * (docs/QUERY.md):
  *
  * {"flow":{"proto":"tcp","src_ip":"…","src_port":N,"dst_ip":"…","dst_port":N,
- *          "community_id":"1:…","time":"…"},
+ *          "community_id":"1:…","time":"…","dns_name":"…"|null,
+ *          "dns_name_from":"process"|"host"|null},
  *  "process":{"pid":N,"guid":"…","exe":"…","cmdline":"…","uid":N}|null,
  *  "ancestry":[{"pid":N,"guid":"…","exe":"…","cmdline":"…"},…]}
  *
@@ -18,6 +19,7 @@
 
 #include <stdint.h>
 
+#include "query/dnsmap.h"
 #include "query/history.h"
 #include "query/output.h"
 
@@ -38,6 +40,7 @@ struct flow_answer {
 	const char *reason; /* correlate: why no process, or NULL */
 	int64_t delta_ns;   /* correlate: log record time - packet time */
 	bool has_delta;
+	struct dns_hit dns; /* the name the destination was resolved from (dnsmap.h) */
 };
 
 /* Fill a flow view from a kept NET record (strings point into h). */

@@ -383,9 +383,54 @@ def test_server_side_not_recorded():
                 raise AssertionError("a DNS record of another process: %r" % r)
 
 
+def who_json(s, *args):
+    p = onmitsu("who", "--json", "--log-dir", s.log_dir, *args)
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def test_who_dst_shows_the_name_the_process_resolved():
+    s = scenario()
+    for addr, key, qtype in (("%s:%d" % (WEB4, WEB_PORT), "v4", "A"),
+                             ("[%s]:%d" % (WEB6, WEB_PORT), "v6", "AAAA")):
+        # the listener in the namespace is a process of this host too: its
+        # accepted side is the flow's other record, without a name
+        flows = who_json(s, "--dst", addr)
+        f = one([f for f in flows if (f["process"] or {}).get("pid") == s.main["pid"]],
+                "who --dst %s of the client" % addr)
+        check_eq("%s src_port" % addr, f["flow"]["src_port"], s.main["conns"][key])
+        check_eq("%s dns_name" % addr, f["flow"]["dns_name"], "www." + ZONE)
+        check_eq("%s dns_name_from" % addr, f["flow"]["dns_name_from"], "process")
+
+
+def test_who_dst_name_from_another_process_is_marked_host():
+    s = scenario()
+    flows = who_json(s, "--dst", "%s:%d" % (OTHER4, WEB_PORT))
+    f = one([f for f in flows if (f["process"] or {}).get("pid") == s.other["pid"]],
+            "who --dst other of the client")
+    check_eq("other dns_name", f["flow"]["dns_name"], "other." + ZONE)
+    check_eq("other dns_name_from", f["flow"]["dns_name_from"], "host")
+    # the table says who resolved it
+    p = onmitsu("who", "--log-dir", s.log_dir, "--dst", "%s:%d" % (OTHER4, WEB_PORT))
+    if "dns       other.%s  (resolved on this host by %d " % (ZONE, s.resolver["pid"]) \
+            not in p.stdout:
+        raise AssertionError("who's table does not name the resolver: %s" % p.stdout)
+
+
+def test_who_name_finds_the_flows():
+    s = scenario()
+    flows = who_json(s, "--name", "WWW.DNS-TEST.*")
+    got = sorted((f["process"]["pid"], f["flow"]["dst_ip"], f["flow"]["dst_port"])
+                 for f in flows)
+    check_eq("who --name flows", got, sorted([(s.main["pid"], WEB4, WEB_PORT),
+                                              (s.main["pid"], WEB6, WEB_PORT)]))
+    # a name only another process resolved does not name this flow
+    check_eq("who --name other", who_json(s, "--name", "other." + ZONE), [])
+
+
 TESTS = [test_udp_a_with_cname, test_tcp_aaaa_over_ipv6, test_unconnected_udp_nxdomain,
          test_stub_resolver_query_is_the_clients, test_malformed_answer_skipped_and_counted,
-         test_server_side_not_recorded]
+         test_server_side_not_recorded, test_who_dst_shows_the_name_the_process_resolved,
+         test_who_dst_name_from_another_process_is_marked_host, test_who_name_finds_the_flows]
 
 
 def main():

@@ -486,7 +486,8 @@ TEST(pcap_correlate_attributes_the_zeus_capture)
 	CHECK(line_has(out,
 		       "\"src_port\":40001,\"dst_ip\":\"203.0.113.50\",\"dst_port\":443,"
 		       "\"community_id\":\"1:zJPnFUTECGRplP71fgbjTqmxoSY=\","
-		       "\"time\":\"2026-11-25T19:10:03.002000Z\"},\"process\":{\"pid\":4242,"
+		       "\"time\":\"2026-11-25T19:10:03.002000Z\",\"dns_name\":null,"
+		       "\"dns_name_from\":null},\"process\":{\"pid\":4242,"
 		       "\"guid\":\"6f1c1092-0000-4000-8000-000000001092\"",
 		       "{\"pid\":4240,\"guid\":\"6f1c1090-0000-4000-8000-000000001090\","
 		       "\"exe\":\"/home/alice/Desktop/invoice.pdf.exe\""));
@@ -553,7 +554,7 @@ TEST(pcap_correlate_other_link_types)
 		CHECK_EQ_INT(tq_run(cmd_correlate, argv, &out, &err), 0);
 		CHECK_EQ_STR(err, "flows seen 13, attributed 9, unattributed 4\n");
 		CHECK(strstr(out, ",4241 < 4240 < 812 < 1,"));
-		CHECK(strstr(out, ",before the log starts,\n"));
+		CHECK(strstr(out, ",before the log starts,,,\n"));
 		free(out);
 		free(err);
 		tq_rmdir(dir);
@@ -607,7 +608,8 @@ TEST(pcap_correlate_reads_pcapng)
 	const char *argv[] = {"correlate", "--json", "-d", tq_fixture("zeus"), path, NULL};
 	CHECK_EQ_INT(tq_run(cmd_correlate, argv, &out, &err), 0);
 	CHECK_EQ_STR(err, "flows seen 1, attributed 1, unattributed 0\n");
-	CHECK(strstr(out, "\"time\":\"2026-11-25T19:10:04.500300Z\"},\"process\":{\"pid\":4242,"));
+	CHECK(strstr(out, "\"time\":\"2026-11-25T19:10:04.500300Z\",\"dns_name\":null,"
+			  "\"dns_name_from\":null},\"process\":{\"pid\":4242,"));
 	free(out);
 	free(err);
 	tq_rmdir(dir);

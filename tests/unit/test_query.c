@@ -498,7 +498,7 @@ TEST(query_who_json_shape)
 	    "{\"flow\":{\"proto\":\"tcp\",\"src_ip\":\"192.0.2.10\",\"src_port\":40001,"
 	    "\"dst_ip\":\"203.0.113.50\",\"dst_port\":443,"
 	    "\"community_id\":\"1:zJPnFUTECGRplP71fgbjTqmxoSY=\","
-	    "\"time\":\"2026-11-25T19:10:03.000000Z\"},"
+	    "\"time\":\"2026-11-25T19:10:03.000000Z\",\"dns_name\":null,\"dns_name_from\":null},"
 	    "\"process\":{\"pid\":4242,\"guid\":\"6f1c1092-0000-4000-8000-000000001092\","
 	    "\"exe\":\"/tmp/.cache/svch0st\","
 	    "\"cmdline\":\"/tmp/.cache/svch0st -c \\\"a b\\\\x0a\\\"\",\"uid\":1000},"
