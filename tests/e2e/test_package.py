@@ -81,11 +81,6 @@ def dpkg(*args):
         time.sleep(2)
 
 
-def installed():
-    r = sh("dpkg-query", "-W", "-f=${Status}", PKG)
-    return r.returncode == 0 and r.stdout.strip() == "install ok installed"
-
-
 def known_to_dpkg():
     r = sh("dpkg-query", "-W", "-f=${Status}", PKG)
     return r.returncode == 0 and "not-installed" not in r.stdout
@@ -107,38 +102,47 @@ def rm_log_tree(path):
 class Machine:
     """moves what the package would take over aside, and puts it back"""
 
-    def __init__(self):
+    def __init__(self, paths=(LOG_DIR, ETC_DIR), package_here=known_to_dpkg):
+        self.paths = paths
+        self.package_here = package_here
         self.saved = []
+        self.armed = False  # set_aside succeeded: the package and these paths are the test's
 
     def set_aside(self):
-        if installed() or known_to_dpkg():
+        if self.package_here():
             raise harness.CannotRun("the onmitsu package is on this machine already; the test "
                                     "would replace and purge it (dpkg --purge onmitsu first)")
         for p in (WANTS, UNIT, LOCAL_UNIT):
             if exists(p):
                 raise harness.CannotRun("%s exists (a make install?): the test would take it "
                                         "over" % p)
-        for path in (LOG_DIR, ETC_DIR):
+        for path in self.paths:
             if exists(path):
                 aside = "%s.package-test-%d" % (path, os.getpid())
                 os.rename(path, aside)
                 self.saved.append((path, aside))
+        self.armed = True
 
     def restore(self):
+        """purges the package and removes what it made only when set_aside
+        succeeded (an installed package and its log are never touched); puts
+        back what was set aside"""
         problems = []
-        if known_to_dpkg():
-            r = dpkg("--purge", PKG)
-            if r.returncode != 0:
-                problems.append("dpkg --purge: %s" % r.stderr)
-        # whatever is there now was made during the test (what was there
-        # before is aside): a purge that left it is reported by the test
-        for path in (LOG_DIR, ETC_DIR):
-            try:
-                rm_log_tree(path)
-            except OSError as e:
-                problems.append("cannot remove %s: %s" % (path, e))
-            if exists(path):
-                problems.append("cannot remove %s" % path)
+        if self.armed:
+            self.armed = False
+            if self.package_here():
+                r = dpkg("--purge", PKG)
+                if r.returncode != 0:
+                    problems.append("dpkg --purge: %s" % r.stderr)
+            # whatever is there now was made during the test (what was there
+            # before is aside): a purge that left it is reported by the test
+            for path in self.paths:
+                try:
+                    rm_log_tree(path)
+                except OSError as e:
+                    problems.append("cannot remove %s: %s" % (path, e))
+                if exists(path):
+                    problems.append("cannot remove %s" % path)
         for path, aside in self.saved:
             try:
                 os.rename(aside, path)
@@ -361,7 +365,52 @@ def test_package_builds_installs_records_and_purges():
             raise AssertionError("; ".join(problems))
 
 
-TESTS = [test_package_builds_installs_records_and_purges]
+def test_an_installed_package_and_its_log_are_left_alone():
+    """where onmitsu is installed already the test refuses, and its cleanup
+    neither purges the package nor touches the log (in a temporary stand-in
+    for /var/log/onmitsu and /etc/onmitsu)"""
+    tmp = tempfile.mkdtemp(prefix="onmitsu-package-")
+    try:
+        paths = (os.path.join(tmp, "log"), os.path.join(tmp, "etc"))
+        for p in paths:
+            os.mkdir(p)
+            with open(os.path.join(p, "evidence"), "w") as f:
+                f.write("keep\n")
+        purged = []
+        machine = Machine(paths, package_here=lambda: True)
+        real_dpkg = globals()["dpkg"]
+        globals()["dpkg"] = lambda *a: purged.append(a) or subprocess.CompletedProcess(a, 0, "", "")
+        try:
+            try:
+                machine.set_aside()
+                raise AssertionError("set_aside went on with the package installed")
+            except harness.CannotRun:
+                pass
+            finally:
+                problems = machine.restore()
+        finally:
+            globals()["dpkg"] = real_dpkg
+        harness.check_eq("dpkg calls of the cleanup", purged, [])
+        harness.check_eq("cleanup problems", problems, [])
+        for p in paths:
+            harness.check_eq("what is in %s" % p, os.listdir(p), ["evidence"])
+        # and the other way: what was there is set aside, what the test made
+        # is removed, what was there is put back
+        machine = Machine(paths, package_here=lambda: False)
+        machine.set_aside()
+        for p in paths:
+            harness.check_eq("%s set aside" % p, exists(p), False)
+            os.mkdir(p)
+            open(os.path.join(p, "made-by-the-test"), "w").close()
+        harness.check_eq("cleanup problems", machine.restore(), [])
+        for p in paths:
+            harness.check_eq("what is in %s" % p, os.listdir(p), ["evidence"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+TESTS = [test_an_installed_package_and_its_log_are_left_alone,
+         test_package_builds_installs_records_and_purges]
 
 
 def main():
