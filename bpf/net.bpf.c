@@ -11,6 +11,9 @@
  * UDP, ICMP: the first datagram of each flow each way, seen by cgroup skb
  *   programs; the owner comes from the socket's storage, set in process
  *   context by the cgroup sock hooks (create, connect, sendmsg, recvmsg).
+ *   A socket's first flow is remembered in that storage too, so a datagram
+ *   of it costs one look-up into storage the socket has; its other flows go
+ *   to the flows map (an LRU hash).
  *
  * The TCP connect, state by state. "pending" is the thread's entry in
  * pending_connects (task storage, net.bpf.h), live while its `active` is set, "owner" the socket's
@@ -190,8 +193,13 @@ SEC("cgroup/sock_create")
 int om_sock_create(struct bpf_sock *ctx)
 {
 	/* TCP sockets get their owner at connect; the others now */
-	if (ctx->protocol != IPPROTO_TCP)
-		own(ctx);
+	if (ctx->protocol == IPPROTO_TCP)
+		return 1;
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		return 1;
+	owner_set_current(o);
+	o->flags |= SKO_PEER_SLOT;
 	return 1;
 }
 
@@ -289,9 +297,9 @@ struct flow_key {
 #define FLOW_RECEIVED (1u << 1)
 #define FLOW_REMOTE_INITIATED (1u << 2)
 
-/* LRU: entries are never deleted (a socket's end is not seen here), so the
- * oldest make room. A flow pushed out while its socket still talks is
- * written again at its next datagram each way. The programs count the keys
+/* Every flow but a socket's first (first_peer). LRU: entries are never
+ * deleted (a socket's end is not seen here), so the oldest make room. A flow pushed out while its
+ * socket still talks is written again at its next datagram each way. The programs count the keys
  * they add (OM_C_FLOWS_NEW, with BPF_NOEXIST: each key once); what was pushed
  * out is that count minus the entries left, which user space reads
  * (loader_flows_evicted). */
@@ -363,6 +371,65 @@ static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt *p)
 	return -1;
 }
 
+enum { PEER_RECORDED, PEER_NEW, PEER_OTHER };
+
+/*
+ * The socket's first flow, in its own storage: PEER_RECORDED when this
+ * direction of it was written before (nothing to do), PEER_NEW when not
+ * (*flags: the flow's FLOW_* with this direction's bit), PEER_OTHER for any
+ * other flow (the flows map has it). The first program to see a datagram of
+ * a socket made since the recorder started claims the slot for that flow;
+ * flags change only by atomic or, so two CPUs write a direction once.
+ */
+static __always_inline int first_peer(struct sk_owner *o, const __u8 *raddr, __u16 rport,
+				      __u8 proto, __u32 bit, int egress, __u32 *flags)
+{
+	__u64 pf = *(volatile __u64 *)&o->peer_flags;
+	if (pf & PEER_SET) {
+		const __u64 *a = (const __u64 *)o->peer_addr, *b = (const __u64 *)raddr;
+		if (a[0] != b[0] || a[1] != b[1] || o->peer_port != rport || o->peer_proto != proto)
+			return PEER_OTHER;
+		if (pf & bit)
+			return PEER_RECORDED;
+		__u64 old = __sync_fetch_and_or(&o->peer_flags, (__u64)bit);
+		if (old & bit)
+			return PEER_RECORDED;
+		*flags = (__u32)(old | bit) & ~(__u32)(PEER_SET | PEER_CLAIMED);
+		return PEER_NEW;
+	}
+	if (pf || !(o->flags & SKO_PEER_SLOT))
+		return PEER_OTHER; /* being claimed, or the socket is older than its storage */
+	if (__sync_val_compare_and_swap(&o->peer_flags, 0, PEER_CLAIMED) != 0)
+		return PEER_OTHER;
+	__builtin_memcpy(o->peer_addr, raddr, 16);
+	o->peer_port = rport;
+	o->peer_proto = proto;
+	*flags = bit | (egress ? 0 : FLOW_REMOTE_INITIATED);
+	__sync_fetch_and_or(&o->peer_flags, PEER_SET | *flags);
+	return PEER_NEW;
+}
+
+/* Any other flow: in the flows map, by socket and peer */
+static __always_inline int map_flow(struct flow_key *k, __u32 bit, int egress, __u32 *flags)
+{
+	__u32 *st = bpf_map_lookup_elem(&flows, k);
+	__u32 f = st ? *st : 0;
+	if (f & bit)
+		return PEER_RECORDED;
+	if (!f && !egress)
+		f |= FLOW_REMOTE_INITIATED;
+	f |= bit;
+	if (st)
+		bpf_map_update_elem(&flows, k, &f, BPF_ANY);
+	else if (bpf_map_update_elem(&flows, k, &f, BPF_NOEXIST) == 0)
+		count(OM_C_FLOWS_NEW); /* a key added: loader_flows_evicted counts what was pushed
+					  out */
+	else			       /* another CPU added it just now: this direction's bit too */
+		bpf_map_update_elem(&flows, k, &f, BPF_ANY);
+	*flags = f;
+	return PEER_NEW;
+}
+
 static __always_inline void datagram(struct __sk_buff *skb, int egress)
 {
 	struct bpf_sock *bsk = skb->sk;
@@ -382,7 +449,6 @@ static __always_inline void datagram(struct __sk_buff *skb, int egress)
 		return;
 
 	struct flow_key k = {};
-	k.cookie = bpf_get_socket_cookie(skb);
 	k.proto = p.proto;
 	if (egress) {
 		__builtin_memcpy(k.raddr, p.daddr, 16);
@@ -391,23 +457,18 @@ static __always_inline void datagram(struct __sk_buff *skb, int egress)
 		__builtin_memcpy(k.raddr, p.saddr, 16);
 		k.rport = p.sport;
 	}
-	__u32 *st = bpf_map_lookup_elem(&flows, &k);
-	__u32 flags = st ? *st : 0;
 	__u32 bit = egress ? FLOW_SENT : FLOW_RECEIVED;
-	if (flags & bit)
-		return;
-	if (!flags && !egress)
-		flags |= FLOW_REMOTE_INITIATED;
-	flags |= bit;
-	if (st)
-		bpf_map_update_elem(&flows, &k, &flags, BPF_ANY);
-	else if (bpf_map_update_elem(&flows, &k, &flags, BPF_NOEXIST) == 0)
-		count(OM_C_FLOWS_NEW); /* a key added: loader_flows_evicted counts what was pushed
-					  out */
-	else			       /* another CPU added it just now: this direction's bit too */
-		bpf_map_update_elem(&flows, &k, &flags, BPF_ANY);
-
+	__u32 flags = 0;
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);
+	int r = PEER_OTHER;
+	if (o)
+		r = first_peer(o, k.raddr, k.rport, k.proto, bit, egress, &flags);
+	if (r == PEER_RECORDED)
+		return;
+	k.cookie = bpf_get_socket_cookie(skb);
+	if (r == PEER_OTHER && map_flow(&k, bit, egress, &flags) == PEER_RECORDED)
+		return;
+
 	struct om_ev_net e = {};
 	net_hdr_from_owner(&e, o);
 	e.family = p.family;

@@ -7,6 +7,13 @@
 
 /* sk_owner.flags */
 #define SKO_REPORTED (1u << 0) /* the TCP attempt's NET record was emitted */
+#define SKO_PEER_SLOT                                                                              \
+	(1u << 1) /* made at the socket's creation: no datagram passed before, so                  \
+		     its first flow can be kept in peer_* (net.bpf.c, datagram) */
+
+/* sk_owner.peer_flags: the flow of the socket's first peer */
+#define PEER_CLAIMED (1ull << 30) /* a program is writing peer_* */
+#define PEER_SET (1ull << 31)	  /* peer_* hold the first peer; the low bits are its FLOW_* */
 
 /*
  * Who owns a socket: the process that last created, connected, sent or
@@ -20,7 +27,15 @@ struct sk_owner {
 	__u32 uid;
 	__u64 start_ns;
 	__u32 flags;
-	__u32 _pad;
+	__u32 _pad0;
+	__u64 peer_flags; /* PEER_*, FLOW_*; 64 bits: the atomic operations on it */
+	/* a datagram socket's first flow: most talk to one peer (a connected
+	 * socket, a client), so their every later datagram is checked here,
+	 * in storage the socket already has, without the flows map */
+	__u8 peer_addr[16];
+	__u16 peer_port;
+	__u8 peer_proto;
+	__u8 _pad[5];
 };
 
 struct {
