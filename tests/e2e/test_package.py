@@ -5,7 +5,9 @@ The Debian package, end to end, on this machine (issue 12):
 
 - `make deb` builds it (with DEB_BUILD_OPTIONS=nocheck: the unit tests are a
   layer of their own) and lintian finds nothing that is not explained in
-  debian/onmitsu.lintian-overrides;
+  debian/onmitsu.lintian-overrides; every file `make install` installs is in
+  it, with the same mode (debhelper's dh_fixperms makes a 0600 file 0644
+  unless debian/rules says otherwise);
 - `dpkg -i` installs it: /usr/bin/onmitsu of this tree's VERSION, the log
   directory /var/log/onmitsu made 0700 root:root, the unit in
   /lib/systemd/system enabled (its sysinit.target.wants link), onmitsu(8)
@@ -189,6 +191,57 @@ def check_contents(deb):
         raise AssertionError("the package holds files where it must not: %s" % bad)
 
 
+def perm_bits(text):
+    """0o755 from "-rwxr-xr-x" (set-id and sticky bits as ls shows them)"""
+    mode = 0
+    for i, c in enumerate(text[1:10]):
+        if c != "-":
+            mode |= 1 << (8 - i)
+    for i, (low, up, bit) in enumerate((("s", "S", 0o4000), ("s", "S", 0o2000),
+                                        ("t", "T", 0o1000))):
+        c = text[3 + 3 * i]
+        if c in (low, up):
+            mode |= bit
+            if c == up:
+                mode &= ~(1 << (6 - 3 * i))
+    return mode
+
+
+def check_same_as_make_install(deb):
+    """every file `make install` installs is in the package (the man page
+    gzip'd), with the mode make install gives it: what the Makefile says is
+    what the package does (debhelper resets modes it does not know)"""
+    r = sh("dpkg-deb", "-c", deb)
+    got = {}
+    for l in r.stdout.splitlines():
+        f = l.split(None, 5)
+        if f[0].startswith("-"):
+            got["/" + f[5].lstrip("./")] = perm_bits(f[0])
+    tmp = tempfile.mkdtemp(prefix="onmitsu-install-")
+    try:
+        r = sh("make", "-s", "install", "DESTDIR=" + tmp, "PREFIX=/usr",
+               "UNITDIR=/lib/systemd/system", cwd=ROOT, timeout=600)
+        if r.returncode != 0:
+            raise AssertionError("make install: %s%s" % (r.stdout, r.stderr))
+        bad = []
+        for top, _, files in os.walk(tmp):
+            for name in files:
+                path = os.path.join(top, name)
+                rel = "/" + os.path.relpath(path, tmp)
+                mode = stat.S_IMODE(os.lstat(path).st_mode)
+                key = rel if rel in got else rel + ".gz"
+                if key not in got:
+                    bad.append("%s is not in the package" % rel)
+                elif got[key] != mode:
+                    bad.append("%s is mode %04o in the package, %04o after make install" %
+                               (key, got[key], mode))
+        if bad:
+            raise AssertionError("the package differs from make install:\n  " +
+                                 "\n  ".join(sorted(bad)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_installed(version):
     r = sh(BIN, "version")
     harness.check_eq("installed onmitsu version", r.stdout.strip(), "onmitsu " + version)
@@ -307,6 +360,7 @@ def test_package_builds_installs_records_and_purges():
     version, deb = build()
     check_lintian(deb)
     check_contents(deb)
+    check_same_as_make_install(deb)
     machine = Machine()
     tmp = tempfile.mkdtemp(prefix="onmitsu-package-")
     done = False
