@@ -82,8 +82,36 @@ void chain_compute(const char *prev_hex, const void *body, size_t len, char out[
 bool chain_split_line(const char *line, size_t len, bool jsonl, size_t *body_len,
 		      const char **field, size_t *field_len)
 {
-	if (jsonl) {
-		static const char mark[] = JSONL_CHAIN_MARK;
+	if (jsonl && len >= 2 && memcmp(line + len - 2, "}}", 2) == 0) {
+		/* ECS (log/jsonl.h): ...,"chain":"HEX"}} or {"chain":"HEX"}} at
+		 * the end of the object "onmitsu"; a flat line never ends in "}}" */
+		static const char mark[] = JSONL_CHAIN_MEMBER;
+		size_t m = sizeof(mark) - 1;
+		*body_len = len - 2; /* no chain member: the line without its "}}" */
+		*field = line + len - 2;
+		*field_len = 0;
+		if (len < m + 4 || line[len - 3] != '"')
+			return true;
+		/* the value holds no quote: find the one that opens it (every
+		 * quote inside a string is escaped, so the member cannot be forged
+		 * by a value) */
+		const char *q = memrchr(line, '"', len - 3);
+		if (!q || (size_t)(q - line) < m)
+			return true;
+		size_t at = (size_t)(q - line) + 1 - m;
+		if (memcmp(line + at, mark, m) != 0)
+			return true;
+		if (line[at - 1] == ',')
+			*body_len = at - 1;
+		else if (line[at - 1] == '{')
+			*body_len = at;
+		else
+			return false;
+		*field = q + 1;
+		*field_len = (size_t)(line + len - 3 - *field);
+	} else if (jsonl) {
+		/* flat, before 0.3: ...,"onmitsu.chain":"HEX"} */
+		static const char mark[] = JSONL_FLAT_CHAIN_MARK;
 		size_t m = sizeof(mark) - 1;
 		if (len < 2 || line[len - 1] != '}')
 			return false;

@@ -56,11 +56,14 @@ void chain_compute(const char *prev_hex, const void *body, size_t len, char out[
 bool chain_hex_valid(const char *s, size_t len);
 /*
  * Split a record line (without "\n") into the hashed body and the chain
- * field: CSV: the last comma (the field may be empty); JSON Lines: the member
- * ,"onmitsu.chain":"..."} at the end, or, when the line has none, its closing
- * "}" (the body is then the line without it, the field empty). So the body of
- * a record does not depend on whether its value was written. false when the
- * line has no valid chain field.
+ * field: CSV: the last comma (the field may be empty); JSON Lines (ECS,
+ * log/jsonl.h): the member ,"chain":"..." that ends the object "onmitsu",
+ * the last of the line, or, when the line has none, its closing "}}" (the
+ * body is then the line without them, the field empty); in the flat JSON
+ * Lines written before 0.3, the member ,"onmitsu.chain":"..."} at the end,
+ * or when the line has none, its closing "}". So the body of a record does
+ * not depend on whether its value was written. false when the line has no
+ * valid chain field.
  */
 bool chain_split_line(const char *line, size_t len, bool jsonl, size_t *body_len,
 		      const char **field, size_t *field_len);

@@ -126,9 +126,13 @@ static void one_line(struct cat_state *s, const struct segment_info *si, char *l
 			return;
 		}
 		note_host(s, ln.f[COL_EVENT], ln.f[COL_DETAIL]);
-		if (s->want == LOG_FORMAT_JSONL) {
+		if (s->want == LOG_FORMAT_JSONL && !s->parser.flat) {
 			sb_add(&s->line, line, len);
 			sb_addc(&s->line, '\n');
+		} else if (s->want == LOG_FORMAT_JSONL) {
+			/* a flat line of before 0.3: in ECS, as a CSV log converts */
+			struct jsonl_host h = {s->host[0], s->host[1], s->host[2]};
+			jsonl_encode_fields(&s->line, ln.f, &h, ln.chain);
 		} else {
 			csv_encode_fields(&s->line, ln.f, COL_COUNT);
 			sb_addc(&s->line, ',');

@@ -83,7 +83,7 @@ bool log_layout_from_header(struct log_layout *l, const char *line, size_t len)
 void log_line_parser_free(struct log_line_parser *p)
 {
 	sb_free(&p->copy);
-	sb_free(&p->store);
+	jsonl_store_free(&p->store);
 }
 
 const char *log_line_strerror(int err)
@@ -199,8 +199,10 @@ int log_line_parse(struct log_line_parser *p, enum log_format f, const struct lo
 {
 	if (f == LOG_FORMAT_JSONL) {
 		const char *jf[COL_COUNT + 1];
-		if (jsonl_decode(line, len, &p->store, jf, NULL) != 0)
+		int kind = jsonl_decode(line, len, &p->store, jf, NULL);
+		if (kind < 0)
 			return LOG_LINE_JSON;
+		p->flat = kind == JSONL_FLAT;
 		for (int c = 0; c < COL_COUNT; c++) {
 			out->f[c] = jf[c];
 			out->len[c] = (uint32_t)strlen(jf[c]);

@@ -8,15 +8,18 @@
  *
  * To add a column (sha256, cgroup, container id, script, ...):
  *   1. Append one line at the end of LOG_COLUMNS below: its COL_ name, its
- *      CSV header name, its JSON Lines key (the ECS name where one exists,
- *      else "onmitsu.NAME") and its kind. Never insert or reorder: users'
+ *      CSV header name, its key in the flat JSON Lines of before 0.3 (read
+ *      only: "onmitsu.NAME" for a new column) and its kind. Never insert or reorder: users'
  *      scripts and older readers find columns by header name, and new ones
  *      are only ever appended (the chain column stays the last of a line:
  *      it is not a column of the table but the line's trailer, log/chain.h).
  *   2. Add the field to struct om_record (log/record.h), fill it where the
  *      recorder builds records, and write it at the end of csv_encode
  *      (log/csv.c); test_csv.c's csv_encode_writes_every_column fails until
- *      the encoder writes as many fields as the table has.
+ *      the encoder writes as many fields as the table has. Give it its place
+ *      in the ECS object of JSON Lines (log/jsonl.c: enc_ecs writes it,
+ *      columns_ecs reads it back; test_jsonl.c's round trip and ECS field
+ *      check fail until both do, and tests/data/ecs/ lists its field).
  *   3. Document it in docs/FORMAT.md (the header line, the column table, the
  *      JSON Lines table; the unit and e2e tests read the header line from
  *      there) and in docs/DESIGN.md's column list.
@@ -34,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log/jsonl.h"
 #include "log/segment.h"
 #include "util/strbuf.h"
 
@@ -46,7 +50,7 @@ enum col_kind {
 	COL_KIND_TEXT,	      /* escaped text (util/escape.h) */
 };
 
-/* X(ID, CSV header name, JSON Lines key, kind), in CSV column order. */
+/* X(ID, CSV header name, flat JSON Lines key of before 0.3, kind), in CSV column order. */
 #define LOG_COLUMNS(X)                                                                             \
 	X(TIME, "time", "@timestamp", COL_KIND_TIME)                                               \
 	X(SEQ, "seq", "event.sequence", COL_KIND_NUMBER)                                           \
@@ -90,7 +94,7 @@ enum log_col {
 
 struct log_column {
 	const char *name;     /* in the CSV header */
-	const char *json_key; /* in JSON Lines */
+	const char *json_key; /* in the flat JSON Lines of before 0.3 (log/jsonl.h) */
 	enum col_kind kind;
 };
 
@@ -151,7 +155,9 @@ struct log_line {
 struct log_line_parser {
 	char *fields[LOG_MAX_FIELDS];
 	uint32_t flen[LOG_MAX_FIELDS];
-	struct strbuf copy, store;
+	struct strbuf copy;
+	struct jsonl_store store;
+	bool flat; /* the last JSON Lines line parsed was flat (before 0.3, log/jsonl.h) */
 };
 
 void log_line_parser_free(struct log_line_parser *p);
@@ -162,7 +168,7 @@ enum log_line_error {
 	LOG_LINE_QUOTING = -1, /* malformed RFC 4180 quoting */
 	LOG_LINE_NUL = -2,     /* a NUL byte */
 	LOG_LINE_FIELDS = -3,  /* not the layout's field count (out->nfields says how many) */
-	LOG_LINE_JSON = -4,    /* not a flat JSON object of strings and numbers */
+	LOG_LINE_JSON = -4,    /* not a JSON Lines record (log/jsonl.h) */
 };
 
 /*

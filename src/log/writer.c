@@ -225,12 +225,7 @@ static void encode(struct log_writer *w, const struct om_record *r, bool checkpo
 			fatalx("internal error: a CSV record of %d fields", nf);
 		jsonl_encode_fields(&w->buf, (const char *const *)f, &w->opts.host, NULL);
 		chain_next(&w->chain, w->buf.data + start, w->buf.len - start);
-		if (checkpoint) {
-			sb_adds(&w->buf, JSONL_CHAIN_MARK);
-			sb_add(&w->buf, w->chain.head, CHAIN_HEX_LEN);
-			sb_addc(&w->buf, '"');
-		}
-		sb_add(&w->buf, "}\n", 2);
+		jsonl_add_chain(&w->buf, start, w->chain.head, checkpoint ? CHAIN_HEX_LEN : 0);
 		return;
 	}
 	csv_encode(&w->buf, r);

@@ -140,7 +140,8 @@ struct log_reader {
 	/* the current segment is JSON Lines: each line is decoded (log/jsonl.h)
 	 * and rebuilt as its CSV line, then read like one */
 	bool jsonl;
-	struct strbuf jstore, jline;
+	struct jsonl_store jstore;
+	struct strbuf jline;
 
 	/* the reading thread and the batches it hands over */
 	bool threaded, thread_running, done;
@@ -582,9 +583,9 @@ static bool jsonl_to_csv(struct log_reader *r, char **line, size_t *len)
 		report(r, r->line_no, "empty line");
 		return false;
 	}
-	if (jsonl_decode(*line, *len, &r->jstore, f, NULL) != 0 || !*f[0] || !*f[1] || !*f[2]) {
+	if (jsonl_decode(*line, *len, &r->jstore, f, NULL) < 0 || !*f[0] || !*f[1] || !*f[2]) {
 		report(r, r->line_no,
-		       "not an onmitsu JSON Lines record (want a flat object with @timestamp, "
+		       "not an onmitsu JSON Lines record (want an object with @timestamp, "
 		       "event.sequence and event.action)");
 		return false;
 	}
@@ -882,7 +883,7 @@ void log_reader_close(struct log_reader *r)
 		r->headers = next;
 	}
 	sb_free(&r->scratch);
-	sb_free(&r->jstore);
+	jsonl_store_free(&r->jstore);
 	sb_free(&r->jline);
 	log_line_parser_free(&r->parser);
 	sb_free(&r->default_header);

@@ -195,6 +195,69 @@ void escape_display_json(struct strbuf *out, const void *p, size_t n)
 	escape_bytes(out, p, n, KEEP_QUOTE | KEEP_BACKSLASH | KEEP_NEWLINE | JSON_ESCAPES);
 }
 
+/* the code point of the well-formed sequence p[0..len) */
+static uint32_t utf8_code_point(const uint8_t *p, size_t len)
+{
+	if (len == 2)
+		return (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+	if (len == 3)
+		return (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+	return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+	       (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+}
+
+static void json_u_escape(struct strbuf *out, uint32_t cp)
+{
+	char u[6] = {'\\',
+		     'u',
+		     hexdigits[cp >> 12 & 0xf],
+		     hexdigits[cp >> 8 & 0xf],
+		     hexdigits[cp >> 4 & 0xf],
+		     hexdigits[cp & 0xf]};
+	sb_add(out, u, sizeof(u));
+}
+
+void escape_json_value(struct strbuf *out, const void *v, size_t n)
+{
+	const uint8_t *p = v;
+	size_t i = 0;
+	while (i < n) {
+		size_t run = i;
+		while (run < n && byte_class[p[run]] == C_SAFE)
+			run++;
+		if (run > i) {
+			sb_add(out, p + i, run - i);
+			i = run;
+			if (i == n)
+				break;
+		}
+		uint8_t c = p[i], cls = byte_class[c];
+		if (cls == C_QUOTE || c == '\\') {
+			sb_addc(out, '\\');
+			sb_addc(out, (char)c);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			json_u_escape(out, c);
+			i++;
+		} else if (cls == C_LEAD) {
+			size_t l = utf8_seq_len(p + i, n - i);
+			if (!l) {
+				json_u_escape(out, 0xfffd); /* one byte that is not UTF-8 */
+				i++;
+			} else if (utf8_unsafe(p + i, l)) {
+				json_u_escape(out, utf8_code_point(p + i, l));
+				i += l;
+			} else {
+				sb_add(out, p + i, l);
+				i += l;
+			}
+		} else {
+			json_u_escape(out, 0xfffd);
+			i++;
+		}
+	}
+}
+
 void escape_path(struct strbuf *out, const void *p, size_t n, bool cut)
 {
 	if (cut)

@@ -62,6 +62,17 @@ void escape_display(struct strbuf *out, const void *p, size_t n);
 void escape_display_json(struct strbuf *out, const void *p, size_t n);
 
 /*
+ * Append raw bytes p[0..n) as the body of a JSON string (no quotes) that
+ * holds the value itself, for JSON Lines' ECS fields: '"' and '\\' are
+ * backslash-escaped; controls, DEL and every code point escape_text escapes
+ * although valid (C1, U+2028/9, bidi controls, direction marks) are written
+ * \uXXXX, so the line stays one line and shows nothing a terminal acts on;
+ * each byte that is not part of valid UTF-8 becomes U+FFFD (\ufffd), since a
+ * JSON string cannot hold it (JSON Lines keeps the exact bytes elsewhere).
+ */
+void escape_json_value(struct strbuf *out, const void *p, size_t n);
+
+/*
  * exe and path: a path the kernel's walk cut at its limit (OM_PATH_MAX bytes
  * or OM_PATH_DEPTH directory levels, include/onmitsu/event.h) lost its top
  * directories, since the walk goes from the file up. Its field starts with

@@ -78,6 +78,15 @@ def read_text(path):
         return f.read()
 
 
+def jget(o, path, default=None):
+    """a member of a nested JSON Lines (ECS) object by its dotted path: jq's .a.b.c"""
+    for k in path.split("."):
+        if not isinstance(o, dict) or k not in o:
+            return default
+        o = o[k]
+    return o
+
+
 def all_records(d):
     """every record of every segment, read independently of onmitsu"""
     recs = []
@@ -86,8 +95,9 @@ def all_records(d):
         if n.endswith(".jsonl") or n.endswith(".jsonl.zst"):
             for line in text.splitlines():
                 o = json.loads(line)
-                recs.append({"seq": str(o["event.sequence"]), "event": o["event.action"],
-                             "pid": str(o.get("process.pid", "")), "_file": n, "_json": o})
+                recs.append({"seq": str(jget(o, "event.sequence")),
+                             "event": jget(o, "event.action").upper(),
+                             "pid": str(jget(o, "process.pid", "")), "_file": n, "_json": o})
             continue
         rows = list(csv.reader(io.StringIO(text, newline="")))
         if not rows and n == "onmitsu.csv":
@@ -334,11 +344,13 @@ def test_jsonl_format():
         run = 0  # records since the last chain value
         for r in recs:
             o = r["_json"]
-            check_eq("host.name", o.get("host.name"), host)
+            check_eq("host.name", jget(o, "host.name"), host)
+            check_eq("ecs.version", jget(o, "ecs.version"), "8.17.0")
             # the chain value on checkpoints only (START, STOP, SEAL, the first of a
             # segment, every 256th); the member is left out on the others
-            if "onmitsu.chain" in o:
-                if not re.fullmatch(r"[0-9a-f]{64}", o["onmitsu.chain"]):
+            chain = jget(o, "onmitsu.chain")
+            if chain is not None:
+                if not re.fullmatch(r"[0-9a-f]{64}", chain):
                     raise AssertionError("a bad chain value in %r" % o)
                 run = 0
             elif r["event"] in ("START", "STOP", "SEAL") or r is recs[0]:
@@ -349,10 +361,11 @@ def test_jsonl_format():
                     raise AssertionError("256 records without a chain value, to %r" % o)
         ex = e2e.one([r["_json"] for r in recs if r["event"] == "EXEC" and r["pid"] == str(q.pid)],
                      "EXEC of echo in JSONL")
-        check_eq("process.executable", ex["process.executable"], "/usr/bin/echo")
-        check_eq("process.command_line", e2e.decode_cmdline(ex["process.command_line"]),
-                 [b"/bin/echo", b'json "lines"\\ test'])
-        check_eq("event.sequence is a number", type(ex["event.sequence"]), int)
+        check_eq("process.executable", jget(ex, "process.executable"), "/usr/bin/echo")
+        check_eq("process.args", jget(ex, "process.args"), ["/bin/echo", 'json "lines"\\ test'])
+        check_eq("process.args_count", jget(ex, "process.args_count"), 2)
+        check_eq("event.category", jget(ex, "event.category"), ["process"])
+        check_eq("event.sequence is a number", type(jget(ex, "event.sequence")), int)
         v = verify(d)
         check_eq("verify of a JSONL log (%s)" % v.stdout, v.returncode, 0)
         # cat converts either way without loss
@@ -364,7 +377,7 @@ def test_jsonl_format():
         check_eq("converted records", len(rows) - 1, len(recs))
         row = dict(zip(rows[0], next(r for r in rows[1:] if r[2] == "EXEC" and r[3] == str(q.pid))))
         check_eq("converted exe", row["exe"], "/usr/bin/echo")
-        check_eq("converted direction-free chain", row["chain"], ex.get("onmitsu.chain", ""))
+        check_eq("converted direction-free chain", row["chain"], jget(ex, "onmitsu.chain", ""))
         j = subprocess.run([ONMITSU, "cat", "--log-dir", d], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=60)
         check_eq("cat of a JSONL log is the log", j.stdout, read_text(os.path.join(d, "onmitsu.jsonl")))
@@ -502,7 +515,7 @@ def test_syslog_forwarding_across_collector_restart():
         recs = all_records(d)
         check_gap_free(recs, "log")
         got = rs.messages()
-        seen = {m["event.sequence"] for m in got}
+        seen = {jget(m, "event.sequence") for m in got}
         missing = [int(r["seq"]) for r in recs if int(r["seq"]) not in seen]
         if missing:
             raise AssertionError("%d of %d records never reached rsyslog, e.g. seq %r" %
@@ -510,14 +523,14 @@ def test_syslog_forwarding_across_collector_restart():
         # duplicates after the reconnect carry the same seq and the same content
         by_seq = {}
         for m in got:
-            prev = by_seq.setdefault(m["event.sequence"], m)
-            check_eq("duplicate of seq %d" % m["event.sequence"], m, prev)
+            prev = by_seq.setdefault(jget(m, "event.sequence"), m)
+            check_eq("duplicate of seq %d" % jget(m, "event.sequence"), m, prev)
         host = socket.gethostname()
-        check_eq("host.name in forwarded records", {m.get("host.name") for m in got}, {host})
+        check_eq("host.name in forwarded records", {jget(m, "host.name") for m in got}, {host})
         ex = next(r for r in recs if r["event"] == "EXEC")
         m = by_seq[int(ex["seq"])]
-        check_eq("forwarded EXEC exe", m["process.executable"], ex["exe"])
-        check_eq("forwarded chain", m.get("onmitsu.chain", ""), ex["chain"])
+        check_eq("forwarded EXEC exe", jget(m, "process.executable"), ex["exe"])
+        check_eq("forwarded chain", jget(m, "onmitsu.chain", ""), ex["chain"])
     finally:
         rs.stop()
         kill_leftovers()

@@ -628,7 +628,7 @@ TEST(log_jsonl_escaping_and_roundtrip)
 					"",
 					"0",
 					"/tmp/a\"b\\x5c",
-					"sh -c \"x\\x0a1,2,EXEC\"",
+					"sh -c \"x \\x22y\\x22\\x0a1,2,EXEC\"",
 					"",
 					"",
 					"",
@@ -641,39 +641,59 @@ TEST(log_jsonl_escaping_and_roundtrip)
 					"k=v q=\"}"};
 	for (int i = COL_DETAIL + 1; i < COL_COUNT; i++)
 		f[i] = ""; /* the columns appended in 0.3 */
-	struct strbuf out = STRBUF_INIT, store = STRBUF_INIT, csv = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT, csv = STRBUF_INIT;
+	struct jsonl_store store = {STRBUF_INIT, STRBUF_INIT};
 	struct jsonl_host h = {"vm", "abc", NULL};
 	jsonl_encode_fields(&out, f, &h, "0123456789abcdef");
-	CHECK_EQ_STR(out.data,
-		     "{\"@timestamp\":\"2026-11-25T19:13:17.123456Z\",\"event.sequence\":7,"
-		     "\"event.action\":\"EXEC\",\"host.name\":\"vm\",\"host.id\":\"abc\","
-		     "\"process.pid\":10,\"process.parent.pid\":1,"
-		     "\"process.entity_id\":\"0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b\","
-		     "\"user.id\":\"0\",\"process.executable\":\"/tmp/a\\\"b\\\\x5c\","
-		     "\"process.command_line\":\"sh -c \\\"x\\\\x0a1,2,EXEC\\\"\","
-		     "\"network.direction\":\"outbound\",\"onmitsu.detail\":\"k=v q=\\\"}\","
-		     "\"onmitsu.chain\":\"0123456789abcdef\"}\n");
+	/* ECS: nested objects, the values themselves (escapes undone), the argv */
+	CHECK_EQ_STR(
+	    out.data,
+	    "{\"@timestamp\":\"2026-11-25T19:13:17.123456Z\",\"ecs\":{\"version\":\"8.17.0\"},"
+	    "\"event\":{\"kind\":\"event\",\"category\":[\"process\"],\"type\":[\"start\"],"
+	    "\"action\":\"exec\",\"sequence\":7},\"host\":{\"name\":\"vm\",\"id\":\"abc\"},"
+	    "\"process\":{\"pid\":10,\"entity_id\":\"0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b\","
+	    "\"executable\":\"/tmp/a\\\"b\\\\\",\"name\":\"a\\\"b\\\\\","
+	    "\"args\":[\"sh\",\"-c\",\"x \\\"y\\\"\\u000a1,2,EXEC\"],\"args_count\":3,"
+	    "\"command_line\":\"sh -c x \\\"y\\\"\\u000a1,2,EXEC\",\"parent\":{\"pid\":1}},"
+	    "\"user\":{\"id\":\"0\"},\"network\":{\"direction\":\"egress\"},"
+	    "\"onmitsu\":{\"detail\":\"k=v q=\\\"}\",\"chain\":\"0123456789abcdef\"}}\n");
 	const char *back[COL_COUNT + 1];
 	struct jsonl_host hb;
-	CHECK_EQ_INT(jsonl_decode(out.data, out.len - 1, &store, back, &hb), 0);
+	CHECK_EQ_INT(jsonl_decode(out.data, out.len - 1, &store, back, &hb), JSONL_ECS);
 	for (int i = 0; i < COL_COUNT; i++)
 		CHECK_EQ_STR(back[i], f[i]);
 	CHECK_EQ_STR(back[COL_COUNT], "0123456789abcdef");
 	CHECK_EQ_STR(hb.name, "vm");
 	/* and to CSV, quoted as the CSV writer quotes */
 	csv_encode_fields(&csv, back, COL_COUNT);
-	CHECK_EQ_STR(csv.data,
-		     "2026-11-25T19:13:17.123456Z,7,EXEC,10,1,"
-		     "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,0,\"/tmp/a\"\"b\\x5c\","
-		     "\"sh -c \"\"x\\x0a1,2,EXEC\"\"\",,,,,,out,,,,\"k=v q=\"\"}\",,,,,,,,");
+	CHECK_EQ_STR(
+	    csv.data,
+	    "2026-11-25T19:13:17.123456Z,7,EXEC,10,1,"
+	    "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b,,0,\"/tmp/a\"\"b\\x5c\","
+	    "\"sh -c \"\"x \\x22y\\x22\\x0a1,2,EXEC\"\"\",,,,,,out,,,,\"k=v q=\"\"}\",,,,,,,,");
 	/* the chain split finds the chain member even with "} in values */
 	size_t body_len, flen;
 	const char *field;
 	CHECK(chain_split_line(out.data, out.len - 1, true, &body_len, &field, &flen));
 	CHECK_EQ_INT(flen, 16);
-	CHECK(strncmp(out.data + body_len, ",\"onmitsu.chain\"", 16) == 0);
-	/* not ours: nested objects, bad escapes, trailing text */
-	CHECK_EQ_INT(jsonl_decode("{\"a\":{}}", 8, &store, back, NULL), -1);
+	CHECK(strncmp(out.data + body_len, ",\"chain\":\"", 10) == 0);
+	/* a flat line of before 0.3 still reads, and its chain splits */
+	static const char flat[] =
+	    "{\"@timestamp\":\"2026-11-25T19:13:17.123456Z\",\"event.sequence\":7,"
+	    "\"event.action\":\"EXEC\",\"host.name\":\"vm\",\"process.pid\":10,"
+	    "\"process.executable\":\"/tmp/a\\\\x5c\",\"process.command_line\":\"a \\\"b c\\\"\","
+	    "\"network.direction\":\"outbound\",\"onmitsu.chain\":\"0123456789abcdef\"}";
+	CHECK_EQ_INT(jsonl_decode(flat, sizeof(flat) - 1, &store, back, &hb), JSONL_FLAT);
+	CHECK_EQ_STR(back[COL_EVENT], "EXEC");
+	CHECK_EQ_STR(back[COL_EXE], "/tmp/a\\x5c");
+	CHECK_EQ_STR(back[COL_CMDLINE], "a \"b c\"");
+	CHECK_EQ_STR(back[COL_DIRECTION], "out");
+	CHECK_EQ_STR(back[COL_COUNT], "0123456789abcdef");
+	CHECK_EQ_STR(hb.name, "vm");
+	CHECK(chain_split_line(flat, sizeof(flat) - 1, true, &body_len, &field, &flen));
+	CHECK(strncmp(flat + body_len, ",\"onmitsu.chain\"", 16) == 0);
+	/* not ours: arrays in arrays, bad escapes, trailing text, a NUL */
+	CHECK_EQ_INT(jsonl_decode("{\"a\":[[1]]}", 11, &store, back, NULL), -1);
 	CHECK_EQ_INT(jsonl_decode("{\"a\":\"\\q\"}", 10, &store, back, NULL), -1);
 	CHECK_EQ_INT(jsonl_decode("{\"a\":1} x", 9, &store, back, NULL), -1);
 	CHECK_EQ_INT(jsonl_decode("{\"a\":\"\\u0000\"}", 14, &store, back, NULL), -1);
@@ -685,7 +705,7 @@ TEST(log_jsonl_escaping_and_roundtrip)
 		    3);
 	CHECK_EQ_STR(out.data, "a\\u0001b");
 	sb_free(&out);
-	sb_free(&store);
+	jsonl_store_free(&store);
 	sb_free(&csv);
 }
 
