@@ -12,7 +12,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wno-
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -DONMITSU_VERSION='"$(VERSION)"' \
             -Iinclude -Isrc -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz -lzstd -lpcap -lcrypto -lpthread
+LDLIBS   := -lbpf -lelf -lz -lzstd -lpcap -lcrypto -lpthread -lm
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 APP_SRCS := src/main.c src/record/loader.c src/record/recorder.c
