@@ -45,6 +45,7 @@
 
 /* errno values: include/uapi/asm-generic/errno.h (x86 uses the generic ones) */
 #define EBUSY 16
+#define EEXIST 17
 #define ECONNABORTED 103
 #define ECONNRESET 104
 #define EINPROGRESS 115
@@ -55,11 +56,34 @@
 #define MAX_ERRNO 4095
 
 /* mmap/mprotect: include/uapi/asm-generic/mman-common.h (x86 uses these) */
+#define PROT_WRITE 0x2
 #define PROT_EXEC 0x4
 #define MAP_ANONYMOUS 0x20
 
 /* vm_area_struct.vm_flags: include/linux/mm.h (internal, stable since 2.6) */
 #define VM_EXEC 0x4
+
+/* ptrace requests: include/uapi/linux/ptrace.h, arch/x86/include/uapi/asm/ptrace-abi.h
+ * (the same numbers for the i386 ABI) */
+#define PTRACE_POKETEXT 4
+#define PTRACE_POKEDATA 5
+#define PTRACE_POKEUSR 6
+#define PTRACE_SETREGS 13
+#define PTRACE_SETFPREGS 15
+#define PTRACE_SETFPXREGS 19 /* i386 only */
+#define PTRACE_ATTACH 16
+#define PTRACE_SETREGSET 0x4205
+#define PTRACE_SEIZE 0x4206
+
+/* open flags: include/uapi/asm-generic/fcntl.h */
+#define O_ACCMODE 00000003
+#define O_RDONLY 00000000
+
+/* file.f_mode: opened for writing (include/linux/fs.h; internal, stable) */
+#define FMODE_WRITE 0x2
+
+/* /proc: include/uapi/linux/magic.h */
+#define PROC_SUPER_MAGIC 0x9fa0
 
 /* The auxiliary vector's entry for the interpreter's load address:
  * include/uapi/linux/auxvec.h */
@@ -89,12 +113,26 @@
 #define NR_CONNECT 42
 #define NR_ACCEPT 43
 #define NR_ACCEPT4 288
+#define NR_OPEN 2
+#define NR_CREAT 85
+#define NR_PTRACE 101
+#define NR_OPENAT 257
+#define NR_PROCESS_VM_WRITEV 311
+#define NR_PKEY_MPROTECT 329
+#define NR_OPENAT2 437
 /* arch/x86/entry/syscalls/syscall_32.tbl (i386 has no plain accept; calls
  * made through socketcall(2) are not decoded) */
 #define NR32_MPROTECT 125
 #define NR32_MMAP2 192
 #define NR32_CONNECT 362
 #define NR32_ACCEPT4 364
+#define NR32_OPEN 5
+#define NR32_CREAT 8
+#define NR32_PTRACE 26
+#define NR32_OPENAT 295
+#define NR32_PROCESS_VM_WRITEV 348
+#define NR32_PKEY_MPROTECT 380
+#define NR32_OPENAT2 437
 #else
 #error "system call numbers for x86-64 only: add this architecture's (kconst.h, syscall.bpf.c)"
 #endif

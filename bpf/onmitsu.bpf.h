@@ -99,6 +99,8 @@ static __always_inline __u32 lost_counter(__u32 kind)
 		return OM_C_LOST_EXIT;
 	case OM_K_MODLOAD:
 		return OM_C_LOST_MODLOAD;
+	case OM_K_INJECT:
+		return OM_C_LOST_INJECT;
 	default:
 		return OM_C_LOST_NET;
 	}

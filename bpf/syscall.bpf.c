@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * What needs a system call's result: executable mappings (MODLOAD), accepted
- * connections (NET in) and connects that failed before the handshake began.
+ * connections (NET in), connects that failed before the handshake began, and
+ * one process acting through another (INJECT, inject.bpf.h).
  * One program on the raw sys_exit tracepoint, which, unlike the per-syscall
  * tracepoints, also fires for 32-bit system calls of 64-bit processes
  * (int $0x80): malware must not hide a mapping or a connection that way.
@@ -83,8 +84,11 @@ static __noinline void modload(struct task_struct *task, struct file *file)
 		bpf_map_delete_elem(&mods_seen, &k); /* lost (counted): the next mapping retries */
 }
 
+#include "inject.bpf.h"
+
 struct vma_ctx {
 	struct file *file;
+	void *anon_vma;
 	__u64 flags;
 };
 
@@ -92,13 +96,15 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *d
 {
 	struct vma_ctx *c = data;
 	c->file = vma->vm_file;
+	c->anon_vma = vma->anon_vma;
 	c->flags = vma->vm_flags;
 	return 0;
 }
 
 /* need_exec: only when the mapping at addr is executable (mprotect); the
- * interpreter's first segment, at AT_BASE, is its read-only ELF header */
-static __noinline void modload_at(struct task_struct *task, __u64 addr, int need_exec)
+ * interpreter's first segment, at AT_BASE, is its read-only ELF header.
+ * prot >= 0: after mprotect(prot), also what INJECT says of it. */
+static __noinline void modload_at(struct task_struct *task, __u64 addr, int need_exec, long prot)
 {
 	struct vma_ctx c = {};
 	long err = bpf_find_vma(task, addr, vma_cb, &c, 0);
@@ -111,6 +117,8 @@ static __noinline void modload_at(struct task_struct *task, __u64 addr, int need
 		return; /* no mapping there */
 	if (c.file && (!need_exec || (c.flags & VM_EXEC)))
 		modload(task, c.file);
+	if (prot >= 0)
+		inject_mprotect(task, prot, c.file, c.anon_vma);
 }
 
 /* TCP in: the connection a process took with accept() */
@@ -170,10 +178,23 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 	case NR_CONNECT:
 	case NR_ACCEPT:
 	case NR_ACCEPT4:
+	case NR_OPEN:
+	case NR_CREAT:
+	case NR_PTRACE:
+	case NR_OPENAT:
+	case NR_PROCESS_VM_WRITEV:
+	case NR_PKEY_MPROTECT:
+	case NR_OPENAT2: /* == NR32_OPENAT2 */
+	case NR32_OPEN:
+	case NR32_CREAT:
+	case NR32_PTRACE:
 	case NR32_MMAP2:
 	case NR32_MPROTECT:
+	case NR32_OPENAT:
+	case NR32_PROCESS_VM_WRITEV:
 	case NR32_CONNECT:
 	case NR32_ACCEPT4:
+	case NR32_PKEY_MPROTECT:
 		break;
 	default:
 		return 0;
@@ -186,12 +207,37 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 		case NR_MMAP:
 			if (ret < 0 && ret >= -MAX_ERRNO)
 				return 0;
-			if ((regs->dx & PROT_EXEC) && !(regs->r10 & MAP_ANONYMOUS))
+			if (!(regs->dx & PROT_EXEC))
+				return 0;
+			if (!(regs->r10 & MAP_ANONYMOUS))
 				modload(task, fd_file(task, (int)regs->r8));
+			inject_mmap(task, regs->dx, regs->r10);
 			return 0;
 		case NR_MPROTECT:
+		case NR_PKEY_MPROTECT:
 			if (ret == 0 && (regs->dx & PROT_EXEC))
-				modload_at(task, regs->di, 1);
+				modload_at(task, regs->di, 1, regs->dx);
+			return 0;
+		case NR_PTRACE:
+			if (ret == 0)
+				inject_ptrace(task, regs->di, regs->si);
+			return 0;
+		case NR_PROCESS_VM_WRITEV:
+			if (ret > 0)
+				inject_vm_writev(task, regs->di);
+			return 0;
+		case NR_OPEN:
+			if (ret >= 0)
+				inject_open(task, ret, regs->si);
+			return 0;
+		case NR_OPENAT:
+			if (ret >= 0)
+				inject_open(task, ret, regs->dx);
+			return 0;
+		case NR_CREAT:
+		case NR_OPENAT2: /* its flags are in user memory: look at the file */
+			if (ret >= 0)
+				inject_open(task, ret, O_ACCMODE);
 			return 0;
 		case NR_ACCEPT:
 		case NR_ACCEPT4:
@@ -209,12 +255,37 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 	case NR32_MMAP2:
 		if (ret < 0 && ret >= -MAX_ERRNO)
 			return 0;
-		if ((regs->dx & PROT_EXEC) && !(regs->si & MAP_ANONYMOUS))
+		if (!(regs->dx & PROT_EXEC))
+			return 0;
+		if (!(regs->si & MAP_ANONYMOUS))
 			modload(task, fd_file(task, (int)regs->di));
+		inject_mmap(task, regs->dx, regs->si);
 		return 0;
 	case NR32_MPROTECT:
+	case NR32_PKEY_MPROTECT:
 		if (ret == 0 && (regs->dx & PROT_EXEC))
-			modload_at(task, (__u32)regs->bx, 1);
+			modload_at(task, (__u32)regs->bx, 1, (__u32)regs->dx);
+		return 0;
+	case NR32_PTRACE:
+		if (ret == 0)
+			inject_ptrace(task, (__u32)regs->bx, (__u32)regs->cx);
+		return 0;
+	case NR32_PROCESS_VM_WRITEV:
+		if (ret > 0)
+			inject_vm_writev(task, (__u32)regs->bx);
+		return 0;
+	case NR32_OPEN:
+		if (ret >= 0)
+			inject_open(task, ret, regs->cx);
+		return 0;
+	case NR32_OPENAT:
+		if (ret >= 0)
+			inject_open(task, ret, regs->dx);
+		return 0;
+	case NR32_CREAT:
+	case NR32_OPENAT2:
+		if (ret >= 0)
+			inject_open(task, ret, O_ACCMODE);
 		return 0;
 	case NR32_ACCEPT4:
 		if (ret >= 0)
@@ -268,7 +339,8 @@ int BPF_PROG(om_exec_modules, struct task_struct *task, pid_t old_pid, struct li
 		}
 	}
 	if (base)
-		modload_at(task, base, 0);
+		modload_at(task, base, 0, -1);
+	inject_env(task);
 	return 0;
 }
 

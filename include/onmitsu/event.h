@@ -55,6 +55,7 @@ enum om_kind {
 	OM_K_MODLOAD = 4,
 	OM_K_NET = 5,
 	OM_K_DNS = 6,
+	OM_K_INJECT = 7,
 	OM_K_MAX
 };
 
@@ -75,6 +76,8 @@ enum om_counter {
 	OM_C_FLOWS_NEW,	      /* datagram flows entered into the flows map (evictions follow
 				 from this and the map's entries: loader_flows_evicted) */
 	OM_C_LOST_DNS,	      /* DNS packets the ring buffer had no room for */
+	OM_C_LOST_INJECT,     /* ring buffer full: INJECT records lost */
+	OM_C_TRUNC_ENV,	      /* an environment longer than OM_ENV_MAX: its end not scanned */
 	OM_C_MAX
 };
 
@@ -88,6 +91,9 @@ enum om_counter {
 #define OM_F_SCRIPT_CWD_TRUNC                                                                      \
 	(1u << 7) /* EXEC: the cwd a relative script is named from was cut                         \
 		   */
+#define OM_F_VALUE_TRUNC (1u << 8) /* INJECT: the variable's value was cut at OM_INJECT_VALUE_MAX */
+#define OM_F_NO_SERIES                                                                             \
+	(1u << 9) /* INJECT: the series table was full: this one is written, not counted */
 #define OM_F_LATE                                                                                  \
 	(1u << 6) /* NET: written when the connection left ESTABLISHED, its                        \
 		     handshake's record having been skipped by the kernel */
@@ -187,6 +193,76 @@ struct om_ev_dns {
 };
 _Static_assert(__builtin_offsetof(struct om_ev_dns, data) == 104, "om_ev_dns layout");
 _Static_assert(sizeof(struct om_ev_dns) == 104 + OM_DNS_CAP, "om_ev_dns layout");
+
+/*
+ * INJECT: one process acting on another's memory or loading (or on its own:
+ * memory made executable, LD_* at exec). method is enum om_inject_method;
+ * the target is the process acted on, 0 when it could not be found (then
+ * target_vpid is the pid as the actor named it, in its own pid namespace).
+ */
+enum om_inject_method {
+	OM_INJ_PTRACE_ATTACH = 1,
+	OM_INJ_PTRACE_SEIZE,
+	OM_INJ_PTRACE_POKETEXT,
+	OM_INJ_PTRACE_POKEDATA,
+	OM_INJ_PTRACE_POKEUSER,
+	OM_INJ_PTRACE_SETREGS,
+	OM_INJ_PTRACE_SETFPREGS,
+	OM_INJ_PTRACE_SETREGSET,
+	OM_INJ_PROCESS_VM_WRITEV,
+	OM_INJ_PROC_MEM_WRITE,
+	OM_INJ_WX_MEMORY,
+	OM_INJ_ANON_EXEC,
+	OM_INJ_LD_PRELOAD,
+	OM_INJ_LD_AUDIT,
+	OM_INJ_LD_LIBRARY_PATH,
+	OM_INJ_LD_SO_PRELOAD,
+	OM_INJ_MAX
+};
+
+#define OM_INJECT_VALUE_MAX 255 /* bytes of an LD_* variable's value kept */
+#define OM_INJECT_VALUE_MASK OM_INJECT_VALUE_MAX
+#define OM_ENV_MAX 32768 /* bytes of the environment scanned for LD_* at exec */
+#define OM_ENV_MASK (OM_ENV_MAX - 1)
+_Static_assert(((OM_INJECT_VALUE_MAX + 1) & OM_INJECT_VALUE_MASK) == 0,
+	       "OM_INJECT_VALUE_MAX + 1 must be a power of two (it is its own mask)");
+_Static_assert((OM_ENV_MAX & OM_ENV_MASK) == 0, "OM_ENV_MAX must be a power of two");
+
+struct om_ev_inject {
+	struct om_hdr h;
+	__u32 method;	       /* enum om_inject_method */
+	__u32 target_pid;      /* tgid of the process acted on, 0: not found */
+	__u64 target_start_ns; /* its start, boot-time ns */
+	__u32 target_vpid;     /* the pid as the actor named it (its pid namespace) */
+	__u16 value_len;       /* LD_*: bytes of the variable's value that follow */
+	__u16 _pad0;
+	/* then: char value[value_len]; */
+};
+_Static_assert(sizeof(struct om_ev_inject) == 64, "om_ev_inject layout");
+_Static_assert(__builtin_offsetof(struct om_ev_inject, target_start_ns) == 48,
+	       "om_ev_inject layout");
+
+/*
+ * A series of INJECT: the BPF map "inject_series" (syscall.bpf.c), keyed by
+ * actor, target and method. The first of a series is written at once; the
+ * kernel counts the rest in hits (never reset) and user space writes what
+ * was added since its last record (docs/FORMAT.md, INJECT).
+ */
+struct om_inject_key {
+	__u32 actor;	/* tgid */
+	__u32 target;	/* tgid, 0: not found */
+	__u64 actor_start_ns;
+	__u64 target_start_ns;
+	__u32 method;
+	__u32 target_vpid; /* tells apart targets that were not found */
+};
+_Static_assert(sizeof(struct om_inject_key) == 32, "om_inject_key layout");
+
+struct om_inject_val {
+	__u64 hits;    /* events of the series, the first included */
+	__u64 last_ns; /* boot ns of the latest */
+};
+_Static_assert(sizeof(struct om_inject_val) == 16, "om_inject_val layout");
 
 /*
  * Key of the BPF map "mods_seen" (syscall.bpf.c): one MODLOAD per process

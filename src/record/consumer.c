@@ -37,6 +37,12 @@ void consumer_free(struct consumer *c)
 	free(c->dns_tcp);
 	c->dns_tcp = NULL;
 	dns_msg_free(&c->dns);
+	inject_table_free(&c->inject);
+}
+
+void consumer_set_inject_source(struct consumer *c, const struct inject_source *src)
+{
+	c->inject.src = *src;
 }
 
 void consumer_sync_clock(struct consumer *c)
@@ -249,6 +255,8 @@ static void on_exit_event(struct consumer *c, const struct om_ev_proc *e)
 	char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
 	struct om_record r;
 	struct strbuf d = STRBUF_INIT;
+	/* the last counts of its INJECT series come before its end */
+	inject_process_ended(c, e->h.pid, e->h.start_ns);
 	base_record(c, &r, OM_EVENT_EXIT, &e->h, guid);
 	struct proc_entry *p = proctable_lookup(&c->procs, e->h.pid);
 	bool known = p && p->start_ticks == ticks;
@@ -317,6 +325,18 @@ static int on_mod(struct consumer *c, const struct om_ev_mod *e, size_t size)
 	c->out(c->out_ctx, &r);
 	sb_free(&d);
 	return 0;
+}
+
+void consumer_base_record(struct consumer *c, struct om_record *r, enum om_event ev,
+			  const struct om_hdr *h, char guid[GUID_STR_LEN])
+{
+	base_record(c, r, ev, h, guid);
+}
+
+void consumer_make_guid(struct consumer *c, char out[GUID_STR_LEN], uint32_t pid,
+			uint64_t start_ns)
+{
+	make_guid(c, out, pid, start_ns);
 }
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -504,6 +524,9 @@ int consumer_sample(struct consumer *c, const void *data, size_t size)
 			break;
 		case OM_K_DNS:
 			rc = on_dns(c, data, size);
+			break;
+		case OM_K_INJECT:
+			rc = inject_sample(c, data, size);
 			break;
 		}
 	}

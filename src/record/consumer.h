@@ -13,6 +13,7 @@
 #include "log/record.h"
 #include "onmitsu/event.h"
 #include "record/dns.h"
+#include "record/inject.h"
 #include "record/proctable.h"
 #include "util/strbuf.h"
 
@@ -29,6 +30,7 @@ struct consumer {
 	struct dns_tcp_table *dns_tcp; /* where the next message of each TCP stream starts */
 	struct dns_msg dns;	       /* the message being parsed (its buffer is reused) */
 	uint64_t by_kind[OM_K_MAX];
+	struct inject_table inject; /* INJECT series the kernel counts */
 };
 
 void consumer_init(struct consumer *c, const uint8_t boot_id[16], consumer_out_fn out, void *ctx);
@@ -37,6 +39,16 @@ void consumer_free(struct consumer *c);
 void consumer_sync_clock(struct consumer *c);
 /* One sample. 0, or -1 when it was malformed (counted, nothing written). */
 int consumer_sample(struct consumer *c, const void *data, size_t size);
+
+/* The kernel's count of INJECT series (the loader's map). */
+void consumer_set_inject_source(struct consumer *c, const struct inject_source *src);
+
+/* A record's common fields from a sample's header (guid written into guid). */
+void consumer_base_record(struct consumer *c, struct om_record *r, enum om_event ev,
+			  const struct om_hdr *h, char guid[GUID_STR_LEN]);
+/* The guid of process (pid, start). */
+void consumer_make_guid(struct consumer *c, char out[GUID_STR_LEN], uint32_t pid,
+			uint64_t start_ns);
 
 /* "exit:N" or "signal:SIGNAME" for a wait status; buf >= 32 bytes. */
 void exit_result(char *buf, size_t size, uint32_t status);

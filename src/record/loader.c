@@ -362,3 +362,15 @@ void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t 
 	uint8_t one = 1;
 	bpf_map_update_elem(bpf_map__fd(l->skel->maps.mods_seen), &key, &one, BPF_ANY);
 }
+
+int loader_inject_read(void *lp, const struct om_inject_key *k, struct om_inject_val *v)
+{
+	struct loader *l = lp;
+	return bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.inject_series), k, v) == 0 ? 0 : -1;
+}
+
+void loader_inject_forget(void *lp, const struct om_inject_key *k)
+{
+	struct loader *l = lp;
+	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.inject_series), k);
+}

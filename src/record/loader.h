@@ -60,6 +60,11 @@ uint64_t loader_flows_evicted(struct loader *l, uint64_t flows_new);
  * recorder started was already logged (from /proc/PID/maps). */
 void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t ino);
 
+/* The kernel's count of an INJECT series (map inject_series): 0, or -1 when
+ * it has no entry for k; and forgetting it once its process ended. */
+int loader_inject_read(void *l, const struct om_inject_key *k, struct om_inject_val *v);
+void loader_inject_forget(void *l, const struct om_inject_key *k);
+
 void loader_stop(struct loader *l);
 
 #endif

@@ -78,7 +78,7 @@ static const char *const lost_kind_names[OM_C_MAX] = {
     [OM_C_LOST_EXIT] = "exit",	  [OM_C_LOST_MODLOAD] = "modload",
     [OM_C_LOST_NET] = "net",	  [OM_C_NO_SCRATCH] = "no_scratch",
     [OM_C_OVERSIZE] = "oversize", [OM_C_PENDING_EVICTED] = "pending_evicted",
-    [OM_C_LOST_DNS] = "dns",
+    [OM_C_LOST_DNS] = "dns",	  [OM_C_LOST_INJECT] = "inject",
 };
 
 /* Records the kernel side could not hand over: STOP's lost= */
@@ -86,7 +86,7 @@ static uint64_t records_lost(const uint64_t cnt[OM_C_MAX])
 {
 	return cnt[OM_C_LOST_FORK] + cnt[OM_C_LOST_EXEC] + cnt[OM_C_LOST_EXIT] +
 	       cnt[OM_C_LOST_MODLOAD] + cnt[OM_C_LOST_NET] + cnt[OM_C_NO_SCRATCH] +
-	       cnt[OM_C_OVERSIZE] + cnt[OM_C_LOST_DNS];
+	       cnt[OM_C_OVERSIZE] + cnt[OM_C_LOST_DNS] + cnt[OM_C_LOST_INJECT];
 }
 
 /* One LOST record for what a count grew by since it was last reported. */
@@ -399,6 +399,8 @@ static int recorder_begin(struct recorder *rec, struct record_args *a)
 		log_writer_close(&rec->w);
 		return -1;
 	}
+	struct inject_source src = {loader_inject_read, loader_inject_forget, rec->l};
+	consumer_set_inject_source(&rec->c, &src);
 
 	/* START: every hook is attached */
 	struct strbuf d = STRBUF_INIT;
@@ -445,6 +447,7 @@ static int record_loop(struct recorder *rec)
 		if (ms >= 1000 || rec->w.buf.len > (1u << 20)) {
 			if (ms >= 1000) {
 				consumer_sync_clock(&rec->c);
+				inject_tick(&rec->c);
 				report_lost(rec);
 				/* rotation by age, interval seals */
 				log_writer_tick(&rec->w, now_unix_ns());
@@ -462,6 +465,7 @@ static int recorder_end(struct recorder *rec, int rc)
 {
 	for (int i = 0; i < 100 && loader_poll(rec->l, 0) > 0; i++)
 		;
+	inject_tick(&rec->c);
 	report_lost(rec);
 	uint64_t cnt[OM_C_MAX] = {0};
 	loader_counters(rec->l, cnt);
@@ -470,11 +474,12 @@ static int recorder_end(struct recorder *rec, int rc)
 		"events=%" PRIu64 " lost=%" PRIu64 " truncated_args=%" PRIu64
 		" truncated_paths=%" PRIu64 " read_failures=%" PRIu64 " hooks_skipped=%" PRIu64
 		" bad_samples=%" PRIu64 " dropped_unwritten=%" PRIu64 " no_scratch=%" PRIu64
-		" oversize=%" PRIu64 " pending_evicted=%" PRIu64 " flows_evicted=%" PRIu64,
+		" oversize=%" PRIu64 " pending_evicted=%" PRIu64 " flows_evicted=%" PRIu64
+		" truncated_env=%" PRIu64,
 		cnt[OM_C_EVENTS], records_lost(cnt), cnt[OM_C_TRUNC_ARGS], cnt[OM_C_TRUNC_PATH],
 		cnt[OM_C_READ_FAIL], rec->hook_misses_reported, rec->c.bad_samples, rec->w.dropped,
 		cnt[OM_C_NO_SCRATCH], cnt[OM_C_OVERSIZE], cnt[OM_C_PENDING_EVICTED],
-		rec->flows_evicted_reported);
+		rec->flows_evicted_reported, cnt[OM_C_TRUNC_ENV]);
 	sb_addf(&d, " dns_malformed=%" PRIu64, rec->c.dns_malformed);
 	for (int e = 0; e < OM_EVENT_COUNT; e++) {
 		if (e == OM_EVENT_STOP || e == OM_EVENT_SEAL)
