@@ -83,8 +83,7 @@ static __always_inline void target_by_vpid(struct inject_target *t, struct task_
 }
 
 /* One event of a series: the first is written, the others counted. */
-static __noinline void inject_event(struct task_struct *task, __u32 method,
-				    struct inject_target *t)
+static __noinline void inject_event(struct task_struct *task, __u32 method, struct inject_target *t)
 {
 	struct om_inject_key k = {};
 	__u64 id = bpf_get_current_pid_tgid();
@@ -248,7 +247,8 @@ static __always_inline void inject_open(struct task_struct *task, long fd, long 
  */
 static __always_inline void inject_self(struct task_struct *task, __u32 method)
 {
-	struct inject_target t = {.tgid = task->tgid, .start_ns = task->group_leader->start_boottime};
+	struct inject_target t = {.tgid = task->tgid,
+				  .start_ns = task->group_leader->start_boottime};
 	t.vpid = t.tgid;
 	inject_event(task, method, &t);
 }
@@ -330,7 +330,8 @@ static long env_word(__u32 i, void *data)
 	return 0;
 }
 
-_Static_assert(OM_ENV_MAX + 64 + sizeof(struct om_ev_inject) + OM_INJECT_VALUE_MAX + 2 <= OM_REC_MAX,
+_Static_assert(OM_ENV_MAX + 64 + sizeof(struct om_ev_inject) + OM_INJECT_VALUE_MAX + 2 <=
+		   OM_REC_MAX,
 	       "the environment and a variable of it fit in the scratch record");
 
 static __noinline void inject_env(struct task_struct *task)

@@ -89,9 +89,10 @@ enum om_counter {
 #define OM_F_ARGS_FAULT (1u << 4) /* argv could not be read */
 #define OM_F_SETUID (1u << 5)	  /* euid differs from uid at exec */
 #define OM_F_SCRIPT_CWD_TRUNC                                                                      \
-	(1u << 7) /* EXEC: the cwd a relative script is named from was cut                         \
-		   */
-#define OM_F_VALUE_TRUNC (1u << 8) /* INJECT: the variable's value was cut at OM_INJECT_VALUE_MAX */
+	(1u << 7)		   /* EXEC: the cwd a relative script is named from was cut        \
+				    */
+#define OM_F_VALUE_TRUNC (1u << 8) /* INJECT: the variable's value was cut at OM_INJECT_VALUE_MAX  \
+				    */
 #define OM_F_NO_SERIES                                                                             \
 	(1u << 9) /* INJECT: the series table was full: this one is written, not counted */
 #define OM_F_LATE                                                                                  \
@@ -249,8 +250,8 @@ _Static_assert(__builtin_offsetof(struct om_ev_inject, target_start_ns) == 48,
  * was added since its last record (docs/FORMAT.md, INJECT).
  */
 struct om_inject_key {
-	__u32 actor;	/* tgid */
-	__u32 target;	/* tgid, 0: not found */
+	__u32 actor;  /* tgid */
+	__u32 target; /* tgid, 0: not found */
 	__u64 actor_start_ns;
 	__u64 target_start_ns;
 	__u32 method;

@@ -49,7 +49,8 @@ struct timeline_state {
 
 static bool numeric_column(const char *name)
 {
-	static const char *const numeric[] = {"seq", "pid", "ppid", "uid", "src_port", "dst_port"};
+	static const char *const numeric[] = {"seq",	  "pid",      "ppid",	   "uid",
+					      "src_port", "dst_port", "target_pid"};
 	for (size_t i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++)
 		if (strcmp(name, numeric[i]) == 0)
 			return true;
@@ -111,6 +112,22 @@ static void table_record(struct strbuf *out, const struct history *h, const stru
 			  log_field_num(rec->f[COL_DST_PORT]), rec->f[COL_DIRECTION],
 			  rec->f[COL_RESULT]);
 		break;
+	case OM_EVENT_INJECT:
+		/* the actor, what it did, to whom */
+		sb_addf(out, "%s  %s", *exe ? exe : "?", rec->f[COL_RESULT]);
+		if (*rec->f[COL_TARGET_PID] || *rec->f[COL_TARGET_GUID]) {
+			int32_t tp = *rec->f[COL_TARGET_GUID]
+					 ? history_find_guid(h, rec->f[COL_TARGET_GUID])
+					 : PROC_NONE;
+			const struct proc_image *im =
+			    tp == PROC_NONE ? NULL : history_image_at(h, tp, rec->time_ns);
+			sb_addf(out, " -> %s %s",
+				*rec->f[COL_TARGET_PID] ? rec->f[COL_TARGET_PID] : "?",
+				im && *history_str(h, im->exe) ? history_str(h, im->exe) : "?");
+			if (*rec->f[COL_TARGET_GUID])
+				sb_addf(out, " (guid %s)", rec->f[COL_TARGET_GUID]);
+		}
+		break;
 	default:
 		sb_adds(out, rec->f[COL_DETAIL]);
 		break;
@@ -127,8 +144,14 @@ static void timeline_record(struct history *h, const struct log_record *rec, int
 	struct timeline_state *st = arg;
 	if (rec->time_ns < st->since_ns || rec->time_ns > st->until_ns)
 		return;
-	if (st->member && (proc == PROC_NONE || !st->member[proc]))
-		return;
+	if (st->member && (proc == PROC_NONE || !st->member[proc])) {
+		/* an INJECT is on its target's timeline too */
+		int32_t target = rec->event == OM_EVENT_INJECT && *rec->f[COL_TARGET_GUID]
+				     ? history_find_guid(h, rec->f[COL_TARGET_GUID])
+				     : PROC_NONE;
+		if (target == PROC_NONE || !st->member[target])
+			return;
+	}
 	st->shown++;
 	switch (st->format) {
 	case OUT_CSV:

@@ -150,6 +150,12 @@ static void emit_table(struct emit *e, int32_t p, int depth, enum role role)
 	else if (pr->gone_ns)
 		sb_addf(out, "  gone before %s", time_text(t, sizeof(t), pr->gone_ns));
 	sb_addc(out, '\n');
+	if (pr->injects_in) {
+		struct strbuf in = STRBUF_INIT;
+		indent(&in, depth, true);
+		report_injected_lines(out, h, p, UINT64_MAX, sb_str(&in));
+		sb_free(&in);
+	}
 
 	/* what it ran, its flows and modules, merged in time order */
 	uint32_t img = pr->first_image ? h->images[pr->first_image - 1].next : 0;
@@ -268,6 +274,7 @@ static void emit_json(struct emit *e, int32_t p, int depth, enum role role)
 		sb_addc(out, '}');
 	}
 	sb_addc(out, ']');
+	report_injected_json(out, h, p, UINT64_MAX);
 	json_flow_items(e, p);
 	sb_adds(out, "}\n");
 }

@@ -39,6 +39,7 @@ void history_free(struct history *h)
 	free(h->images);
 	free(h->flows);
 	free(h->modules);
+	free(h->injects);
 	free(h->periods);
 	free(h->local_ip);
 	memset(h, 0, sizeof(*h));
@@ -95,10 +96,9 @@ static int32_t num_or_minus1(const struct log_record *rec, enum log_col c)
 	return v < 0 || v > INT32_MAX ? -1 : (int32_t)v;
 }
 
-static int32_t proc_for(struct history *h, const struct log_record *rec)
+/* The process of a guid (created when new, with pid and first seen at t). */
+static int32_t proc_for_guid(struct history *h, const char *guid, size_t n, int32_t pid, uint64_t t)
 {
-	const char *guid = rec->f[COL_GUID];
-	size_t n = rec->len[COL_GUID];
 	if (n == 0)
 		return PROC_NONE;
 	if (h->last_proc != PROC_NONE) {
@@ -120,13 +120,60 @@ static int32_t proc_for(struct history *h, const struct log_record *rec)
 	memset(p, 0, sizeof(*p));
 	p->guid = gid;
 	p->parent = PROC_NONE;
-	p->pid = num_or_minus1(rec, COL_PID);
+	p->pid = pid;
 	p->ppid = -1;
 	p->uid = -1;
 	p->first_child = p->next_sibling = PROC_NONE;
-	p->first_seen_ns = rec->time_ns;
+	p->first_seen_ns = t;
 	h->proc_of_guid[gid] = idx;
 	return h->last_proc = idx;
+}
+
+static int32_t proc_for(struct history *h, const struct log_record *rec)
+{
+	return proc_for_guid(h, rec->f[COL_GUID], rec->len[COL_GUID], num_or_minus1(rec, COL_PID),
+			     rec->time_ns);
+}
+
+/* count=N in an INJECT's detail (at its start or after a space); 1 without */
+static uint64_t inject_count(const char *detail)
+{
+	for (const char *d = detail; (d = strstr(d, "count=")); d += 6) {
+		if (d != detail && d[-1] != ' ')
+			continue;
+		uint64_t n = 0;
+		const char *q = d + 6;
+		if (*q < '0' || *q > '9')
+			return 1;
+		for (; *q >= '0' && *q <= '9' && n < UINT64_MAX / 10; q++)
+			n = n * 10 + (uint64_t)(*q - '0');
+		return n;
+	}
+	return 1;
+}
+
+static int32_t history_record_proc(struct history *h, const struct log_record *rec);
+
+/* An INJECT: its actor (the record's process) and its target, linked to the
+ * target's list. */
+static int32_t add_inject(struct history *h, const struct log_record *rec)
+{
+	int32_t actor = history_record_proc(h, rec);
+	int32_t target = proc_for_guid(h, rec->f[COL_TARGET_GUID], rec->len[COL_TARGET_GUID],
+				       num_or_minus1(rec, COL_TARGET_PID), rec->time_ns);
+	GROW(h->injects, h->ninjects, h->injects_cap);
+	struct inject_rec *x = &h->injects[h->ninjects++];
+	x->time_ns = rec->time_ns;
+	x->actor = actor;
+	x->target = target;
+	x->method = intern_add(&h->strings, rec->f[COL_RESULT], rec->len[COL_RESULT]);
+	x->count = inject_count(rec->f[COL_DETAIL]);
+	x->next_into = 0;
+	if (target != PROC_NONE) {
+		x->next_into = h->procs[target].injects_in;
+		h->procs[target].injects_in = h->ninjects;
+	}
+	return actor;
 }
 
 static void add_image(struct history *h, struct proc *p, uint64_t t, uint32_t exe, uint32_t cmdline)
@@ -202,8 +249,6 @@ static void process_record(struct history *h, struct proc *p, const struct log_r
 			  intern_add(&h->strings, cmd, cmdlen));
 }
 
-static int32_t history_record_proc(struct history *h, const struct log_record *rec);
-
 /* Fold one record into the history; returns the index of the process a
  * process record (EXISTING, FORK, EXEC, EXIT) names, else PROC_NONE. */
 static int32_t history_add(struct history *h, const struct log_record *rec)
@@ -241,6 +286,8 @@ static int32_t history_add(struct history *h, const struct log_record *rec)
 	case OM_EVENT_EXEC:
 	case OM_EVENT_EXIT:
 		break;
+	case OM_EVENT_INJECT:
+		return add_inject(h, rec);
 	default:
 		/* flows, modules, ...: a command resolves the process of the few it
 		 * keeps (history_record_proc); looking up every one costs time */
@@ -553,6 +600,47 @@ uint32_t history_keep_module(struct history *h, const struct log_record *rec, in
 	m->proc = proc;
 	m->path = intern_add(&h->strings, rec->f[COL_PATH], rec->len[COL_PATH]);
 	return h->nmodules++;
+}
+
+static int by_first_time(const void *a, const void *b)
+{
+	const struct inject_by *x = a, *y = b;
+	return x->first_ns < y->first_ns ? -1 : x->first_ns > y->first_ns;
+}
+
+size_t history_injected_by(const struct history *h, int32_t p, uint64_t until_ns,
+			   struct inject_by **out)
+{
+	*out = NULL;
+	if (p == PROC_NONE)
+		return 0;
+	size_t n = 0, cap = 0;
+	struct inject_by *v = NULL;
+	for (uint32_t i = h->procs[p].injects_in; i; i = h->injects[i - 1].next_into) {
+		const struct inject_rec *x = &h->injects[i - 1];
+		if (x->time_ns > until_ns)
+			continue;
+		size_t k = 0;
+		while (k < n && !(v[k].actor == x->actor && v[k].method == x->method))
+			k++;
+		if (k == n) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 8;
+				struct inject_by *nv = realloc(v, cap * sizeof(*v));
+				if (!nv)
+					fatal("out of memory");
+				v = nv;
+			}
+			v[n++] = (struct inject_by){x->actor, x->method, x->time_ns, 0};
+		}
+		if (x->time_ns < v[k].first_ns)
+			v[k].first_ns = x->time_ns;
+		v[k].count += x->count;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_first_time);
+	*out = v;
+	return n;
 }
 
 bool history_recording_at(const struct history *h, uint64_t t_ns, uint64_t slack_ns)

@@ -59,9 +59,11 @@ struct proc {
 	int32_t first_child, next_sibling; /* PROC_NONE-terminated, in start order */
 	uint8_t origin;			   /* enum proc_origin of the first such record */
 	bool parent_from_fork;
-	uint32_t period;  /* the latest recording period (index) that saw it */
-	uint64_t gone_ns; /* no EXIT, but missing from a later start-up snapshot:
-			     it ended before this time (while the recorder was down) */
+	uint32_t injects_in; /* index + 1 in history.injects of the latest INJECT into it
+				(chained by next_into, latest first); 0: none */
+	uint32_t period;     /* the latest recording period (index) that saw it */
+	uint64_t gone_ns;    /* no EXIT, but missing from a later start-up snapshot:
+				it ended before this time (while the recorder was down) */
 };
 
 /* NET records a command keeps (who's matches, correlate's index, tree's flows). */
@@ -84,6 +86,25 @@ struct module_rec {
 	uint64_t time_ns;
 	int32_t proc;
 	uint32_t path; /* history.strings */
+};
+
+/* INJECT records: who acted on which process, how (every one the log has). */
+struct inject_rec {
+	uint64_t time_ns;
+	int32_t actor;	    /* PROC_NONE when the record named no guid */
+	int32_t target;	    /* PROC_NONE when it named no target_guid */
+	uint32_t method;    /* history.strings: the record's result */
+	uint32_t next_into; /* index + 1 of the INJECT into the same target before it */
+	uint64_t count;	    /* its detail's count=, 1 when it has none */
+};
+
+/* What was done to a process: one per actor and method, its first time and
+ * the events counted up to a moment (history_injected_by). */
+struct inject_by {
+	int32_t actor;
+	uint32_t method;
+	uint64_t first_ns;
+	uint64_t count;
 };
 
 /* When the recorder was running, from its START and STOP records. */
@@ -109,6 +130,9 @@ struct history {
 	uint32_t nflows, flows_cap;
 	struct module_rec *modules;
 	uint32_t nmodules, modules_cap;
+
+	struct inject_rec *injects;
+	uint32_t ninjects, injects_cap;
 
 	struct rec_period *periods;
 	uint32_t nperiods, periods_cap;
@@ -139,7 +163,8 @@ typedef void (*history_record_fn)(struct history *h, const struct log_record *re
 #define HISTORY_EVENTS                                                                             \
 	(LOG_EVENT_BIT(OM_EVENT_START) | LOG_EVENT_BIT(OM_EVENT_STOP) |                            \
 	 LOG_EVENT_BIT(OM_EVENT_EXISTING) | LOG_EVENT_BIT(OM_EVENT_FORK) |                         \
-	 LOG_EVENT_BIT(OM_EVENT_EXEC) | LOG_EVENT_BIT(OM_EVENT_EXIT))
+	 LOG_EVENT_BIT(OM_EVENT_EXEC) | LOG_EVENT_BIT(OM_EVENT_EXIT) |                             \
+	 LOG_EVENT_BIT(OM_EVENT_INJECT))
 
 /*
  * Read the whole log in dir into h (HISTORY_EVENTS and extra_events), calling
@@ -194,6 +219,15 @@ uint32_t history_keep_flow(struct history *h, const struct log_record *rec, int3
  * names none. */
 int32_t history_proc_of(struct history *h, const struct log_record *rec);
 uint32_t history_keep_module(struct history *h, const struct log_record *rec, int32_t proc);
+
+/*
+ * Who acted on p (INJECT records whose target is p) at or before until_ns:
+ * one entry per actor and method, in the order of their first time, with the
+ * events counted up to until_ns. Returns how many; *out is allocated (free
+ * it), NULL when none.
+ */
+size_t history_injected_by(const struct history *h, int32_t p, uint64_t until_ns,
+			   struct inject_by **out);
 
 /* "tcp" -> IPPROTO_TCP, ... ; 0 for anything else. */
 uint8_t proto_from_name(const char *s);

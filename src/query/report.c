@@ -2,6 +2,7 @@
 #include "query/report.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/log.h"
@@ -99,6 +100,56 @@ static void json_proc(struct strbuf *out, const struct history *h, int32_t p, ui
 	sb_addc(out, '}');
 }
 
+void report_injected_json(struct strbuf *out, const struct history *h, int32_t p, uint64_t until_ns)
+{
+	char t[TIME_TEXT_SIZE];
+	struct inject_by *v;
+	size_t n = history_injected_by(h, p, until_ns, &v);
+	if (!n)
+		return; /* the key is there only when someone did */
+	sb_adds(out, ",\"injected_by\":[");
+	for (size_t i = 0; i < n; i++) {
+		const char *cmdline;
+		if (i)
+			sb_addc(out, ',');
+		sb_adds(out, "{\"pid\":");
+		json_int_or_null(out, v[i].actor == PROC_NONE ? -1 : h->procs[v[i].actor].pid);
+		sb_adds(out, ",\"guid\":");
+		json_str_or_null(out, v[i].actor == PROC_NONE ? NULL : history_guid(h, v[i].actor));
+		sb_adds(out, ",\"exe\":");
+		json_str_or_null(out, v[i].actor == PROC_NONE
+					  ? NULL
+					  : exe_at(h, v[i].actor, v[i].first_ns, &cmdline));
+		sb_adds(out, ",\"method\":");
+		json_str_or_null(out, history_str(h, v[i].method));
+		sb_adds(out, ",\"time\":");
+		json_str_or_null(out, time_text(t, sizeof(t), v[i].first_ns));
+		sb_addf(out, ",\"count\":%llu}", (unsigned long long)v[i].count);
+	}
+	sb_addc(out, ']');
+	free(v);
+}
+
+void report_injected_lines(struct strbuf *out, const struct history *h, int32_t p,
+			   uint64_t until_ns, const char *indent)
+{
+	char t[TIME_TEXT_SIZE];
+	struct inject_by *v;
+	size_t n = history_injected_by(h, p, until_ns, &v);
+	for (size_t i = 0; i < n; i++) {
+		sb_addf(out, "%sinjected  %s by ", indent, history_str(h, v[i].method));
+		if (v[i].actor == PROC_NONE)
+			sb_adds(out, "(a process the log does not name)");
+		else
+			describe_proc(out, h, v[i].actor, v[i].first_ns);
+		sb_addf(out, "  at %s", time_text(t, sizeof(t), v[i].first_ns));
+		if (v[i].count > 1)
+			sb_addf(out, "  (%llu times)", (unsigned long long)v[i].count);
+		sb_addc(out, '\n');
+	}
+	free(v);
+}
+
 static void report_json(struct strbuf *out, const struct history *h, const struct flow_answer *a)
 {
 	char t[TIME_TEXT_SIZE];
@@ -135,6 +186,7 @@ static void report_json(struct strbuf *out, const struct history *h, const struc
 		json_proc(out, h, chain[i], birth_time(h, i ? chain[i - 1] : a->proc), false);
 	}
 	sb_addc(out, ']');
+	report_injected_json(out, h, a->proc, a->flow.time_ns);
 	if (a->reason) {
 		sb_adds(out, ",\"reason\":");
 		json_str(out, a->reason);
@@ -298,6 +350,7 @@ static void details(struct strbuf *out, const struct history *h, const struct fl
 		sb_addf(out, "  gone before %s (exit not recorded)",
 			time_text(t1, sizeof(t1), pr->gone_ns));
 	sb_addc(out, '\n');
+	report_injected_lines(out, h, a->proc, a->flow.time_ns, "    ");
 	if (a->has_delta)
 		sb_addf(out, "    record    its NET record is %.6f s %s the packet\n",
 			(double)(a->delta_ns < 0 ? -a->delta_ns : a->delta_ns) / 1e9,

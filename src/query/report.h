@@ -9,8 +9,11 @@
  *          "community_id":"1:…","time":"…","dns_name":"…"|null,
  *          "dns_name_from":"process"|"host"|null},
  *  "process":{"pid":N,"guid":"…","exe":"…","cmdline":"…","uid":N}|null,
- *  "ancestry":[{"pid":N,"guid":"…","exe":"…","cmdline":"…"},…]}
+ *  "ancestry":[{"pid":N,"guid":"…","exe":"…","cmdline":"…"},…],
+ *  "injected_by":[{"pid":N,"guid":"…","exe":"…","method":"…","time":"…","count":N},…]}
  *
+ * injected_by only when another process (or the process itself) acted on it
+ * (INJECT) up to the flow's time.
  * ancestry starts at the parent and ends at the first ancestor the log knows.
  * correlate adds "reason":"…" to the objects of flows it could not attribute.
  */
@@ -50,6 +53,16 @@ void flow_view_from_rec(const struct history *h, const struct flow_rec *f, struc
  * and CSV are written to stdout as they grow, a table is left in out. */
 void report_answers(struct strbuf *out, const struct history *h, const struct flow_answer *a,
 		    size_t n, enum out_format format, bool correlate);
+
+/* Who acted on process p (INJECT) up to until_ns: ,"injected_by":[{"pid":N,
+ * "guid":"…","exe":"…","method":"…","time":"…","count":N},…] (the actor's
+ * exe when it first did so; count: the events counted up to until_ns), and
+ * the same as lines "INDENTinjected  METHOD by PID EXE ... at TIME". Nothing
+ * at all when nobody did. */
+void report_injected_json(struct strbuf *out, const struct history *h, int32_t p,
+			  uint64_t until_ns);
+void report_injected_lines(struct strbuf *out, const struct history *h, int32_t p,
+			   uint64_t until_ns, const char *indent);
 
 /* A flow on one line of a tree or timeline: "PROTO SRC -> DST", ICMP with
  * its type and code (what the log keeps in the port columns) after the

@@ -333,8 +333,7 @@ void consumer_base_record(struct consumer *c, struct om_record *r, enum om_event
 	base_record(c, r, ev, h, guid);
 }
 
-void consumer_make_guid(struct consumer *c, char out[GUID_STR_LEN], uint32_t pid,
-			uint64_t start_ns)
+void consumer_make_guid(struct consumer *c, char out[GUID_STR_LEN], uint32_t pid, uint64_t start_ns)
 {
 	make_guid(c, out, pid, start_ns);
 }

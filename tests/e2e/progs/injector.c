@@ -115,7 +115,8 @@ static int do_ptrace(pid_t pid, uintptr_t addr, long n)
 		pokes++;
 	}
 	struct user_regs_struct regs;
-	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) != 0 || ptrace(PTRACE_SETREGS, pid, 0, &regs) != 0) {
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs) != 0 ||
+	    ptrace(PTRACE_SETREGS, pid, 0, &regs) != 0) {
 		perror("PTRACE_SETREGS");
 		return 1;
 	}
