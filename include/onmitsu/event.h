@@ -89,10 +89,11 @@ enum om_counter {
 #define OM_F_ARGS_FAULT (1u << 4) /* argv could not be read */
 #define OM_F_SETUID (1u << 5)	  /* euid differs from uid at exec */
 #define OM_F_SCRIPT_CWD_TRUNC                                                                      \
-	(1u << 7)		   /* EXEC: the cwd a relative script is named from was cut        \
-				    */
-#define OM_F_VALUE_TRUNC (1u << 8) /* INJECT: the variable's value was cut at OM_INJECT_VALUE_MAX  \
-				    */
+	(1u << 7) /* EXEC: the cwd a relative script is named from was cut                         \
+		   */
+#define OM_F_VALUE_TRUNC                                                                           \
+	(1u << 8) /* INJECT: the variable's value was cut at OM_INJECT_VALUE_MAX                   \
+		   */
 #define OM_F_NO_SERIES                                                                             \
 	(1u << 9) /* INJECT: the series table was full: this one is written, not counted */
 #define OM_F_LATE                                                                                  \

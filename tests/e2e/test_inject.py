@@ -64,13 +64,15 @@ def kv(line):
     return dict(x.split("=", 1) for x in line.split())
 
 
-def run_injector(*args, env=None):
+def run_injector(*args, env=None, key=None):
+    """Its line: the first, or the one with key= (a child prints lines too)."""
     p = subprocess.run([INJECTOR, *map(str, args)], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=30, env=env)
     if p.returncode != 0:
         raise AssertionError("injector %s: exit %d: %s" % (" ".join(map(str, args)),
                                                             p.returncode, p.stderr))
-    return kv(p.stdout.strip().splitlines()[-1])
+    lines = p.stdout.strip().splitlines()
+    return kv(next((l for l in lines if key + "=" in l), "") if key else lines[0])
 
 
 class Victim:
@@ -117,7 +119,7 @@ def run_scenarios(tmp):
     s["reader"] = os.getpid()
     v.go()
     # process_vm_writev into a child, which then connects
-    s["vmwrite"] = run_injector("vmwrite", PEER4, PORTS["vmwrite"])
+    s["vmwrite"] = run_injector("vmwrite", PEER4, PORTS["vmwrite"], key="written")
     # a JIT
     s["jit"] = run_injector("jit", JITS, PEER4, PORTS["jit"])
     # LD_PRELOAD (a library that is there: the C library itself) and LD_LIBRARY_PATH
