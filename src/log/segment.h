@@ -89,6 +89,12 @@ void segment_warn_strays(const char *dir, const struct segment_stray *v, size_t 
 size_t segment_plan_retention(const struct segment_info *segs, size_t n, uint64_t active_size,
 			      uint64_t keep_size, uint64_t keep_age, int64_t now);
 
+/* From this level on the compressor's window and match tables are capped
+ * (segment.c): 1 MiB and 2^18 entries each. */
+#define SEGMENT_ZSTD_CAP_FROM_LEVEL 6
+#define SEGMENT_ZSTD_WINDOW_LOG 20
+#define SEGMENT_ZSTD_TABLE_LOG 18
+
 /* Compress dirfd/name into name.zst (see above). stop: checked between
  * blocks; when it is set the work is abandoned and -1 returned with
  * errno ECANCELED. On failure err says why. */
