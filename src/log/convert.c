@@ -154,7 +154,9 @@ int log_cat(const char *dir, enum log_format want, FILE *out)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
-		log_warn("cannot read log directory %s", dir);
+		char err[1024];
+		log_open_error(err, sizeof(err), dir, true, errno);
+		log_warnx("%s", err);
 		return 1;
 	}
 	struct segment_info *segs;

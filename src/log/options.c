@@ -129,3 +129,27 @@ void log_settings_finish(struct log_settings *s)
 		s->w.seal_key = SEAL_DEFAULT_KEY_FILE;
 	s->w.syslog = s->syslog;
 }
+
+int log_dir_option_check(const char *dir, char *err, size_t errsize)
+{
+	if (!*dir) {
+		snprintf(err, errsize, "--log-dir needs a directory, not \"\"");
+		return -1;
+	}
+	if (strcmp(dir, "-") == 0) {
+		snprintf(err, errsize,
+			 "--log-dir \"-\": the log is a directory of segments, never standard "
+			 "output; give a directory (e.g. /var/log/onmitsu), and to watch the "
+			 "records as they are written, run onmitsu cat --follow");
+		return -1;
+	}
+	if (dir[0] == '-') {
+		snprintf(err, errsize,
+			 "--log-dir \"%s\" looks like an option, not a directory: give the "
+			 "directory right after --log-dir (a directory whose name starts with "
+			 "'-' is written ./%s)",
+			 dir, dir);
+		return -1;
+	}
+	return 0;
+}

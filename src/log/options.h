@@ -6,6 +6,7 @@
 #ifndef ONMITSU_LOG_OPTIONS_H
 #define ONMITSU_LOG_OPTIONS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "log/writer.h"
@@ -52,6 +53,12 @@ void log_settings_init(struct log_settings *s);
 int log_settings_option(struct log_settings *s, int ch, const char *arg);
 /* After all options: pick the default key file if it exists. */
 void log_settings_finish(struct log_settings *s);
+
+/* Whether --log-dir DIR names a directory the recorder can write its log
+ * into: not "", not "-" (the log is segments in a directory, never standard
+ * output), not an option swallowed as its value ("--log-dir --format").
+ * 0, or -1 with the reason and what would be right in err. */
+int log_dir_option_check(const char *dir, char *err, size_t errsize);
 
 /* "90d", "12h", "30m", "45s", "3600" (seconds) -> seconds; 0 or -1. */
 int parse_duration(const char *s, uint64_t *seconds);

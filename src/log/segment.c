@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -677,4 +678,37 @@ int file_set_append_only(int fd, bool on)
 	if (want == flags)
 		return 0;
 	return ioctl(fd, FS_IOC_SETFLAGS, &want);
+}
+
+void log_open_error(char *buf, size_t size, const char *path, bool is_dir, int e)
+{
+	const char *what = is_dir ? "log directory " : "";
+	if (e == ENOENT || e == ENOTDIR) {
+		snprintf(buf, size,
+			 "cannot read %s%s: %s (is this where the log is? give the recorder's "
+			 "log directory with --log-dir DIR)",
+			 what, path, strerror(e));
+		return;
+	}
+	if (e != EACCES && e != EPERM) {
+		snprintf(buf, size, "cannot read %s%s: %s", what, path, strerror(e));
+		return;
+	}
+	/* the recorder keeps its log root's alone (0700, files 0600); a group
+	 * an administrator let read it is named */
+	struct stat st;
+	mode_t need = is_dir ? (S_IRGRP | S_IXGRP) : S_IRGRP;
+	const struct group *g = NULL;
+	if (stat(path, &st) == 0 && (st.st_mode & need) == need)
+		g = getgrgid(st.st_gid);
+	if (g)
+		snprintf(buf, size,
+			 "cannot read %s%s: %s: run as root, or as a member of the group %s, "
+			 "which may read it",
+			 what, path, strerror(e), g->gr_name);
+	else
+		snprintf(buf, size,
+			 "cannot read %s%s: %s: run as root (the recorder keeps its log readable "
+			 "by root alone), or join a group an administrator lets read it",
+			 what, path, strerror(e));
 }

@@ -81,6 +81,14 @@ void segment_strays_free(struct segment_stray *v, size_t n);
 void segment_warn_strays(const char *dir, const struct segment_stray *v, size_t n);
 
 /*
+ * Why a log directory (is_dir) or a file of it at path cannot be opened,
+ * after errno e, and what to do, into buf: a directory that is not there
+ * names --log-dir; a permission error says to run as root, or to join the
+ * group that may read it when the directory (or file) lets its group read.
+ */
+void log_open_error(char *buf, size_t size, const char *path, bool is_dir, int e);
+
+/*
  * How many of the oldest closed segments to delete so that the total size
  * (closed + active_size) is at most keep_size and none is older than
  * keep_age seconds (by mtime: the time of its last record). 0 disables a

@@ -437,7 +437,19 @@ int capture_read(const char *path, struct capture *c, char *err, size_t errsize)
 		}
 		track_packet(c, &ft, &t, ts);
 	}
-	if (r == PCAP_ERROR) {
+	if (r == PCAP_ERROR && strstr(pcap_geterr(p), "different from the type of the first")) {
+		/* a pcapng of interfaces with different link types: libpcap,
+		 * which reads the captures, takes one link type a file */
+		snprintf(err, errsize,
+			 "%s: the capture has interfaces of more than one link type (the first: "
+			 "%s; another after packet %llu): a limit of libpcap, which reads "
+			 "captures (one link type a file), not damage; the packets after it are "
+			 "not read. Split the capture by interface (e.g. tshark -r FILE -Y "
+			 "'frame.interface_id == 1' -w PART.pcapng) or capture with tcpdump -i "
+			 "any",
+			 path, c->linktype_name, (unsigned long long)c->packets);
+		rc = 1;
+	} else if (r == PCAP_ERROR) {
 		snprintf(err, errsize, "%s: capture is corrupt or cut short after packet %llu: %s",
 			 path, (unsigned long long)c->packets, pcap_geterr(p));
 		rc = 1;

@@ -15,6 +15,7 @@
  * capture saw it.
  *
  * Flows left over are listed as unattributed, with the reason when known:
+ * there is no log to read, or it holds no record ("no log covers this time"),
  * neither address is one the log has seen as this host's ("not this host"),
  * the packet is from before the log's first record or after its last, or
  * from a time the recorder was stopped; else "no matching record".
@@ -40,7 +41,8 @@
 
 static void correlate_usage(void)
 {
-	printf("usage: onmitsu correlate [--json | --csv] [--log-dir DIR] CAPTURE\n"
+	printf("usage: onmitsu correlate [--window S] [--unattributed] [--json | --csv]\n"
+	       "                         [--log-dir DIR] CAPTURE\n"
 	       "\n"
 	       "Attribute every flow of a pcap or pcapng capture to the process that owned\n"
 	       "it, by 5-tuple and time, with its ancestry; list flows nobody on this host\n"
@@ -209,6 +211,8 @@ static const char *why_unattributed(const struct history *h, const struct captur
 				    size_t size)
 {
 	const struct pkt_tuple *t = &cf->first;
+	if (!h->records)
+		return "no log covers this time";
 	if (any_local(h) && !is_local(h, &t->src) && !is_local(h, &t->dst))
 		return "not this host (neither address is one the log has seen as this host's)";
 	if (cf->time_ns + window_ns < h->first_ns)
@@ -391,11 +395,12 @@ int cmd_correlate(int argc, char **argv)
 	int lrc = cli_load(&cli, &h, LOG_EVENT_BIT(OM_EVENT_NET) | LOG_EVENT_BIT(OM_EVENT_DNS),
 			   keep_net, &st);
 	if (lrc < 0) {
-		dns_map_free(&st.dns);
-		capture_free(&cap);
-		return 1;
+		/* no log (the reason is printed): the capture's flows are still
+		 * worth listing, with their Community IDs, to look up elsewhere */
+		history_init(&h);
+		rc = 1;
 	}
-	if (lrc)
+	if (lrc > 0)
 		rc = 1;
 	dns_map_index(&st.dns);
 

@@ -156,12 +156,14 @@ int parse_port(const char *s, uint16_t *port, char *err, size_t errsize)
 {
 	unsigned long v = 0;
 	size_t n = strlen(s);
-	bool ok = n > 0 && n <= 5;
-	for (size_t i = 0; ok && i < n; i++) {
-		ok = s[i] >= '0' && s[i] <= '9';
+	bool digits = n > 0 && strspn(s, "0123456789") == n;
+	for (size_t i = 0; digits && i < n && v <= 65535; i++)
 		v = v * 10 + (unsigned long)(s[i] - '0');
+	if (digits && v > 65535) {
+		snprintf(err, errsize, "%s is out of range for a port (0 to 65535)", s);
+		return -1;
 	}
-	if (!ok || v > 65535) {
+	if (!digits) {
 		snprintf(err, errsize, "\"%s\" is not a port: use a number from 0 to 65535", s);
 		return -1;
 	}
@@ -232,10 +234,12 @@ int parse_endpoint(const char *s, struct endpoint *ep, char *err, size_t errsize
 		}
 	}
 	if (rc == 0 && port) {
-		if (parse_port(port, &ep->port, perr, sizeof(perr)) < 0)
-			rc = -1;
-		else
-			ep->has_port = true;
+		if (parse_port(port, &ep->port, perr, sizeof(perr)) < 0) {
+			/* the address is fine: say what is wrong with the port */
+			snprintf(err, errsize, "\"%s\": %s", s, perr);
+			return -1;
+		}
+		ep->has_port = true;
 	}
 	if (rc == 0 && !ep->has_addr && !ep->has_port)
 		rc = -1;

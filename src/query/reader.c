@@ -99,6 +99,8 @@ static int source_open(struct seg_source *s, const char *path)
 	char err[512];
 	int fd = open_regular(AT_FDCWD, path, O_RDONLY, 0, 0, err, sizeof(err));
 	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			log_open_error(err, sizeof(err), path, false, errno);
 		log_warnx("%s", err);
 		return -1;
 	}
@@ -522,7 +524,7 @@ struct log_reader *log_reader_open(const char *dir, const struct log_reader_opts
 	char **paths;
 	int n = log_segments(dir, &paths);
 	if (n < 0) {
-		snprintf(err, errsize, "cannot read log directory %s: %s", dir, strerror(errno));
+		log_open_error(err, errsize, dir, true, errno);
 		return NULL;
 	}
 	if (n == 0) {

@@ -305,14 +305,14 @@ static int parse_record_args(int argc, char **argv, struct record_args *a, bool 
 	a->cmdline_max = OM_CMDLINE_DEFAULT;
 	*done = false;
 	int ch;
+	char err[512];
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			a->dir = optarg;
-			if (!*a->dir) {
-				fprintf(stderr,
-					"onmitsu record: --log-dir needs a directory, not \"\"\n");
+			if (log_dir_option_check(a->dir, err, sizeof(err)) != 0) {
+				fprintf(stderr, "onmitsu record: %s\n", err);
 				return 2;
 			}
 			break;

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log/csv.h"
+#include "log/schema.h"
 #include "query/capture.h"
 #include "query/commands.h"
 #include "test.h"
@@ -837,4 +839,97 @@ TEST(pcap_correlate_prefers_the_initiator_when_both_ends_are_local)
 	CHECK(strstr(out, "/usr/bin/curl") != NULL);
 	free(out);
 	free(err);
+}
+
+/* A capture and no log: every flow is still listed, with its Community ID,
+ * and the reason says that no log covers its time (not "after the log ends") */
+TEST(pcap_correlate_without_a_log_lists_every_flow)
+{
+	char *dir = write_zeus_capture(DLT_EN10MB, 0);
+	char path[512], nolog[600], empty[600];
+	snprintf(path, sizeof(path), "%s/zeus.pcap", dir);
+	snprintf(nolog, sizeof(nolog), "%s/no-such-log", dir);
+	snprintf(empty, sizeof(empty), "%s/empty-log", dir);
+	CHECK_EQ_INT(mkdir(empty, 0700), 0);
+	struct strbuf h = STRBUF_INIT;
+	log_write_header(&h, true);
+	tq_write(empty, "onmitsu.csv", h.data, h.len); /* a header and no record */
+	sb_free(&h);
+	const char *logs[] = {nolog, empty};
+	for (size_t i = 0; i < 2; i++) {
+		char *out, *err;
+		const char *argv[] = {"correlate", "--json", "-d", logs[i], path, NULL};
+		/* no log is a failure, said with what to do; a log of no record is not */
+		CHECK_EQ_INT(tq_run(cmd_correlate, argv, &out, &err), i == 0 ? 1 : 0);
+		if (i == 0)
+			CHECK(strstr(err, "cannot read log directory") && strstr(err, "--log-dir"));
+		if (!strstr(err, "flows seen 13, attributed 0, unattributed 13"))
+			TEST_FAIL_("%s", err);
+		CHECK_EQ_INT(tq_count_lines(out), 13);
+		for (const char *p = out; *p; p = strchr(p, '\n') + 1) {
+			const char *nl = strchr(p, '\n');
+			CHECK(nl);
+			char line[4096];
+			snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
+			if (!strstr(line, "\"community_id\":\"1:") ||
+			    !strstr(line, "\"reason\":\"no log covers this time\""))
+				TEST_FAIL_("%s", line);
+		}
+		free(out);
+		free(err);
+	}
+	tq_rmdir(dir);
+}
+
+/* A pcapng whose second interface has another link type: libpcap reads one
+ * link type a file; the message says it is that limit, not damage */
+TEST(pcap_several_link_types_are_a_limit_not_damage)
+{
+	struct strbuf sb = STRBUF_INIT;
+	uint8_t shb[16];
+	uint32_t magic = 0x1a2b3c4d;
+	uint16_t major = 1, minor = 0;
+	int64_t len = -1;
+	memcpy(shb, &magic, 4);
+	memcpy(shb + 4, &major, 2);
+	memcpy(shb + 6, &minor, 2);
+	memcpy(shb + 8, &len, 8);
+	pcapng_block(&sb, 0x0a0d0d0a, shb, sizeof(shb));
+	uint16_t links[2] = {DLT_LINUX_SLL2, DLT_EN10MB};
+	/* each interface's description right before its packet */
+	for (uint32_t ifc = 0; ifc < 2; ifc++) {
+		uint8_t idb[8] = {0};
+		uint32_t snap = 65535;
+		memcpy(idb, &links[ifc], 2);
+		memcpy(idb + 4, &snap, 4);
+		pcapng_block(&sb, 1, idb, sizeof(idb));
+		struct pkt ip =
+		    ip_packet("192.0.2.10", "203.0.113.53", IPPROTO_UDP, 40004, 53, 0, 0);
+		struct pkt f = frame(links[ifc], &ip, 0);
+		uint8_t epb[20 + 256];
+		uint64_t us = t_of("2026-11-25T19:10:04.500300Z") / 1000;
+		uint32_t w[5] = {ifc, (uint32_t)(us >> 32), (uint32_t)us, (uint32_t)f.n,
+				 (uint32_t)f.n};
+		memcpy(epb, w, 20);
+		memcpy(epb + 20, f.b, f.n);
+		pcapng_block(&sb, 6, epb, 20 + f.n);
+	}
+	char *dir = tq_tempdir();
+	tq_write(dir, "two.pcapng", sb.data, sb.len);
+	sb_free(&sb);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/two.pcapng", dir);
+	char *out, *err;
+	const char *argv[] = {"correlate", "--json", "-d", tq_fixture("zeus"), path, NULL};
+	CHECK_EQ_INT(tq_run(cmd_correlate, argv, &out, &err), 1);
+	if (!strstr(err, "interfaces of more than one link type (the first: LINUX_SLL2; another "
+			 "after packet 1): a limit of libpcap") ||
+	    strstr(err, "corrupt"))
+		TEST_FAIL_("%s", err);
+	/* what came before it is read and answered */
+	if (!strstr(err, "flows seen 1, attributed 1"))
+		TEST_FAIL_("%s", err);
+	free(out);
+	free(err);
+	tq_rmdir(dir);
 }

@@ -401,18 +401,22 @@ TEST(query_endpoints)
 	CHECK(!ep.has_addr && ep.port == 53);
 	CHECK_EQ_INT(parse_endpoint("::ffff:192.0.2.1", &ep, err, sizeof(err)), 0);
 	CHECK(ep.addr.family == AF_INET); /* as the recorder writes it */
-	const char *bad[] = {"300.1.1.1",
-			     "203.0.113.7:70000",
-			     "203.0.113.7:",
-			     "[203.0.113.7]:80",
-			     "[2001:db8::1]80",
-			     "example.com:80",
-			     "",
-			     ":",
-			     "10.0.0.0/33"};
+	const char *bad[] = {"300.1.1.1", "[203.0.113.7]:80", "[2001:db8::1]80", "example.com:80",
+			     "",	  "10.0.0.0/33"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK_EQ_INT(parse_endpoint(bad[i], &ep, err, sizeof(err)), -1);
 		CHECK(strstr(err, "is not an address"));
+	}
+	/* a good address with a bad port: the port is named */
+	const char *bad_port[][2] = {
+	    {"203.0.113.7:70000", "\"203.0.113.7:70000\": 70000 is out of range for a port"},
+	    {"203.0.113.7:", "\"203.0.113.7:\": \"\" is not a port"},
+	    {":", "\":\": \"\" is not a port"},
+	};
+	for (size_t i = 0; i < sizeof(bad_port) / sizeof(bad_port[0]); i++) {
+		CHECK_EQ_INT(parse_endpoint(bad_port[i][0], &ep, err, sizeof(err)), -1);
+		if (!strstr(err, bad_port[i][1]))
+			TEST_FAIL_("%s: %s", bad_port[i][0], err);
 	}
 }
 
@@ -453,7 +457,16 @@ TEST(query_who_bad_values_are_usage_errors)
 	} cases[] = {
 	    {"--dst", "300.1.1.1", "--dst \"300.1.1.1\" is not an address"},
 	    {"--src", "host", "--src \"host\" is not an address"},
-	    {"--port", "70000", "--port \"70000\" is not a port: use a number from 0 to 65535"},
+	    {"--port", "7x", "--port \"7x\" is not a port: use a number from 0 to 65535"},
+	    /* a port out of range is named as such, also after an address */
+	    {"--port", "70000", "--port 70000 is out of range for a port (0 to 65535)"},
+	    {"--dst", "203.0.113.7:70000",
+	     "--dst \"203.0.113.7:70000\": 70000 is out of range for a port (0 to 65535)"},
+	    {"--dst", "[2001:db8::1]:65536",
+	     "--dst \"[2001:db8::1]:65536\": 65536 is out of range for a port (0 to 65535)"},
+	    {"--src", ":99999999999999999999999",
+	     "--src \":99999999999999999999999\": 99999999999999999999999 is out of range"},
+	    {"--dst", "203.0.113.7:http", "--dst \"203.0.113.7:http\": \"http\" is not a port"},
 	    {"--proto", "sctp", "--proto \"sctp\" is not a protocol: use tcp, udp, icmp"},
 	    {"--since", "yesterday", "--since \"yesterday\" is not a time"},
 	    {"--until", "2026-11-25T99:00:00Z", "--until \"2026-11-25T99:00:00Z\" is not a time"},
