@@ -13,5 +13,6 @@ int cmd_who(int argc, char **argv);
 int cmd_tree(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
+int cmd_hunt(int argc, char **argv);
 
 #endif

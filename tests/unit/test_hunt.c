@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * onmitsu hunt (query/hunt.c) on a synthetic four-hour log of a host: ordinary
+ * traffic (an NTP daemon every 64 s, a cron job running curl every 5 min, a
+ * browser, a package manager's burst, an ssh session) and planted activity
+ * (a beacon every 60 s +-20 % from /tmp, a web server starting a shell, a
+ * memfd payload connecting out, a program named like a kernel thread, an
+ * injection, a destination the browser never contacted before). Every planted
+ * case is found and ranks above everything the ordinary traffic scores.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/commands.h"
+#include "query/history.h"
+#include "query/hunt.h"
+#include "test.h"
+#include "test_query_util.h"
+#include "util/strbuf.h"
+
+#define HDR                                                                                        \
+	"time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,src_port,dst_ip,"   \
+	"dst_port,direction,result,path,community_id,detail,target_pid,target_guid\n"
+
+struct entry {
+	uint64_t t_ms;
+	uint32_t order;
+	char *rest; /* the line after "time,seq," */
+};
+
+struct gen {
+	struct entry *v;
+	uint32_t n, cap;
+	uint32_t rnd;
+};
+
+static uint32_t rnd(struct gen *g)
+{
+	g->rnd = g->rnd * 1103515245u + 12345u;
+	return (g->rnd >> 8) & 0xffff;
+}
+
+static void guid_of(char *buf, int pid)
+{
+	snprintf(buf, 40, "6f1c%04x-0000-4000-8000-%012x", pid & 0xffff, pid);
+}
+
+static void add(struct gen *g, uint64_t t_ms, struct strbuf *rest)
+{
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 256;
+		g->v = realloc(g->v, g->cap * sizeof(*g->v));
+	}
+	g->v[g->n] = (struct entry){t_ms, g->n, strdup(sb_str(rest))};
+	g->n++;
+	sb_free(rest);
+}
+
+/* a process record; t in ms from 2026-11-25T00:00:00Z */
+static void rec(struct gen *g, uint64_t t_ms, const char *event, int pid, int ppid, const char *exe,
+		const char *cmdline, const char *detail)
+{
+	char guid[40] = "", pguid[40] = "";
+	if (pid > 0)
+		guid_of(guid, pid);
+	if (ppid > 0)
+		guid_of(pguid, ppid);
+	struct strbuf sb = STRBUF_INIT;
+	sb_addf(&sb, "%s,", event);
+	if (pid > 0)
+		sb_addf(&sb, "%d,", pid);
+	else
+		sb_adds(&sb, ",");
+	if (ppid > 0)
+		sb_addf(&sb, "%d,", ppid);
+	else
+		sb_adds(&sb, ",");
+	sb_addf(&sb, "%s,%s,1000,%s,\"%s\",,,,,,,,,,%s,,\n", guid, pguid, exe ? exe : "",
+		cmdline ? cmdline : "", detail ? detail : "");
+	add(g, t_ms, &sb);
+}
+
+static void net(struct gen *g, uint64_t t_ms, int pid, const char *proto, const char *dst, int port,
+		const char *dir, const char *result)
+{
+	char guid[40];
+	guid_of(guid, pid);
+	struct strbuf sb = STRBUF_INIT;
+	sb_addf(&sb, "NET,%d,,%s,,1000,,,%s,192.0.2.10,%u,%s,%d,%s,%s,,,,,\n", pid, guid, proto,
+		40000 + rnd(g) % 20000, dst, port, dir, result);
+	add(g, t_ms, &sb);
+}
+
+static void inject(struct gen *g, uint64_t t_ms, int pid, int target, const char *method,
+		   const char *detail)
+{
+	char guid[40], tguid[40];
+	guid_of(guid, pid);
+	guid_of(tguid, target);
+	struct strbuf sb = STRBUF_INIT;
+	sb_addf(&sb, "INJECT,%d,,%s,,1000,,,,,,,,,%s,,,%s,%d,%s\n", pid, guid, method, detail,
+		target, tguid);
+	add(g, t_ms, &sb);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	if (x->t_ms != y->t_ms)
+		return x->t_ms < y->t_ms ? -1 : 1;
+	return x->order < y->order ? -1 : 1;
+}
+
+static char *gen_text(struct gen *g)
+{
+	qsort(g->v, g->n, sizeof(*g->v), cmp_entry);
+	struct strbuf sb = STRBUF_INIT;
+	sb_adds(&sb, HDR);
+	for (uint32_t i = 0; i < g->n; i++) {
+		uint64_t t = g->v[i].t_ms;
+		sb_addf(&sb, "2026-11-25T%02u:%02u:%02u.%03u000Z,%u,%s", (unsigned)(t / 3600000),
+			(unsigned)(t / 60000 % 60), (unsigned)(t / 1000 % 60), (unsigned)(t % 1000),
+			i + 1, g->v[i].rest);
+		free(g->v[i].rest);
+	}
+	free(g->v);
+	char *text = strdup(sb_str(&sb));
+	sb_free(&sb);
+	return text;
+}
+
+#define SEC 1000ull
+#define MIN (60 * SEC)
+#define HOUR (60 * MIN)
+
+static char *host_log(void)
+{
+	struct gen g = {.rnd = 7};
+	rec(&g, 0, "START", 0, 0, NULL, NULL, "version=0.3.0");
+	rec(&g, 1, "EXISTING", 1, 0, "/usr/lib/systemd/systemd", "/sbin/init", NULL);
+	rec(&g, 2, "EXISTING", 100, 1, "/usr/sbin/cron", "/usr/sbin/cron -f", NULL);
+	rec(&g, 3, "EXISTING", 102, 1, "/usr/sbin/chronyd", "/usr/sbin/chronyd -F 1", NULL);
+	rec(&g, 4, "EXISTING", 103, 1, "/usr/sbin/nginx", "nginx: master process", NULL);
+	rec(&g, 5, "EXISTING", 105, 1, "/usr/bin/bash", "-bash", NULL);
+	rec(&g, 6, "EXISTING", 104, 105, "/usr/lib/firefox/firefox", "firefox", NULL);
+	rec(&g, 7, "EXISTING", 106, 105, "/usr/bin/ssh", "ssh alice@198.51.100.22", NULL);
+	/* ordinary: NTP every 64 s */
+	for (uint64_t t = SEC; t < 4 * HOUR; t += 64 * SEC)
+		net(&g, t, 102, "udp", "192.0.2.123", 123, "out", "sent");
+	/* ordinary: cron runs curl every 5 minutes, a new process each time */
+	for (int k = 0; k < 48; k++) {
+		uint64_t t = (uint64_t)k * 5 * MIN + 20 * SEC;
+		int pid = 1000 + k;
+		rec(&g, t, "FORK", pid, 100, NULL, NULL, NULL);
+		rec(&g, t + 2, "EXEC", pid, 100, "/usr/bin/curl",
+		    "curl -s https://198.51.100.7/health", NULL);
+		net(&g, t + 50, pid, "tcp", "198.51.100.7", 443, "out", "established");
+		rec(&g, t + 300, "EXIT", pid, 100, NULL, NULL, NULL);
+	}
+	/* ordinary: one long ssh session */
+	net(&g, 8, 106, "tcp", "198.51.100.22", 22, "out", "established");
+	/* ordinary: the browser, 20 sites in its first minutes, then at random */
+	char dst[32];
+	for (int k = 0; k < 20; k++) {
+		snprintf(dst, sizeof(dst), "198.51.100.%d", 100 + k);
+		net(&g, 2 * SEC + (uint64_t)k * 3 * SEC, 104, "tcp", dst, 443, "out",
+		    "established");
+	}
+	for (int k = 0; k < 150; k++) {
+		snprintf(dst, sizeof(dst), "198.51.100.%d", 100 + (int)(rnd(&g) % 20));
+		net(&g, 2 * MIN + (uint64_t)rnd(&g) * 200, 104, "tcp", dst, 443, "out",
+		    "established");
+	}
+	/* ordinary: the package manager's burst, with a refused retry */
+	rec(&g, 2 * HOUR, "FORK", 900, 105, NULL, NULL, NULL);
+	rec(&g, 2 * HOUR + 1, "EXEC", 900, 105, "/usr/bin/apt-get", "apt-get update", NULL);
+	for (int k = 0; k < 6; k++)
+		net(&g, 2 * HOUR + 100 + (uint64_t)k * 400, 900, "tcp", "198.51.100.80", 80, "out",
+		    k == 2 ? "refused" : "established");
+	rec(&g, 2 * HOUR + 5 * SEC, "EXIT", 900, 105, NULL, NULL, NULL);
+
+	/* planted: a beacon every 60 s +-20 % from /tmp, 00:30 to the end */
+	rec(&g, 30 * MIN, "FORK", 2000, 105, NULL, NULL, NULL);
+	rec(&g, 30 * MIN + 1, "EXEC", 2000, 105, "/tmp/.x/updater", "/tmp/.x/updater", NULL);
+	for (uint64_t t = 30 * MIN + SEC; t < 4 * HOUR - MIN;
+	     t += 48 * SEC + (uint64_t)(rnd(&g) % 24001))
+		net(&g, t, 2000, "tcp", "203.0.113.50", 8443, "out", "established");
+	/* planted: the web server starts a shell */
+	rec(&g, 90 * MIN, "FORK", 2001, 103, NULL, NULL, NULL);
+	rec(&g, 90 * MIN + 1, "EXEC", 2001, 103, "/usr/bin/dash", "sh -c id", NULL);
+	rec(&g, 90 * MIN + 5, "EXIT", 2001, 103, NULL, NULL, NULL);
+	/* planted: a memfd payload connects out */
+	rec(&g, 150 * MIN, "FORK", 2002, 105, NULL, NULL, NULL);
+	rec(&g, 150 * MIN + 1, "EXEC", 2002, 105, "/memfd:payload (deleted)", "payload",
+	    "deleted=1 memfd=1");
+	net(&g, 150 * MIN + 20, 2002, "tcp", "203.0.113.60", 4444, "out", "established");
+	rec(&g, 150 * MIN + 40, "EXIT", 2002, 105, NULL, NULL, NULL);
+	/* planted: a name like a kernel thread's */
+	rec(&g, 160 * MIN, "FORK", 2003, 105, NULL, NULL, NULL);
+	rec(&g, 160 * MIN + 1, "EXEC", 2003, 105, "/var/lib/.k/kw", "[kworker/0:2]", NULL);
+	/* planted: an injection into the browser */
+	rec(&g, 170 * MIN, "FORK", 2004, 105, NULL, NULL, NULL);
+	rec(&g, 170 * MIN + 1, "EXEC", 2004, 105, "/home/alice/inj", "./inj", NULL);
+	inject(&g, 170 * MIN + 10, 2004, 104, "ptrace_poketext", "count=1");
+	/* ordinary: the browser's JIT maps memory writable and executable */
+	inject(&g, 20 * MIN, 104, 104, "wx_memory", "count=1");
+	inject(&g, 21 * MIN, 104, 104, "wx_memory", "count=57");
+	/* planted: the browser contacts a destination it never did before */
+	net(&g, 180 * MIN, 104, "tcp", "203.0.113.99", 443, "out", "established");
+	rec(&g, 4 * HOUR, "STOP", 0, 0, NULL, NULL, "events=1");
+	return gen_text(&g);
+}
+
+static const struct hunt_finding *find(const struct hunt *hu, const struct history *h,
+				       enum hunt_kind kind, const char *exe)
+{
+	for (uint32_t i = 0; i < hu->n; i++)
+		if (hu->v[i].kind == kind && strcmp(history_str(h, hu->v[i].exe), exe) == 0)
+			return &hu->v[i];
+	return NULL;
+}
+
+static bool ordinary(const char *exe)
+{
+	static const char *const o[] = {"/usr/sbin/chronyd",	    "/usr/bin/curl",
+					"/usr/lib/firefox/firefox", "/usr/bin/ssh",
+					"/usr/bin/apt-get",	    NULL};
+	for (int i = 0; o[i]; i++)
+		if (strcmp(exe, o[i]) == 0)
+			return true;
+	return false;
+}
+
+TEST(hunt_ranks_planted_above_ordinary)
+{
+	char *dir = tq_tempdir();
+	char *text = host_log();
+	tq_write_str(dir, "onmitsu.csv", text);
+	free(text);
+	struct history h;
+	struct hunt hu;
+	history_init(&h);
+	hunt_init(&hu);
+	CHECK_EQ_INT(history_load(&h, dir, HUNT_EVENTS, hunt_record, &hu), 0);
+	hunt_run(&hu, &h, 0, UINT64_MAX);
+
+	const struct hunt_finding *b = find(&hu, &h, HUNT_BEACON, "/tmp/.x/updater");
+	CHECK(b != NULL);
+	CHECK_EQ_STR(ip_table_text(&h.ips, b->dst_ip), "203.0.113.50");
+	CHECK_EQ_INT(b->dst_port, 8443);
+	CHECK(b->beacon >= 0.8);
+	CHECK(b->connections > 150);
+	CHECK_EQ_INT(b->nrefs_total, b->connections);
+	CHECK(find(&hu, &h, HUNT_TMP_NET, "/tmp/.x/updater") != NULL);
+	const struct hunt_finding *sh = find(&hu, &h, HUNT_SERVER_SHELL, "/usr/bin/dash");
+	CHECK(sh != NULL);
+	CHECK_EQ_INT(h.procs[sh->other].pid, 103);
+	CHECK_EQ_INT(sh->refs[0].seq >= 1, 1);
+	CHECK(find(&hu, &h, HUNT_MEMFD_NET, "/memfd:payload (deleted)") != NULL);
+	CHECK(find(&hu, &h, HUNT_KTHREAD_NAME, "/var/lib/.k/kw") != NULL);
+	const struct hunt_finding *inj = find(&hu, &h, HUNT_INJECT, "/home/alice/inj");
+	CHECK(inj != NULL);
+	CHECK_EQ_INT(h.procs[inj->other].pid, 104);
+	CHECK(inj->score >= 0.9);
+	/* the JIT's W+X memory: one finding for its two records, low */
+	const struct hunt_finding *jit = find(&hu, &h, HUNT_INJECT, "/usr/lib/firefox/firefox");
+	CHECK(jit != NULL);
+	CHECK_EQ_INT(jit->nrefs_total, 2);
+	CHECK(jit->score <= 0.3);
+
+	/* the ordinary programs' best score is below every planted finding's */
+	double ordinary_max = 0, planted_min = 1;
+	for (uint32_t i = 0; i < hu.n; i++) {
+		const struct hunt_finding *f = &hu.v[i];
+		const char *exe = history_str(&h, f->exe);
+		if (ordinary(exe)) {
+			if (f->score > ordinary_max)
+				ordinary_max = f->score;
+		} else if (f->score < planted_min) {
+			planted_min = f->score;
+		}
+	}
+	if (!(ordinary_max < planted_min)) {
+		for (uint32_t i = 0; i < hu.n; i++)
+			fprintf(stderr, "    %.3f %s %s\n", hu.v[i].score,
+				hunt_kind_name(hu.v[i].kind), hu.v[i].reason);
+		TEST_FAIL_("ordinary %.3f >= planted %.3f", ordinary_max, planted_min);
+	}
+	/* the regular ordinary jobs are scored as beacons, but low */
+	const struct hunt_finding *cron = find(&hu, &h, HUNT_BEACON, "/usr/bin/curl");
+	CHECK(cron != NULL);
+	CHECK(cron->beacon >= 0.9);
+	CHECK(cron->score <= 0.6);
+	const struct hunt_finding *ntp = find(&hu, &h, HUNT_BEACON, "/usr/sbin/chronyd");
+	CHECK(ntp == NULL || ntp->score <= 0.5);
+	/* no first contact without history before the window */
+	CHECK(find(&hu, &h, HUNT_FIRST_CONTACT, "/usr/lib/firefox/firefox") == NULL);
+	hunt_free(&hu);
+	history_free(&h);
+	tq_rmdir(dir);
+}
+
+TEST(hunt_first_contact_and_window)
+{
+	char *dir = tq_tempdir();
+	char *text = host_log();
+	tq_write_str(dir, "onmitsu.csv", text);
+	free(text);
+	char *out, *err;
+	const char *argv[] = {"hunt", "-d", dir, "--since", "2026-11-25T01:00:00Z", "--json", NULL};
+	CHECK_EQ_INT(tq_run(cmd_hunt, argv, &out, &err), 0);
+	/* the browser's one new destination, and only that one */
+	const char *fc = strstr(out, "\"kind\":\"first-contact\"");
+	if (!fc || !strstr(fc, "203.0.113.99:443/tcp") ||
+	    strstr(fc + 1, "\"kind\":\"first-contact\""))
+		TEST_FAIL_("first-contact: %s", out);
+	/* the shell's finding names its EXEC record and both processes */
+	if (!strstr(out, "\"kind\":\"server-shell\"") ||
+	    !strstr(out,
+		    "\"related\":{\"pid\":103,\"guid\":\"6f1c0067-0000-4000-8000-000000000067\""))
+		TEST_FAIL_("server-shell: %s", out);
+	free(out);
+	free(err);
+	/* a window before the planted activity: none of it */
+	const char *early[] = {"hunt", "-d", dir, "--until", "2026-11-25T00:20:00Z", NULL};
+	CHECK_EQ_INT(tq_run(cmd_hunt, early, &out, &err), 0);
+	if (strstr(out, "updater") || strstr(out, "memfd") ||
+	    !strstr(out, "window 2026-11-25T00:00:00"))
+		TEST_FAIL_("early window: %s", out);
+	free(out);
+	free(err);
+	const char *bad[] = {"hunt", "-d", dir, "--min-score", "2", NULL};
+	CHECK_EQ_INT(tq_run(cmd_hunt, bad, &out, &err), 2);
+	CHECK(strstr(err, "--min-score \"2\"") != NULL);
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
+
+TEST(hunt_zeus_fixture)
+{
+	/* the paper's dropper: the deleted /tmp program's flows, and its descent
+	 * from an exited program of a temporary directory */
+	char *out, *err;
+	const char *argv[] = {"hunt", "-d", tq_fixture("zeus"), "--json", NULL};
+	CHECK_EQ_INT(tq_run(cmd_hunt, argv, &out, &err), 0);
+	if (!strstr(out, "\"kind\":\"deleted-network\"") ||
+	    !strstr(out, "\"kind\":\"download-origin\"") ||
+	    strstr(out,
+		   "/usr/lib/firefox/firefox\",\"cmdline\":\"firefox\"},\"related\":null,\"dst\""))
+		TEST_FAIL_("%s", out);
+	free(out);
+	free(err);
+}
