@@ -15,7 +15,7 @@ CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -DONMITSU_VERSION='"$(VERSION)"' \
 LDLIBS   := -lbpf -lelf -lz -lzstd -lpcap -lcrypto -lpthread -lm
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-APP_SRCS := src/main.c src/record/loader.c src/record/recorder.c
+APP_SRCS := src/main.c src/record/loader.c src/record/loader_filter.c src/record/recorder.c
 # Everything but the loader and main builds and is tested without libbpf or root.
 LIB_SRCS := $(sort $(filter-out $(APP_SRCS),$(shell find src -name '*.c')))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -151,6 +151,9 @@ install: $(BUILD)/onmitsu
 	install -D -m 0755 $(BUILD)/onmitsu $(DESTDIR)$(PREFIX)/bin/onmitsu
 	install -D -m 0644 docs/onmitsu.8 $(DESTDIR)$(MANDIR)/man8/onmitsu.8
 	for f in $(DOCS); do install -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/$$f || exit 1; done
+	# the example configuration (it changes nothing); an existing one is kept
+	[ -e $(DESTDIR)/etc/onmitsu/onmitsu.conf ] || \
+		install -D -m 0644 etc/onmitsu.conf $(DESTDIR)/etc/onmitsu/onmitsu.conf
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/onmitsu.service.in > $(BUILD)/onmitsu.service
 	install -D -m 0644 $(BUILD)/onmitsu.service $(DESTDIR)$(UNITDIR)/onmitsu.service
 

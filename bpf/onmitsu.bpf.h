@@ -16,6 +16,7 @@
 
 #include "kconst.h"
 #include "onmitsu/event.h"
+#include "filter.bpf.h"
 
 /* Settings the loader writes into .rodata before load (record --cmdline-max, the
  * ring's wakeup threshold); defined in process.bpf.c. */
@@ -107,9 +108,12 @@ static __always_inline __u32 lost_counter(__u32 kind)
 }
 
 /* Hand a finished record to user space; count it, or count it lost.
- * Returns 0 when it was handed over. */
+ * Returns 0 when it was handed over (or a filter rule dropped it, counted
+ * per rule: filter.bpf.h). */
 static __always_inline int emit(void *rec, __u64 size, __u32 kind)
 {
+	if (filter_drop(rec, kind))
+		return 0;
 	if (bpf_ringbuf_output(&events, rec, size, ring_flags()) == 0) {
 		count(OM_C_EVENTS);
 		return 0;

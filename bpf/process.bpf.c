@@ -31,6 +31,7 @@ int BPF_PROG(om_fork, struct task_struct *parent, struct task_struct *child)
 	e.h.uid = (__u32)bpf_get_current_uid_gid();
 	/* the real parent, which differs from the caller with CLONE_PARENT */
 	fill_parent(&e, child);
+	filter_note_fork(child);
 	emit(&e, sizeof(e), OM_K_FORK);
 	return 0;
 }
@@ -139,6 +140,7 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (size > sizeof(*e) + OM_PATH_MAX + OM_CMDLINE_MAX)
 		return 0; /* cannot happen; keeps the verifier's bounds */
 	size += script_name(s, e, (__u32)size, task, bprm);
+	filter_note_exec(task, file);
 	e->h.size = size;
 	if (size > sizeof(s->rec)) {
 		count(OM_C_OVERSIZE); /* cannot be (OM_REC_MAX is the largest EXEC) */
@@ -169,6 +171,7 @@ int BPF_PROG(om_exit, struct task_struct *task)
 	if (BPF_CORE_READ(task, signal, flags) & SIGNAL_GROUP_EXIT)
 		code = BPF_CORE_READ(task, signal, group_exit_code);
 	e.exit_code = code;
+	filter_note_exit(task->tgid);
 	emit(&e, sizeof(e), OM_K_EXIT);
 	return 0;
 }

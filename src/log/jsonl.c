@@ -298,6 +298,10 @@ static struct ecs_kind ecs_kind_of(const char *event)
 	case OM_EVENT_LOST:
 		k.kind = "metric";
 		break;
+	case OM_EVENT_CONFIG: /* the recorder's configuration was reloaded */
+		k.category = "configuration";
+		k.type = "change";
+		break;
 	default: /* SEAL, and what this version does not know */
 		break;
 	}

@@ -50,13 +50,14 @@ void log_settings_init(struct log_settings *s)
 	log_writer_opts_default(&s->w);
 }
 
-static int bad(const char *opt, const char *arg, const char *want)
+/* err: what would be right, for the caller to prefix with the option and value */
+static int want(char *err, size_t errsize, const char *what)
 {
-	fprintf(stderr, "onmitsu record: bad %s \"%s\": want %s\n", opt, arg, want);
+	snprintf(err, errsize, "want %s", what);
 	return -1;
 }
 
-int log_settings_option(struct log_settings *s, int ch, const char *arg)
+int log_settings_set(struct log_settings *s, int ch, const char *arg, char *err, size_t errsize)
 {
 	uint64_t v;
 	switch (ch) {
@@ -66,13 +67,13 @@ int log_settings_option(struct log_settings *s, int ch, const char *arg)
 		else if (strcmp(arg, "jsonl") == 0)
 			s->w.format = LOG_FORMAT_JSONL;
 		else
-			return bad("--format", arg, "csv or jsonl");
+			return want(err, errsize, "csv or jsonl");
 		return 1;
 	case LOG_OPT_ROTATE_SIZE:
 	case LOG_OPT_KEEP_SIZE:
 		if (parse_size(arg, &v) != 0 || (v && v < LOG_MIN_ROTATE_SIZE))
-			return bad(ch == LOG_OPT_ROTATE_SIZE ? "--rotate-size" : "--keep-size", arg,
-				   "a size of at least 4K with K/M/G suffixes, e.g. 64M, or 0");
+			return want(err, errsize,
+				    "a size of at least 4K with K/M/G suffixes, e.g. 64M, or 0");
 		if (ch == LOG_OPT_ROTATE_SIZE)
 			s->w.rotate_size = v;
 		else
@@ -81,8 +82,7 @@ int log_settings_option(struct log_settings *s, int ch, const char *arg)
 	case LOG_OPT_ROTATE_AGE:
 	case LOG_OPT_KEEP_AGE:
 		if (parse_duration(arg, &v) != 0)
-			return bad(ch == LOG_OPT_ROTATE_AGE ? "--rotate-age" : "--keep-age", arg,
-				   "a duration such as 90d, 12h, 30m, 45s, or 0");
+			return want(err, errsize, "a duration such as 90d, 12h, 30m, 45s, or 0");
 		if (ch == LOG_OPT_ROTATE_AGE)
 			s->w.rotate_age = v;
 		else
@@ -92,20 +92,20 @@ int log_settings_option(struct log_settings *s, int ch, const char *arg)
 		char *e;
 		long l = strtol(arg, &e, 10);
 		if (!*arg || *e || l < 0 || l > 19)
-			return bad("--compress-level", arg, "0 (no compression) to 19");
+			return want(err, errsize, "0 (no compression) to 19");
 		s->w.compress_level = (int)l;
 		return 1;
 	}
 	case LOG_OPT_SEAL_KEY:
 		if (!*arg)
-			return bad("--seal-key", arg, "the key file `onmitsu keygen` wrote");
+			return want(err, errsize, "the key file `onmitsu keygen` wrote");
 		/* "none": no seals, not even with the default key present */
 		s->w.seal_key = strcmp(arg, "none") == 0 ? NULL : arg;
 		s->seal_key_given = 1;
 		return 1;
 	case LOG_OPT_SEAL_INTERVAL:
 		if (parse_duration(arg, &v) != 0 || v == 0)
-			return bad("--seal-interval", arg, "a duration of 1s or more, e.g. 5m");
+			return want(err, errsize, "a duration of 1s or more, e.g. 5m");
 		s->w.seal_interval = v;
 		return 1;
 	case LOG_OPT_SYSLOG: {
@@ -113,13 +113,49 @@ int log_settings_option(struct log_settings *s, int ch, const char *arg)
 		char *e;
 		long port = colon ? strtol(colon + 1, &e, 10) : 0;
 		if (!colon || colon == arg || !colon[1] || *e || port < 1 || port > 65535)
-			return bad("--syslog", arg,
-				   "HOST:PORT, e.g. 192.0.2.10:514 or [2001:db8::1]:514");
+			return want(err, errsize,
+				    "HOST:PORT, e.g. 192.0.2.10:514 or [2001:db8::1]:514");
 		s->syslog = arg;
 		return 1;
 	}
 	default:
 		return 0;
+	}
+}
+
+int log_settings_option(struct log_settings *s, int ch, const char *arg)
+{
+	char err[256];
+	int rc = log_settings_set(s, ch, arg, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "onmitsu record: bad --%s \"%s\": %s\n", log_option_name(ch), arg,
+			err);
+	return rc;
+}
+
+const char *log_option_name(int ch)
+{
+	switch (ch) {
+	case LOG_OPT_FORMAT:
+		return "format";
+	case LOG_OPT_ROTATE_SIZE:
+		return "rotate-size";
+	case LOG_OPT_ROTATE_AGE:
+		return "rotate-age";
+	case LOG_OPT_KEEP_SIZE:
+		return "keep-size";
+	case LOG_OPT_KEEP_AGE:
+		return "keep-age";
+	case LOG_OPT_COMPRESS:
+		return "compress-level";
+	case LOG_OPT_SEAL_KEY:
+		return "seal-key";
+	case LOG_OPT_SEAL_INTERVAL:
+		return "seal-interval";
+	case LOG_OPT_SYSLOG:
+		return "syslog";
+	default:
+		return "?";
 	}
 }
 

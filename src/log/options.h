@@ -51,6 +51,11 @@ void log_settings_init(struct log_settings *s);
 /* 1: ch was one of ours and arg is good; 0: not ours; -1: bad value (a
  * message naming it and saying what would be right is printed). */
 int log_settings_option(struct log_settings *s, int ch, const char *arg);
+/* The same, silent: on a bad value -1 and err says what would be right
+ * ("want ..."), for the caller to name the option and value. */
+int log_settings_set(struct log_settings *s, int ch, const char *arg, char *err, size_t errsize);
+/* "rotate-size", ... for a LOG_OPT_* */
+const char *log_option_name(int ch);
 /* After all options: pick the default key file if it exists. */
 void log_settings_finish(struct log_settings *s);
 

@@ -8,6 +8,7 @@ static const char *const event_names[OM_EVENT_COUNT] = {
     [OM_EVENT_FORK] = "FORK",	    [OM_EVENT_EXEC] = "EXEC",	  [OM_EVENT_EXIT] = "EXIT",
     [OM_EVENT_MODLOAD] = "MODLOAD", [OM_EVENT_NET] = "NET",	  [OM_EVENT_LOST] = "LOST",
     [OM_EVENT_SEAL] = "SEAL",	    [OM_EVENT_INJECT] = "INJECT", [OM_EVENT_DNS] = "DNS",
+    [OM_EVENT_CONFIG] = "CONFIG",
 };
 
 const char *om_event_name(enum om_event e)

@@ -24,6 +24,7 @@ enum om_event {
 	OM_EVENT_SEAL,	 /* a forward-secure seal of the hash chain (log/seal.h) */
 	OM_EVENT_INJECT, /* a process acted on another's memory or loading */
 	OM_EVENT_DNS,	 /* a DNS query or response, attributed to the process */
+	OM_EVENT_CONFIG, /* the configuration was reloaded: what changed */
 	OM_EVENT_COUNT
 };
 

@@ -356,6 +356,12 @@ uint64_t loader_flows_evicted(struct loader *l, uint64_t flows_new)
 	return l->flows_evicted;
 }
 
+int loader_map_fd(struct loader *l, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(l->skel->obj, name);
+	return m ? bpf_map__fd(m) : -1;
+}
+
 void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t ino)
 {
 	struct om_mod_key key = {.tgid = tgid, .dev = dev, .ino = ino, .gen = 0};

@@ -65,6 +65,9 @@ void loader_seed_module(struct loader *l, uint32_t tgid, uint32_t dev, uint64_t 
 int loader_inject_read(void *l, const struct om_inject_key *k, struct om_inject_val *v);
 void loader_inject_forget(void *l, const struct om_inject_key *k);
 
+/* The descriptor of the BPF map of that name, or -1 (loader_filter.c). */
+int loader_map_fd(struct loader *l, const char *name);
+
 void loader_stop(struct loader *l);
 
 #endif

@@ -23,10 +23,13 @@
 #include "log/record.h"
 #include "log/writer.h"
 #include "record/commands.h"
+#include "record/config.h"
 #include "record/consumer.h"
+#include "record/filter.h"
 #include "record/guid.h"
 #include "record/host.h"
 #include "record/loader.h"
+#include "record/loader_filter.h"
 #include "record/procfs.h"
 #include "util/log.h"
 #include "util/notify.h"
@@ -34,17 +37,24 @@
 #include "util/privs.h"
 #include "util/time.h"
 
-#define DEFAULT_LOG_DIR "/var/log/onmitsu"
-#define DEFAULT_RING_BYTES (4u << 20) /* mapped twice: 8 MiB of RSS */
+#define DEFAULT_LOG_DIR RECORD_DEFAULT_LOG_DIR
 #define POLL_MS 10
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
+
+/* events a filter rule dropped, by the rule's name (they outlive reloads) */
+struct excluded_count {
+	char name[CFG_NAME_MAX + 1];
+	uint64_t n;
+};
 
 struct recorder {
 	struct log_writer w;
@@ -55,11 +65,117 @@ struct recorder {
 	uint64_t flows_evicted_reported; /* flows pushed out of the kernel's map, in LOST */
 	uint64_t records_by_event[OM_EVENT_COUNT];
 	struct host_info host;
+
+	/* configuration (docs/CONFIG.md) */
+	int argc; /* the command line, applied again over the file at reload */
+	char **argv;
+	const char *config_path; /* NULL: none given (the default, if it exists) */
+	struct om_config *cfg;	 /* the running configuration */
+	struct record_settings set;
+	struct filter filter;
+	bool filters_seen; /* some configuration had rules: STOP counts exclusions */
+	unsigned kgen;	   /* the kernel's generation in use */
+	/* the generation a reload left, counted and reset at the next tick */
+	bool retiring;
+	unsigned retire_gen;
+	struct om_config *retire_cfg;
+	struct excluded_count *excluded;
+	size_t nexcluded;
+	uint64_t not_included;
+	bool in_snapshot;		     /* records made from /proc: every rule applies */
+	struct om_proc_attrs snapshot_attrs; /* of the process being snapshot */
+	bool snapshot_have_attrs;
+	char cgroup_root[4096];
 };
+
+static void count_excluded(struct recorder *rec, const char *name, uint64_t n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < rec->nexcluded; i++)
+		if (strcmp(rec->excluded[i].name, name) == 0) {
+			rec->excluded[i].n += n;
+			return;
+		}
+	struct excluded_count *x =
+	    realloc(rec->excluded, (rec->nexcluded + 1) * sizeof(*rec->excluded));
+	if (!x)
+		fatal("out of memory");
+	rec->excluded = x;
+	snprintf(x[rec->nexcluded].name, sizeof(x[rec->nexcluded].name), "%s", name);
+	x[rec->nexcluded].n = n;
+	rec->nexcluded++;
+}
+
+/* What the filter needs of a record: its process from the process table. */
+static void filter_subject_of(struct recorder *rec, const struct om_record *r,
+			      struct filter_subject *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->event = r->event;
+	s->uid = r->uid;
+	s->dir = -1;
+	int64_t ppid = r->ppid;
+	if (r->event == OM_EVENT_EXEC || r->event == OM_EVENT_EXISTING) {
+		s->exe = r->exe;
+		s->exe_len = r->exe_len;
+	} else if (r->pid != OM_NONE) {
+		struct proc_entry *e = proctable_lookup(&rec->c.procs, (uint32_t)r->pid);
+		if (e && e->exe) {
+			s->exe = e->exe;
+			s->exe_len = e->exe_len;
+		}
+		if (e)
+			ppid = e->ppid;
+	}
+	if (ppid != OM_NONE) {
+		struct proc_entry *p = proctable_lookup(&rec->c.procs, (uint32_t)ppid);
+		if (p && p->exe) {
+			s->pexe = p->exe;
+			s->pexe_len = p->exe_len;
+		}
+	}
+	if (rec->in_snapshot) {
+		s->have_attrs = rec->snapshot_have_attrs;
+		s->attrs = rec->snapshot_attrs;
+	} else if (rec->filter.user_needs_attrs && r->pid != OM_NONE) {
+		s->have_attrs = filter_kernel_attrs(rec->l, (uint32_t)r->pid, &s->attrs) == 0;
+	}
+	if (r->event == OM_EVENT_NET) {
+		s->family = r->dst.family;
+		memcpy(s->daddr, r->dst.addr, 16);
+		s->dport = r->dst_port;
+		s->dir = r->direction && strcmp(r->direction, "in") == 0 ? OM_DIR_IN : OM_DIR_OUT;
+		s->proto = !r->proto			       ? OM_FP_OTHER
+			   : strcmp(r->proto, "tcp") == 0      ? OM_FP_TCP
+			   : strcmp(r->proto, "udp") == 0      ? OM_FP_UDP
+			   : strncmp(r->proto, "icmp", 4) == 0 ? OM_FP_ICMP
+							       : OM_FP_OTHER;
+	}
+}
+
+/* 1 when a rule drops r (counted) */
+static bool filtered(struct recorder *rec, const struct om_record *r)
+{
+	if (!filter_judges(&rec->filter, r->event, !rec->in_snapshot))
+		return false;
+	struct filter_subject s;
+	filter_subject_of(rec, r, &s);
+	int rule;
+	if (!filter_verdict(&rec->filter, &s, !rec->in_snapshot, &rule))
+		return false;
+	if (rule < 0)
+		rec->not_included++;
+	else
+		count_excluded(rec, rec->cfg->rules[rule].name, 1);
+	return true;
+}
 
 static void write_record(void *ctx, struct om_record *r)
 {
 	struct recorder *rec = ctx;
+	if (filtered(rec, r))
+		return;
 	log_writer_append(&rec->w, r);
 	rec->records_by_event[r->event]++;
 }
@@ -175,9 +291,50 @@ static void snapshot_modules(struct recorder *rec, const struct proc_info *pi, c
 /* EXISTING for one running process, its entry in the process table (unless
  * a live FORK/EXEC came first), then its modules. starts: every process's
  * start time, for the parent's guid. */
+/* The filter's attributes of a process that ran before the recorder, from
+ * /proc (the kernel keeps them for those it sees fork or exec). 0 or -1. */
+static int attrs_from_proc(struct recorder *rec, uint32_t pid, uint32_t ppid,
+			   struct om_proc_attrs *a)
+{
+	memset(a, 0, sizeof(*a));
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if (stat(path, &st) != 0)
+		return -1;
+	a->exe_dev = filter_kdev(st.st_dev);
+	a->exe_ino = st.st_ino;
+	snprintf(path, sizeof(path), "/proc/%u/exe", ppid);
+	if (ppid && stat(path, &st) == 0) {
+		a->pexe_dev = filter_kdev(st.st_dev);
+		a->pexe_ino = st.st_ino;
+	}
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		char line[4096];
+		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "0::/", 4) != 0)
+				continue;
+			line[strcspn(line, "\n")] = '\0';
+			char cg[8192];
+			snprintf(cg, sizeof(cg), "%s%s", rec->cgroup_root, line + 3);
+			if (rec->cgroup_root[0] && stat(cg, &st) == 0)
+				a->cgroup = st.st_ino;
+			break;
+		}
+		fclose(f);
+	}
+	return 0;
+}
+
 static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
 			     struct proctable *starts, uint64_t t)
 {
+	rec->snapshot_have_attrs =
+	    attrs_from_proc(rec, pi->stat.pid, pi->stat.ppid, &rec->snapshot_attrs) == 0;
+	if (rec->snapshot_have_attrs)
+		filter_kernel_seed(rec->l, pi->stat.pid, &rec->snapshot_attrs);
 	char guid[GUID_STR_LEN], pguid[GUID_STR_LEN];
 	guid_format(guid, rec->c.boot_id, pi->stat.pid, pi->stat.start_ticks);
 	struct proc_entry *parent = proctable_lookup(starts, pi->stat.ppid);
@@ -248,11 +405,13 @@ static void snapshot(struct recorder *rec, uint32_t cmdline_max)
 		e->start_ticks = infos[i].stat.start_ticks;
 	}
 	uint64_t t = now_unix_ns();
+	rec->in_snapshot = true;
 	for (size_t i = 0; i < n; i++) {
 		if (ok[i] && !infos[i].stat.is_kernel_thread)
 			snapshot_process(rec, &infos[i], &starts, t);
 		proc_info_free(&infos[i]);
 	}
+	rec->in_snapshot = false;
 	free(infos);
 	free(ok);
 	free(pids);
@@ -262,11 +421,15 @@ static void snapshot(struct recorder *rec, uint32_t cmdline_max)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: onmitsu record [--log-dir DIR] [options]\n"
+		"usage: onmitsu record [--config FILE] [--log-dir DIR] [options]\n"
 		"\n"
 		"Record every process launch and exit, executable module and network flow\n"
 		"into DIR/onmitsu.csv until SIGTERM or SIGINT. Needs root.\n"
 		"\n"
+		"  -C, --config FILE       settings and filter rules (default " CFG_DEFAULT_FILE
+		",\n"
+		"                          if it exists; docs/CONFIG.md); options given here\n"
+		"                          override the file's; SIGHUP reads it again\n"
 		"  -d, --log-dir DIR       log directory (default " DEFAULT_LOG_DIR ")\n"
 		"      --ring-size BYTES   kernel ring buffer, power of two, 64K..1G; K/M/G\n"
 		"                          suffixes (default 4M)\n"
@@ -281,76 +444,97 @@ static void usage(FILE *out)
 		OM_CMDLINE_MAX, OM_CMDLINE_DEFAULT, log_writer_usage);
 }
 
-struct record_args {
-	const char *dir;
-	struct log_settings ls;
-	uint64_t ring, cmdline_max;
+static const struct option record_opts[] = {
+    {"config", required_argument, NULL, 'C'},
+    {"log-dir", required_argument, NULL, 'd'},
+    {"ring-size", required_argument, NULL, 'r'},
+    {"cmdline-max", required_argument, NULL, 'c'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    LOG_WRITER_LONGOPTS,
+    {NULL, 0, NULL, 0},
 };
 
-/* 0: go on, else the exit status (0 after --help, 2 for bad usage). */
-static int parse_record_args(int argc, char **argv, struct record_args *a, bool *done)
+/* the setting a command-line option sets, or -1 */
+static int option_setting(int ch)
 {
-	static const struct option opts[] = {
-	    {"log-dir", required_argument, NULL, 'd'},
-	    {"ring-size", required_argument, NULL, 'r'},
-	    {"cmdline-max", required_argument, NULL, 'c'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    LOG_WRITER_LONGOPTS,
-	    {NULL, 0, NULL, 0},
-	};
-	a->dir = DEFAULT_LOG_DIR;
-	log_settings_init(&a->ls);
-	a->ring = DEFAULT_RING_BYTES;
-	a->cmdline_max = OM_CMDLINE_DEFAULT;
+	switch (ch) {
+	case 'd':
+		return CFG_S_LOG_DIR;
+	case 'r':
+		return CFG_S_RING_SIZE;
+	case 'c':
+		return CFG_S_CMDLINE_MAX;
+	case LOG_OPT_FORMAT:
+		return CFG_S_FORMAT;
+	case LOG_OPT_ROTATE_SIZE:
+		return CFG_S_ROTATE_SIZE;
+	case LOG_OPT_ROTATE_AGE:
+		return CFG_S_ROTATE_AGE;
+	case LOG_OPT_KEEP_SIZE:
+		return CFG_S_KEEP_SIZE;
+	case LOG_OPT_KEEP_AGE:
+		return CFG_S_KEEP_AGE;
+	case LOG_OPT_COMPRESS:
+		return CFG_S_COMPRESS;
+	case LOG_OPT_SEAL_KEY:
+		return CFG_S_SEAL_KEY;
+	case LOG_OPT_SEAL_INTERVAL:
+		return CFG_S_SEAL_INTERVAL;
+	case LOG_OPT_SYSLOG:
+		return CFG_S_SYSLOG;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Apply the command line to set (over what the file gave); with verbose,
+ * also count -v. config: where --config points (NULL when not given).
+ * 0: go on, else the exit status (0 after --help, 2 for bad usage).
+ */
+static int parse_record_args(int argc, char **argv, struct record_settings *set,
+			     const char **config, bool verbose, bool *done)
+{
 	*done = false;
 	int ch;
 	char err[512];
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
+	opterr = verbose; /* said once, on the first pass */
+	while ((ch = getopt_long(argc, argv, "C:d:vh", record_opts, NULL)) != -1) {
+		if (ch == 'd' && log_dir_option_check(optarg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "onmitsu record: %s\n", err);
+			return 2;
+		}
+		int s = option_setting(ch);
+		if (s >= 0) {
+			char why[256];
+			if (record_setting_set(set, (enum cfg_setting)s, optarg, why,
+					       sizeof(why)) != 0) {
+				fprintf(stderr, "onmitsu record: bad --%s \"%s\": %s\n",
+					cfg_setting_name((enum cfg_setting)s), optarg, why);
+				return 2;
+			}
+			continue;
+		}
 		switch (ch) {
-		case 'd':
-			a->dir = optarg;
-			if (log_dir_option_check(a->dir, err, sizeof(err)) != 0) {
-				fprintf(stderr, "onmitsu record: %s\n", err);
+		case 'C':
+			if (!*optarg) {
+				fprintf(stderr,
+					"onmitsu record: --config needs a file, not \"\"\n");
 				return 2;
 			}
-			break;
-		case 'r':
-			if (parse_size(optarg, &a->ring) != 0 || a->ring < 65536 ||
-			    a->ring > (1u << 30) || (a->ring & (a->ring - 1))) {
-				fprintf(
-				    stderr,
-				    "onmitsu record: bad --ring-size \"%s\": want a power of two "
-				    "from 64K to 1G, e.g. 8M\n",
-				    optarg);
-				return 2;
-			}
-			break;
-		case 'c':
-			if (parse_size(optarg, &a->cmdline_max) != 0 || a->cmdline_max < 64 ||
-			    a->cmdline_max > OM_CMDLINE_MAX) {
-				fprintf(
-				    stderr,
-				    "onmitsu record: bad --cmdline-max \"%s\": want 64..%u bytes\n",
-				    optarg, OM_CMDLINE_MAX);
-				return 2;
-			}
+			*config = optarg;
 			break;
 		case 'v':
-			log_verbosity++;
+			if (verbose)
+				log_verbosity++;
 			break;
 		case 'h':
 			usage(stdout);
 			*done = true;
 			return 0;
 		default:
-			switch (log_settings_option(&a->ls, ch, optarg)) {
-			case 1:
-				continue;
-			case -1:
-				return 2;
-			}
 			usage(stderr);
 			return 2;
 		}
@@ -363,13 +547,117 @@ static int parse_record_args(int argc, char **argv, struct record_args *a, bool 
 	return 0;
 }
 
+/*
+ * The configuration file (the default one when --config is not given), then
+ * the command line over it. *cfg: the file read (empty when the default
+ * does not exist). 0, 1 when the file cannot be used (said why).
+ */
+static int load_settings(struct recorder *rec, struct om_config *cfg, struct record_settings *set)
+{
+	const char *path = rec->config_path ? rec->config_path : CFG_DEFAULT_FILE;
+	char err[1024];
+	config_init(cfg);
+	if (config_load(cfg, path, rec->config_path != NULL, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	record_settings_init(set);
+	if (config_apply(cfg, set, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	const char *ignored = NULL;
+	bool done;
+	if (parse_record_args(rec->argc, rec->argv, set, &ignored, false, &done) != 0)
+		return 1; /* cannot be: checked at start */
+	log_settings_finish(&set->ls);
+	return 0;
+}
+
+/* The writer keeps pointers to these for the whole run: copies of their own,
+ * so that a reload can free the configuration they came from. */
+static void settings_own(struct record_settings *set)
+{
+	set->dir = strdup(set->dir);
+	if (set->ls.w.seal_key)
+		set->ls.w.seal_key = strdup(set->ls.w.seal_key);
+	if (set->ls.syslog)
+		set->ls.w.syslog = set->ls.syslog = strdup(set->ls.syslog);
+	if (!set->dir)
+		fatal("out of memory");
+}
+
+static void settings_free(struct record_settings *set)
+{
+	free((char *)set->dir);
+	free((char *)set->ls.w.seal_key);
+	free((char *)set->ls.syslog);
+}
+
+/* Compile cfg's rules into f and the kernel. 0, or -1 with err. */
+static int filters_apply(struct recorder *rec, const struct om_config *cfg, struct filter *f,
+			 char *err, size_t errsize)
+{
+	struct strbuf warnings = STRBUF_INIT;
+	struct filter_env env = {.cgroup_root = rec->cgroup_root, .warnings = &warnings};
+	filter_build(f, cfg, &env);
+	struct filter_tables t;
+	filter_tables_build(&t, f);
+	unsigned gen;
+	int rc = filter_kernel_apply(rec->l, &t, cfg->nrules > 0, &gen, err, errsize);
+	filter_tables_free(&t);
+	if (rc != 0) {
+		filter_free(f);
+		sb_free(&warnings);
+		return -1;
+	}
+	/* a missing file or cgroup is not an error: it may come later */
+	for (char *p = warnings.data, *nl; p && *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		*nl = '\0';
+		log_warnx("%s", p);
+	}
+	sb_free(&warnings);
+	rec->kgen = gen;
+	if (cfg->nrules)
+		rec->filters_seen = true;
+	return 0;
+}
+
+/* The events the kernel dropped in generation gen, counted by the rule
+ * names of cfg, and reset there. */
+static void collect_kernel_hits(struct recorder *rec, unsigned gen, const struct om_config *cfg)
+{
+	uint64_t hits[OM_FILTER_HIT_SLOTS];
+	if (filter_kernel_hits(rec->l, gen, hits, true) != 0)
+		return;
+	for (size_t i = 0; i < cfg->nrules && i < OM_FILTER_RULES; i++)
+		count_excluded(rec, cfg->rules[i].name, hits[i]);
+	rec->not_included += hits[OM_FILTER_NOT_INCLUDED];
+}
+
+/* After a reload, the generation it left: a program that read it just
+ * before the switch may still count there, so it is counted a tick later. */
+static void retire_old(struct recorder *rec)
+{
+	if (!rec->retiring)
+		return;
+	collect_kernel_hits(rec, rec->retire_gen, rec->retire_cfg);
+	config_free(rec->retire_cfg);
+	free(rec->retire_cfg);
+	rec->retire_cfg = NULL;
+	rec->retiring = false;
+}
+
 /* Open the log, load and attach every hook, write START, snapshot what
  * already runs, then drop every capability. 0, or -1 (said why). */
-static int recorder_begin(struct recorder *rec, struct record_args *a)
+static int recorder_begin(struct recorder *rec)
 {
+	struct record_settings *a = &rec->set;
 	if (host_info_read(&rec->host) != 0)
 		return -1;
-	log_settings_finish(&a->ls);
 	a->ls.w.host.name = rec->host.hostname;
 	a->ls.w.host.id = rec->host.machine_id;
 	a->ls.w.host.boot_id = rec->host.boot_id;
@@ -383,6 +671,7 @@ static int recorder_begin(struct recorder *rec, struct record_args *a)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	struct loader_opts lo = {
@@ -392,6 +681,12 @@ static int recorder_begin(struct recorder *rec, struct record_args *a)
 	};
 	struct strbuf hooks = STRBUF_INIT;
 	rec->l = loader_start(&lo, on_sample, rec, &hooks);
+	char ferr[512];
+	if (rec->l && filters_apply(rec, rec->cfg, &rec->filter, ferr, sizeof(ferr)) != 0) {
+		log_warnx("%s", ferr);
+		loader_stop(rec->l);
+		rec->l = NULL;
+	}
 	if (!rec->l) {
 		log_warnx("recording did not start");
 		sb_free(&hooks);
@@ -407,6 +702,12 @@ static int recorder_begin(struct recorder *rec, struct record_args *a)
 	sb_addf(&d, "version=%s hooks=%s ", ONMITSU_VERSION, sb_str(&hooks));
 	host_info_detail(&rec->host, &d);
 	sb_addf(&d, " ring_bytes=%" PRIu64 " cmdline_max=%" PRIu64, a->ring, a->cmdline_max);
+	if (rec->cfg->loaded) {
+		char hex[65];
+		config_hash_hex(rec->cfg, hex);
+		sb_addf(&d, " config=%s config_sha256=%s filter_rules=%zu", rec->cfg->name, hex,
+			rec->cfg->nrules);
+	}
 	struct om_record r;
 	om_record_init(&r, OM_EVENT_START);
 	r.time_ns = now_unix_ns();
@@ -431,13 +732,154 @@ static int recorder_begin(struct recorder *rec, struct record_args *a)
 	return 0;
 }
 
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* The settings a reload changes, as a comma list into changed; -1 with
+ * err when one of them cannot change while recording. */
+static int settings_diff(const struct record_settings *o, const struct record_settings *n,
+			 struct strbuf *changed, char *err, size_t errsize)
+{
+	const struct log_writer_opts *ow = &o->ls.w, *nw = &n->ls.w;
+	bool diff[CFG_S_COUNT] = {
+	    [CFG_S_LOG_DIR] = strcmp(o->dir, n->dir) != 0,
+	    [CFG_S_FORMAT] = ow->format != nw->format,
+	    [CFG_S_ROTATE_SIZE] = ow->rotate_size != nw->rotate_size,
+	    [CFG_S_ROTATE_AGE] = ow->rotate_age != nw->rotate_age,
+	    [CFG_S_KEEP_SIZE] = ow->keep_size != nw->keep_size,
+	    [CFG_S_KEEP_AGE] = ow->keep_age != nw->keep_age,
+	    [CFG_S_COMPRESS] = ow->compress_level != nw->compress_level,
+	    [CFG_S_SEAL_KEY] = str_differs(ow->seal_key, nw->seal_key),
+	    [CFG_S_SEAL_INTERVAL] = ow->seal_interval != nw->seal_interval,
+	    [CFG_S_SYSLOG] = str_differs(o->ls.syslog, n->ls.syslog),
+	    [CFG_S_RING_SIZE] = o->ring != n->ring,
+	    [CFG_S_CMDLINE_MAX] = o->cmdline_max != n->cmdline_max,
+	};
+	for (int s = 0; s < CFG_S_COUNT; s++) {
+		if (!diff[s])
+			continue;
+		if (!cfg_setting_reloadable((enum cfg_setting)s)) {
+			snprintf(err, errsize,
+				 "%s cannot change while recording (restart onmitsu for it, or "
+				 "keep its value in the file)",
+				 cfg_setting_name((enum cfg_setting)s));
+			return -1;
+		}
+		sb_addf(changed, "%s%s", changed->len ? "," : "",
+			cfg_setting_name((enum cfg_setting)s));
+	}
+	return 0;
+}
+
+/*
+ * SIGHUP: read the file again. A bad one, or one that changes what cannot
+ * change while recording, is refused (said on stderr) and nothing changes.
+ * A good one: the kernel's filter switches generation in one write, the
+ * writer takes its new limits, and a CONFIG record says what changed.
+ */
+static void reload(struct recorder *rec)
+{
+	retire_old(rec); /* a generation left by an earlier reload */
+	struct om_config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		fatal("out of memory");
+	struct record_settings set;
+	char err[1024];
+	struct strbuf changed = STRBUF_INIT;
+	struct filter f;
+	if (load_settings(rec, cfg, &set) != 0) {
+		log_warnx("reload refused; the running configuration stays");
+		goto refused;
+	}
+	if (settings_diff(&rec->set, &set, &changed, err, sizeof(err)) != 0) {
+		log_warnx("reload refused: %s:%s; the running configuration stays", cfg->name, err);
+		goto refused;
+	}
+	bool thread_needed = set.ls.w.compress_level > 0 || set.ls.w.keep_size || set.ls.w.keep_age;
+	if (thread_needed && !rec->w.thread_running) {
+		log_warnx("reload refused: %s: compression and retention were off at start; "
+			  "turning them on needs a restart; the running configuration stays",
+			  cfg->name);
+		goto refused;
+	}
+	struct strbuf old_rules = STRBUF_INIT, new_rules = STRBUF_INIT;
+	config_rules_text(rec->cfg, &old_rules);
+	config_rules_text(cfg, &new_rules);
+	bool rules_changed = strcmp(sb_str(&old_rules), sb_str(&new_rules)) != 0;
+	sb_free(&old_rules);
+	sb_free(&new_rules);
+	unsigned old_gen = rec->kgen;
+	if (filters_apply(rec, cfg, &f, err, sizeof(err)) != 0) {
+		log_warnx("reload refused: %s; the running configuration stays", err);
+		goto refused;
+	}
+	/* switched: what the old generation still counts is collected a tick later */
+	rec->retiring = true;
+	rec->retire_gen = old_gen;
+	rec->retire_cfg = rec->cfg;
+	filter_free(&rec->filter);
+	rec->filter = f;
+	rec->cfg = cfg;
+	if (rules_changed)
+		sb_addf(&changed, "%srules", changed.len ? "," : "");
+
+	/* the writer's limits: the recording thread reads rotation and the
+	 * seal interval; the compressor the rest, under its lock */
+	rec->w.opts.rotate_size = set.ls.w.rotate_size;
+	rec->w.opts.rotate_age = set.ls.w.rotate_age;
+	rec->w.opts.seal_interval = set.ls.w.seal_interval;
+	pthread_mutex_lock(&rec->w.mu);
+	rec->w.opts.keep_size = set.ls.w.keep_size;
+	rec->w.opts.keep_age = set.ls.w.keep_age;
+	rec->w.opts.compress_level = set.ls.w.compress_level;
+	pthread_mutex_unlock(&rec->w.mu);
+	rec->set.ls.w.rotate_size = set.ls.w.rotate_size;
+	rec->set.ls.w.rotate_age = set.ls.w.rotate_age;
+	rec->set.ls.w.seal_interval = set.ls.w.seal_interval;
+	rec->set.ls.w.keep_size = set.ls.w.keep_size;
+	rec->set.ls.w.keep_age = set.ls.w.keep_age;
+	rec->set.ls.w.compress_level = set.ls.w.compress_level;
+	if (rec->w.thread_running)
+		log_writer_maintain(&rec->w);
+
+	char hex[65];
+	config_hash_hex(cfg, hex);
+	struct strbuf d = STRBUF_INIT;
+	sb_addf(&d, "file=%s sha256=%s rules=%zu changed=%s", cfg->loaded ? cfg->name : "none",
+		cfg->loaded ? hex : "none", cfg->nrules, changed.len ? sb_str(&changed) : "none");
+	struct om_record r;
+	om_record_init(&r, OM_EVENT_CONFIG);
+	r.time_ns = now_unix_ns();
+	r.pid = getpid();
+	r.result = "applied";
+	r.detail = d.data;
+	write_record(rec, &r);
+	log_writer_flush(&rec->w);
+	log_info("configuration %s applied (changed: %s)", cfg->loaded ? cfg->name : "(none)",
+		 changed.len ? sb_str(&changed) : "nothing");
+	sb_free(&d);
+	sb_free(&changed);
+	return;
+refused:
+	sb_free(&changed);
+	config_free(cfg);
+	free(cfg);
+}
+
 /* Consume samples until SIGTERM/SIGINT: flush at least once a second (or
  * when a megabyte waits), and once a second report losses, rotate by age
- * and seal. 0, or 1 when the ring buffer cannot be read. */
+ * and seal; SIGHUP reloads the configuration. 0, or 1 when the ring buffer
+ * cannot be read. */
 static int record_loop(struct recorder *rec)
 {
 	uint64_t last = now_mono_ms();
 	while (!stop_requested) {
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(rec);
+		}
 		if (loader_poll(rec->l, POLL_MS) < 0) {
 			log_warn("reading the ring buffer failed");
 			return 1;
@@ -449,6 +891,7 @@ static int record_loop(struct recorder *rec)
 				consumer_sync_clock(&rec->c);
 				inject_tick(&rec->c);
 				report_lost(rec);
+				retire_old(rec);
 				/* rotation by age, interval seals */
 				log_writer_tick(&rec->w, now_unix_ns());
 				last = now;
@@ -457,6 +900,38 @@ static int record_loop(struct recorder *rec)
 		}
 	}
 	return 0;
+}
+
+/* " excluded=N excluded_RULE=N ... not_included=N" for STOP */
+static void excluded_detail(struct recorder *rec, struct strbuf *d)
+{
+	retire_old(rec);
+	collect_kernel_hits(rec, rec->kgen, rec->cfg);
+	uint64_t total = rec->not_included;
+	for (size_t i = 0; i < rec->nexcluded; i++)
+		total += rec->excluded[i].n;
+	sb_addf(d, " excluded=%" PRIu64, total);
+	/* every rule of the running configuration, and any that dropped some */
+	for (size_t i = 0; i < rec->cfg->nrules; i++)
+		count_excluded(rec, rec->cfg->rules[i].name, 0);
+	for (size_t i = 0; i < rec->cfg->nrules; i++) {
+		uint64_t n = 0;
+		for (size_t k = 0; k < rec->nexcluded; k++)
+			if (strcmp(rec->excluded[k].name, rec->cfg->rules[i].name) == 0)
+				n = rec->excluded[k].n;
+		if (!rec->cfg->rules[i].include)
+			sb_addf(d, " excluded_%s=%" PRIu64, rec->cfg->rules[i].name, n);
+	}
+	for (size_t k = 0; k < rec->nexcluded; k++) {
+		bool listed = false;
+		for (size_t i = 0; i < rec->cfg->nrules && !listed; i++)
+			listed = !rec->cfg->rules[i].include &&
+				 strcmp(rec->excluded[k].name, rec->cfg->rules[i].name) == 0;
+		if (!listed)
+			sb_addf(d, " excluded_%s=%" PRIu64, rec->excluded[k].name,
+				rec->excluded[k].n);
+	}
+	sb_addf(d, " not_included=%" PRIu64, rec->not_included);
 }
 
 /* Drain what the kernel still holds, write STOP with the counters, sync,
@@ -490,6 +965,8 @@ static int recorder_end(struct recorder *rec, int rc)
 			*p = (char)(*p - 'A' + 'a');
 		sb_addf(&d, " %s_records=%" PRIu64, key, rec->records_by_event[e]);
 	}
+	if (rec->filters_seen)
+		excluded_detail(rec, &d);
 	log_writer_stop_detail(&rec->w, &d);
 	struct om_record r;
 	om_record_init(&r, OM_EVENT_STOP);
@@ -507,29 +984,69 @@ static int recorder_end(struct recorder *rec, int rc)
 	return rc;
 }
 
+/* the cgroup v2 root (for cgroup rules), "" when none is mounted */
+static void find_cgroup_root(char *path, size_t size)
+{
+	path[0] = '\0';
+	FILE *f = fopen("/proc/self/mounts", "re");
+	if (!f)
+		return;
+	char dev[256], dir[4096], type[64];
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3)
+		if (strcmp(type, "cgroup2") == 0) {
+			snprintf(path, size, "%s", dir);
+			break;
+		}
+	fclose(f);
+}
+
 int cmd_record(int argc, char **argv)
 {
-	struct record_args a;
-	bool done;
-	int rc = parse_record_args(argc, argv, &a, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (geteuid() != 0) {
-		fprintf(stderr, "onmitsu record: must run as root (it loads eBPF programs)\n");
-		return 1;
-	}
 	struct recorder *rec = calloc(1, sizeof(*rec));
 	if (!rec)
 		fatal("out of memory");
-	umask(077);
-	if (recorder_begin(rec, &a) != 0) {
+	rec->argc = argc;
+	rec->argv = argv;
+	/* first the command line alone: usage errors, --help, --config */
+	struct record_settings probe;
+	record_settings_init(&probe);
+	bool done;
+	int rc = parse_record_args(argc, argv, &probe, &rec->config_path, true, &done);
+	if (rc != 0 || done) {
+		free(rec);
+		return rc;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "onmitsu record: must run as root (it loads eBPF programs)\n");
 		free(rec);
 		return 1;
 	}
-	service_notify("READY=1");
-	rc = record_loop(rec);
-	service_notify("STOPPING=1");
-	rc = recorder_end(rec, rc);
+	rec->cfg = calloc(1, sizeof(*rec->cfg));
+	if (!rec->cfg)
+		fatal("out of memory");
+	/* a bad configuration file is bad usage: exit status 2 */
+	if (load_settings(rec, rec->cfg, &rec->set) != 0) {
+		config_free(rec->cfg);
+		free(rec->cfg);
+		free(rec);
+		return 2;
+	}
+	settings_own(&rec->set);
+	find_cgroup_root(rec->cgroup_root, sizeof(rec->cgroup_root));
+	umask(077);
+	if (recorder_begin(rec) != 0) {
+		rc = 1;
+	} else {
+		service_notify("READY=1");
+		rc = record_loop(rec);
+		service_notify("STOPPING=1");
+		rc = recorder_end(rec, rc);
+	}
+	filter_free(&rec->filter);
+	config_free(rec->cfg);
+	free(rec->cfg);
+	settings_free(&rec->set);
+	free(rec->excluded);
 	free(rec);
 	return rc;
 }

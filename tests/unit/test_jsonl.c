@@ -593,6 +593,11 @@ static int kind_cases(struct kind_case *k)
 	c->set[COL_DNS_NAME] = "www.example.com";
 	c->set[COL_DNS_TYPE] = "A";
 	c->set[COL_DNS_ANSWERS] = "CNAME web.example.com;A 192.0.2.1;AAAA 2001:db8::80";
+	c = KIND("CONFIG");
+	c->set[COL_EVENT] = "CONFIG";
+	c->set[COL_PID] = "100";
+	c->set[COL_RESULT] = "applied";
+	c->set[COL_DETAIL] = "file=/etc/onmitsu/onmitsu.conf sha256=ab rules=2 changed=rules";
 #undef KIND
 	return n;
 }
