@@ -9,7 +9,10 @@
  * be checked for each flow (out from the connect, in from the accept).
  * Bounded: N is capped and everything gives up after 120 s.
  *
- * usage: connstorm [-n N] [-l LISTENERS] [-o FILE]
+ * -p PORT: the listeners on PORT, PORT+1, ... instead (bench/run's filter
+ * measurement excludes some of them by port).
+ *
+ * usage: connstorm [-n N] [-l LISTENERS] [-p PORT] [-o FILE]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,8 +66,9 @@ static void *accept_loop(void *arg)
 int main(int argc, char **argv)
 {
 	const char *outfile = NULL;
+	long base_port = 0;
 	int c;
-	while ((c = getopt(argc, argv, "n:l:o:")) != -1) {
+	while ((c = getopt(argc, argv, "n:l:p:o:")) != -1) {
 		switch (c) {
 		case 'n':
 			n_connects = parse_count("connstorm", optarg, 1, MAX_CONNECTS, "-n");
@@ -72,11 +76,16 @@ int main(int argc, char **argv)
 		case 'l':
 			n_listeners = parse_count("connstorm", optarg, 1, MAX_LISTENERS, "-l");
 			break;
+		case 'p':
+			base_port =
+			    parse_count("connstorm", optarg, 1, 65535 - MAX_LISTENERS, "-p");
+			break;
 		case 'o':
 			outfile = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: connstorm [-n N] [-l LISTENERS] [-o FILE]\n");
+			fprintf(stderr,
+				"usage: connstorm [-n N] [-l LISTENERS] [-p PORT] [-o FILE]\n");
 			return 2;
 		}
 	}
@@ -86,8 +95,13 @@ int main(int argc, char **argv)
 		memset(a, 0, sizeof(*a));
 		a->sin_family = AF_INET;
 		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (base_port)
+			a->sin_port = htons((unsigned short)(base_port + i));
 		socklen_t len = sizeof(*a);
 		listeners[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int one = 1;
+		if (listeners[i] >= 0)
+			setsockopt(listeners[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (listeners[i] < 0 || bind(listeners[i], (struct sockaddr *)a, len) < 0 ||
 		    listen(listeners[i], 4096) < 0 ||
 		    getsockname(listeners[i], (struct sockaddr *)a, &len) < 0) {
