@@ -16,8 +16,9 @@
  * socket's (sk_owners, net.bpf.h), as for its NET records.
  *
  * No parsing here: the first OM_DNS_CAP bytes after the UDP or TCP header are
- * copied into a fixed-size ring-buffer record (reserved, so that a softirq
- * interrupting a send on this CPU cannot share a scratch buffer with it).
+ * copied into a ring-buffer record reserved at one of three sizes (reserved,
+ * not built in a scratch buffer, so that a softirq interrupting a send on
+ * this CPU cannot share one with it).
  */
 #ifndef ONMITSU_DNS_BPF_H
 #define ONMITSU_DNS_BPF_H
@@ -46,28 +47,12 @@ static __always_inline int dns_l4(struct __sk_buff *skb, __u8 *proto)
 	return -1;
 }
 
-static __noinline int dns_capture(struct __sk_buff *skb, struct bpf_sock *bsk, int egress)
+/* The record, with a data area of cap bytes (a constant in each call). */
+static __always_inline int dns_emit(struct __sk_buff *skb, struct bpf_sock *bsk, int egress,
+				    __u8 proto, __u32 l4, __u32 off, __u32 seq, __u32 len,
+				    const __u32 cap)
 {
-	__u8 proto = 0;
-	int l4 = dns_l4(skb, &proto);
-	if (l4 < 20 || l4 > 60 || (proto != IPPROTO_UDP && proto != IPPROTO_TCP))
-		return 0;
-	__u32 off = (__u32)l4;
-	__u32 seq = 0;
-	if (proto == IPPROTO_UDP) {
-		off += 8;
-	} else {
-		__u8 th[13];
-		if (bpf_skb_load_bytes(skb, off, th, sizeof(th)))
-			return 0;
-		seq = (__u32)th[4] << 24 | (__u32)th[5] << 16 | (__u32)th[6] << 8 | th[7];
-		off += (th[12] >> 4) * 4;
-	}
-	if (skb->len <= off)
-		return 0; /* no payload: a bare ACK, SYN or FIN */
-	__u32 len = skb->len - off;
-
-	struct om_ev_dns *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct om_ev_dns *e = bpf_ringbuf_reserve(&events, sizeof(*e) + cap, 0);
 	if (!e) {
 		count(OM_C_LOST_DNS);
 		return 0;
@@ -77,7 +62,7 @@ static __noinline int dns_capture(struct __sk_buff *skb, struct bpf_sock *bsk, i
 	net_hdr_from_owner(&hdr, o);
 	e->h = hdr.h;
 	e->h.kind = OM_K_DNS;
-	e->h.size = sizeof(*e);
+	e->h.size = sizeof(*e) + cap;
 	e->family = skb->protocol == bpf_htons(ETH_P_IP) ? AF_INET : AF_INET6;
 	e->proto = proto;
 	e->egress = egress;
@@ -103,10 +88,10 @@ static __noinline int dns_capture(struct __sk_buff *skb, struct bpf_sock *bsk, i
 	/* 64 bits and checked again after the barrier: clang 14 would pass a
 	 * register whose bound the verifier only knows in its low half */
 	__u64 n = len;
-	if (n > OM_DNS_CAP)
-		n = OM_DNS_CAP;
+	if (n > cap)
+		n = cap;
 	barrier_var(n);
-	if (n > OM_DNS_CAP || n == 0 || bpf_skb_load_bytes(skb, off, e->data, n)) {
+	if (n > cap || n == 0 || bpf_skb_load_bytes(skb, off, (void *)(e + 1), n)) {
 		n = 0;
 		count(OM_C_READ_FAIL);
 	}
@@ -114,6 +99,34 @@ static __noinline int dns_capture(struct __sk_buff *skb, struct bpf_sock *bsk, i
 	bpf_ringbuf_submit(e, ring_flags());
 	count(OM_C_EVENTS);
 	return 0;
+}
+
+static __noinline int dns_capture(struct __sk_buff *skb, struct bpf_sock *bsk, int egress)
+{
+	__u8 proto = 0;
+	int l4 = dns_l4(skb, &proto);
+	if (l4 < 20 || l4 > 60 || (proto != IPPROTO_UDP && proto != IPPROTO_TCP))
+		return 0;
+	__u32 off = (__u32)l4;
+	__u32 seq = 0;
+	if (proto == IPPROTO_UDP) {
+		off += 8;
+	} else {
+		__u8 th[13];
+		if (bpf_skb_load_bytes(skb, off, th, sizeof(th)))
+			return 0;
+		seq = (__u32)th[4] << 24 | (__u32)th[5] << 16 | (__u32)th[6] << 8 | th[7];
+		off += (th[12] >> 4) * 4;
+	}
+	if (skb->len <= off)
+		return 0; /* no payload: a bare ACK, SYN or FIN */
+	__u32 len = skb->len - off;
+	/* the smallest area that holds it: the ring holds more records */
+	if (len <= OM_DNS_CAP_SMALL)
+		return dns_emit(skb, bsk, egress, proto, l4, off, seq, len, OM_DNS_CAP_SMALL);
+	if (len <= OM_DNS_CAP_MEDIUM)
+		return dns_emit(skb, bsk, egress, proto, l4, off, seq, len, OM_DNS_CAP_MEDIUM);
+	return dns_emit(skb, bsk, egress, proto, l4, off, seq, len, OM_DNS_CAP);
 }
 
 /*

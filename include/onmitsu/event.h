@@ -171,10 +171,15 @@ _Static_assert(__builtin_offsetof(struct om_ev_net, saddr) == 48, "om_ev_net lay
  * DNS: a packet to or from port 53 on a client socket (bpf/dns.bpf.h), with
  * the first OM_DNS_CAP bytes of what follows the UDP or TCP header (TCP: the
  * segment's bytes, the 2-byte length prefix included). User space parses it
- * (src/record/dns.c). The record is always this size: cap_len says how much
- * of data[] holds the packet.
+ * (src/record/dns.c). The fixed part is followed by a data area of one of
+ * three sizes, the smallest that holds the payload (a ring-buffer record
+ * must be reserved at a size known when the program is verified; most
+ * queries fit in the small one): h.size is the fixed part plus that area,
+ * and cap_len says how much of the area holds the payload.
  */
-#define OM_DNS_CAP 1232 /* DNS Flag Day 2020's safe UDP size; the parse stops there */
+#define OM_DNS_CAP 1232	      /* DNS Flag Day 2020's safe UDP size; the parse stops there */
+#define OM_DNS_CAP_SMALL 128  /* a query, most short answers */
+#define OM_DNS_CAP_MEDIUM 512 /* classic DNS's UDP limit */
 
 struct om_ev_dns {
 	struct om_hdr h;
@@ -188,13 +193,15 @@ struct om_ev_dns {
 	__u16 sport, dport; /* the packet's, host order */
 	__u32 tcp_seq;	    /* TCP: the segment's sequence number (host order) */
 	__u64 sock_cookie;
-	__u16 cap_len; /* bytes of data[] that hold the payload, <= OM_DNS_CAP */
+	__u16 cap_len; /* bytes of the data area that hold the payload */
 	__u16 _pad1;
 	__u32 _pad2;
-	__u8 data[OM_DNS_CAP];
+	/* then: __u8 data[OM_DNS_CAP_SMALL | OM_DNS_CAP_MEDIUM | OM_DNS_CAP]; */
 };
-_Static_assert(__builtin_offsetof(struct om_ev_dns, data) == 104, "om_ev_dns layout");
-_Static_assert(sizeof(struct om_ev_dns) == 104 + OM_DNS_CAP, "om_ev_dns layout");
+_Static_assert(sizeof(struct om_ev_dns) == 104, "om_ev_dns layout");
+_Static_assert(OM_DNS_CAP_SMALL < OM_DNS_CAP_MEDIUM && OM_DNS_CAP_MEDIUM < OM_DNS_CAP &&
+		   OM_DNS_CAP % 8 == 0 && OM_DNS_CAP_MEDIUM % 8 == 0 && OM_DNS_CAP_SMALL % 8 == 0,
+	       "om_ev_dns data areas: growing, each keeps the record 8-byte aligned");
 
 /*
  * INJECT: one process acting on another's memory or loading (or on its own:

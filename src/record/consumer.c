@@ -488,19 +488,24 @@ static void dns_record(struct consumer *c, const struct om_ev_dns *e, const uint
  * their 2-byte lengths, maybe none (a message's continuation). */
 static int on_dns(struct consumer *c, const struct om_ev_dns *e, size_t size)
 {
-	if (size != sizeof(*e) || e->cap_len > OM_DNS_CAP || e->cap_len > e->len ||
+	if (size < sizeof(*e))
+		return -1;
+	size_t area = size - sizeof(*e);
+	if ((area != OM_DNS_CAP_SMALL && area != OM_DNS_CAP_MEDIUM && area != OM_DNS_CAP) ||
+	    e->cap_len > area || e->cap_len > e->len ||
 	    (e->family != AF_INET && e->family != AF_INET6) ||
 	    (e->proto != IPPROTO_UDP && e->proto != IPPROTO_TCP) || e->egress > 1)
 		return -1;
+	const uint8_t *data = (const uint8_t *)(e + 1);
 	if (e->proto == IPPROTO_UDP) {
-		dns_record(c, e, e->data, e->cap_len, e->len);
+		dns_record(c, e, data, e->cap_len, e->len);
 		return 0;
 	}
 	struct dns_span spans[DNS_TCP_SPANS];
-	int n = dns_tcp_spans(c->dns_tcp, e->sock_cookie, e->egress, e->tcp_seq, e->len, e->data,
+	int n = dns_tcp_spans(c->dns_tcp, e->sock_cookie, e->egress, e->tcp_seq, e->len, data,
 			      e->cap_len, spans);
 	for (int i = 0; i < n; i++)
-		dns_record(c, e, e->data + spans[i].off, spans[i].avail, spans[i].total);
+		dns_record(c, e, data + spans[i].off, spans[i].avail, spans[i].total);
 	return 0;
 }
 

@@ -46,6 +46,9 @@ ANSWERS = {
     ("www." + ZONE, 28): [("CNAME", "edge." + ZONE), ("AAAA", %(web6)r)],
     ("other." + ZONE, 1): [("A", %(other4)r)],
     ("stub." + ZONE, 1): [("A", %(web4)r)],
+    # 100 answers: 1,639 bytes, more than the 1,232 captured (and than a
+    # segment or a 1,500-byte packet: fragments over UDP)
+    ("many." + ZONE, 1): [("A", "198.18.0.%%d" %% i) for i in range(1, 101)],
 }
 
 def name(n):
@@ -215,6 +218,8 @@ if what == "main":
     udp_sendto(%(dns4)r, "nx." + ZONE, 1, 0x3333)
     udp_connected(%(dns4)r, "bad." + ZONE, 1, 0x4444)
     udp_connected(%(stub)r, "stub." + ZONE, 1, 0x5555)
+    udp_connected(%(dns4)r, "many." + ZONE, 1, 0x7777)
+    tcp_query(%(dns4)r, "many." + ZONE, 1, 0x8888)
 elif what == "resolve-other":
     udp_connected(%(dns4)r, "other." + ZONE, 1, 0x6666)
 elif what == "connect-other":
@@ -374,6 +379,30 @@ def test_malformed_answer_skipped_and_counted():
     check_eq("STOP dns_records", int(detail(stop)["dns_records"]) >= 10, True)
 
 
+def test_long_answers_cut_at_the_capture_over_udp_and_tcp():
+    """1,639 bytes of answers: the first 1,232 are read (74 answers), 64 written,
+    the record says so; over TCP the segment that continues the message gives no
+    record of its own."""
+    s = scenario()
+    for proto in ("udp", "tcp"):
+        q = one([r for r in s.dns("many." + ZONE, "query") if r["proto"] == proto],
+                "many query %s" % proto)
+        r = one([r for r in s.dns("many." + ZONE, "response") if r["proto"] == proto],
+                "many response %s" % proto)
+        check_eq("many %s pids" % proto, (q["pid"], r["pid"]), (str(s.main["pid"]),) * 2)
+        d = detail(r)
+        check_eq("many %s answers" % proto, d.get("answers"), "100")
+        check_eq("many %s cut" % proto, d.get("cut"), "1")
+        read = int(d["answers_read"])
+        if not 60 <= read <= 76:
+            raise AssertionError("many %s: %d answers read of the 1,232 bytes" % (proto, read))
+        answers = r["dns_answers"].split(";")
+        check_eq("many %s written" % proto, len(answers), 64)
+        check_eq("many %s first/last" % proto, (answers[0], answers[-1]),
+                 ("A 198.18.0.1", "A 198.18.0.64"))
+        check_eq("many %s omitted" % proto, d.get("answers_omitted"), str(read - 64))
+
+
 def test_server_side_not_recorded():
     """The server's sockets (local port 53) write nothing: each message once."""
     s = scenario()
@@ -429,7 +458,8 @@ def test_who_name_finds_the_flows():
 
 TESTS = [test_udp_a_with_cname, test_tcp_aaaa_over_ipv6, test_unconnected_udp_nxdomain,
          test_stub_resolver_query_is_the_clients, test_malformed_answer_skipped_and_counted,
-         test_server_side_not_recorded, test_who_dst_shows_the_name_the_process_resolved,
+         test_server_side_not_recorded, test_long_answers_cut_at_the_capture_over_udp_and_tcp,
+         test_who_dst_shows_the_name_the_process_resolved,
          test_who_dst_name_from_another_process_is_marked_host, test_who_name_finds_the_flows]
 
 

@@ -454,12 +454,23 @@ TEST(consumer_net_late_flag_in_detail)
 
 /* A DNS packet as the kernel hands it over (bpf/dns.bpf.h): egress is the
  * client's query, ingress its response; the packet's own addresses. */
-static size_t make_dns(struct om_ev_dns *e, int egress, uint8_t proto, const uint8_t *msg,
+struct dns_sample {
+	struct om_ev_dns e;
+	uint8_t data[OM_DNS_CAP];
+};
+
+/* The sample's size: the fixed part and the smallest data area that holds
+ * len, as the kernel reserves it. */
+static size_t make_dns(struct dns_sample *sm, int egress, uint8_t proto, const uint8_t *msg,
 		       size_t len)
 {
-	memset(e, 0, sizeof(*e));
+	struct om_ev_dns *e = &sm->e;
+	memset(sm, 0, sizeof(*sm));
+	size_t area = len <= OM_DNS_CAP_SMALL	 ? OM_DNS_CAP_SMALL
+		      : len <= OM_DNS_CAP_MEDIUM ? OM_DNS_CAP_MEDIUM
+						 : OM_DNS_CAP;
 	e->h.kind = OM_K_DNS;
-	e->h.size = sizeof(*e);
+	e->h.size = (uint32_t)(sizeof(*e) + area);
 	e->h.ts_ns = 5000000000ull;
 	e->h.pid = e->h.tid = 4242;
 	e->h.start_ns = 7000000000ull;
@@ -473,10 +484,10 @@ static size_t make_dns(struct om_ev_dns *e, int egress, uint8_t proto, const uin
 	e->sport = egress ? 40000 : 53;
 	e->dport = egress ? 53 : 40000;
 	e->len = (uint32_t)len;
-	e->cap_len = (uint16_t)(len < OM_DNS_CAP ? len : OM_DNS_CAP);
-	memcpy(e->data, msg, e->cap_len);
+	e->cap_len = (uint16_t)(len < area ? len : area);
+	memcpy(sm->data, msg, e->cap_len);
 	e->sock_cookie = 99;
-	return sizeof(*e);
+	return e->h.size;
 }
 
 /* example.com A, answered 192.0.2.80 */
@@ -490,7 +501,7 @@ TEST(consumer_dns_response_fields)
 	struct consumer c;
 	struct captured cap;
 	setup(&c, &cap);
-	static struct om_ev_dns e;
+	static struct dns_sample e;
 	size_t n = make_dns(&e, 0, IPPROTO_UDP, dns_resp, sizeof(dns_resp));
 	CHECK_EQ_INT(consumer_sample(&c, &e, n), 0);
 	CHECK_EQ_INT(cap.n, 1);
@@ -533,7 +544,7 @@ TEST(consumer_dns_malformed_counted_not_written)
 	struct consumer c;
 	struct captured cap;
 	setup(&c, &cap);
-	static struct om_ev_dns e;
+	static struct dns_sample e;
 	uint8_t bad[sizeof(dns_resp)];
 	memcpy(bad, dns_resp, sizeof(bad));
 	bad[40] = 5; /* an A record of 5 octets */
@@ -544,12 +555,16 @@ TEST(consumer_dns_malformed_counted_not_written)
 	CHECK_EQ_INT(c.bad_samples, 0);
 	/* a sample that lies about its own sizes is a bad sample */
 	n = make_dns(&e, 0, IPPROTO_UDP, dns_resp, sizeof(dns_resp));
-	e.cap_len = OM_DNS_CAP + 1;
+	e.e.cap_len = OM_DNS_CAP_SMALL + 1; /* more than its area */
 	CHECK_EQ_INT(consumer_sample(&c, &e, n), -1);
-	e.cap_len = 10;
-	e.len = 5;
+	e.e.cap_len = 10;
+	e.e.len = 5;
 	CHECK_EQ_INT(consumer_sample(&c, &e, n), -1);
-	CHECK_EQ_INT(c.bad_samples, 2);
+	/* an area of a size the kernel never reserves */
+	n = make_dns(&e, 0, IPPROTO_UDP, dns_resp, sizeof(dns_resp));
+	e.e.h.size = (uint32_t)(sizeof(e.e) + 200);
+	CHECK_EQ_INT(consumer_sample(&c, &e, sizeof(e.e) + 200), -1);
+	CHECK_EQ_INT(c.bad_samples, 3);
 	teardown(&c, &cap);
 }
 
@@ -558,13 +573,13 @@ TEST(consumer_dns_tcp_segment_and_continuation)
 	struct consumer c;
 	struct captured cap;
 	setup(&c, &cap);
-	static struct om_ev_dns e;
+	static struct dns_sample e;
 	uint8_t seg[2 + sizeof(dns_resp)];
 	seg[0] = 0;
 	seg[1] = sizeof(dns_resp);
 	memcpy(seg + 2, dns_resp, sizeof(dns_resp));
 	size_t n = make_dns(&e, 0, IPPROTO_TCP, seg, sizeof(seg));
-	e.tcp_seq = 1000;
+	e.e.tcp_seq = 1000;
 	CHECK_EQ_INT(consumer_sample(&c, &e, n), 0);
 	CHECK_EQ_INT(cap.n, 1);
 	CHECK_FIELD(&cap, 0, COL_PROTO, "tcp");
