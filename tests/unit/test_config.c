@@ -136,6 +136,8 @@ TEST(config_refused_bad_value)
 	CHECK_REFUSED("[record]\nsyslog = host\n", "t.conf:2: ", "HOST:PORT");
 	CHECK_REFUSED("[record]\nkeep-age = soon\n", "t.conf:2: ", "bad keep-age \"soon\"");
 	CHECK_REFUSED("[record]\nlog-dir =\n", "t.conf:2: ", "no value");
+	CHECK_REFUSED("[record]\nlog-dir = -\n",
+		      "t.conf:2: ", "bad log-dir \"-\": want a directory");
 	CHECK_REFUSED("[exclude a]\nuid = root\n", "t.conf:2: ", "uid: bad value \"root\"");
 	CHECK_REFUSED("[exclude a]\nuid = 4294967295\n", "t.conf:2: ", "uid: bad value");
 	CHECK_REFUSED("[exclude a]\nport = 0\n", "t.conf:2: ", "port: bad value \"0\"");
