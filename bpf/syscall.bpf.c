@@ -29,13 +29,18 @@ struct {
 	__type(value, __u64);
 } proc_gen SEC(".maps");
 
+/* task: a BTF pointer (bpf_get_current_task_btf), so the walk to the fd
+ * table is plain loads; only the table's slot needs a read helper */
 static __always_inline struct file *fd_file(struct task_struct *task, long fd)
 {
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
-	struct file *f = NULL;
-	if (fd < 0 || fd >= max)
+	struct files_struct *files = task->files;
+	if (!files)
 		return NULL;
+	struct fdtable *fdt = files->fdt;
+	if (!fdt || fd < 0 || fd >= fdt->max_fds)
+		return NULL;
+	struct file **fds = fdt->fd;
+	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
