@@ -29,6 +29,7 @@ static const struct subcommand subcommands[] = {
     {"timeline", cmd_timeline, "what a process family did, in time order"},
     {"correlate", cmd_correlate, "attribute every flow of a packet capture to its process"},
     {"hunt", cmd_hunt, "rank what deserves a look: beacons, odd programs, web shells"},
+    {"report", cmd_report, "one self-contained HTML page: process tree, flows, findings"},
     {"verify", cmd_verify, "check that the log was not altered (chain, seals, seq)"},
     {"keygen", cmd_keygen, "make a sealing key; print the verification key"},
     {"version", cmd_version, "print the version"},

@@ -14,5 +14,6 @@ int cmd_tree(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
 int cmd_hunt(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

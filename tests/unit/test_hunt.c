@@ -352,3 +352,53 @@ TEST(hunt_zeus_fixture)
 	free(out);
 	free(err);
 }
+
+/* report: a page with the family asked for, every value from the log
+ * HTML-escaped (the log holds attacker-chosen text), nothing fetched */
+TEST(report_html_escapes_and_is_self_contained)
+{
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu.csv",
+		     HDR "2026-11-25T00:00:00.000000Z,1,START,,,,,,,,,,,,,,,,,version=0.3.0,,\n"
+			 "2026-11-25T00:00:01.000000Z,2,EXISTING,10,1,6f1c000a-0000-4000-8000-"
+			 "00000000000a,,0,/usr/sbin/nginx,nginx,,,,,,,,,,,,\n"
+			 "2026-11-25T00:00:02.000000Z,3,FORK,11,10,6f1c000b-0000-4000-8000-"
+			 "00000000000b,6f1c000a-0000-4000-8000-00000000000a,0,,,,,,,,,,,,,,\n"
+			 "2026-11-25T00:00:02.100000Z,4,EXEC,11,10,6f1c000b-0000-4000-8000-"
+			 "00000000000b,6f1c000a-0000-4000-8000-00000000000a,0,\"/tmp/a\"\"b'<x>\","
+			 "\"sh -c \"\"<script>alert(1)</script>&\"\"\",,,,,,,,,,,,\n"
+			 "2026-11-25T00:00:03.000000Z,5,NET,11,,6f1c000b-0000-4000-8000-"
+			 "00000000000b,,0,,,tcp,192.0.2.10,40000,203.0.113.5,443,out,"
+			 "established,,,,,\n"
+			 "2026-11-25T00:00:04.000000Z,6,EXISTING,12,1,6f1c000c-0000-4000-8000-"
+			 "00000000000c,,0,/usr/bin/other,other,,,,,,,,,,,,\n");
+	char *out, *err;
+	const char *argv[] = {"report", "-d", dir, "--guid", "6f1c000b-0000-4000-8000-00000000000b",
+			      "--html", "-",  NULL};
+	CHECK_EQ_INT(tq_run(cmd_report, argv, &out, &err), 0);
+	if (strstr(out, "<script>alert") || strstr(out, "<x>") || strstr(out, "a\"b"))
+		TEST_FAIL_("unescaped: %s", out);
+	if (!strstr(out, "&lt;script&gt;alert(1)&lt;/script&gt;&amp;") ||
+	    !strstr(out, "/tmp/a&quot;b&#39;&lt;x&gt;") || !strstr(out, "203.0.113.5:443") ||
+	    !strstr(out, "id=\"p-6f1c000a-0000-4000-8000-00000000000a\"") ||
+	    strstr(out, "/usr/bin/other"))
+		TEST_FAIL_("page: %s", out);
+	/* the hunt's finding about the shell-less /tmp program is on the page */
+	CHECK(strstr(out, "tmp-network") != NULL);
+	/* nothing outside the page */
+	CHECK(strstr(out, "src=") == NULL);
+	CHECK(strstr(out, "href=\"http") == NULL);
+	CHECK(strstr(out, "default-src 'none'") != NULL);
+	free(out);
+	free(err);
+	const char *none[] = {"report", "-d", dir, "--html", "-", NULL};
+	CHECK_EQ_INT(tq_run(cmd_report, none, &out, &err), 2);
+	free(out);
+	free(err);
+	const char *nohtml[] = {"report", "-d", dir, "--hunt", NULL};
+	CHECK_EQ_INT(tq_run(cmd_report, nohtml, &out, &err), 2);
+	CHECK(strstr(err, "--html FILE") != NULL);
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
