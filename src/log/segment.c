@@ -595,12 +595,18 @@ int seg_reader_open(struct seg_reader *r, int dirfd, const char *name)
 		r->src.fd = -1;
 		return -1;
 	}
-	seg_source_init(&r->src, fd, zst_twin || (n > 4 && strcmp(name + n - 4, ".zst") == 0));
+	seg_reader_init_fd(r, fd, zst_twin || (n > 4 && strcmp(name + n - 4, ".zst") == 0));
+	return 0;
+}
+
+void seg_reader_init_fd(struct seg_reader *r, int fd, bool zst)
+{
+	memset(r, 0, sizeof(*r));
+	seg_source_init(&r->src, fd, zst);
 	r->cap = READ_CHUNK;
 	r->buf = malloc(r->cap + 1);
 	if (!r->buf)
 		fatal("out of memory");
-	return 0;
 }
 
 int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *complete)
@@ -608,6 +614,14 @@ int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *comple
 	for (;;) {
 		char *start = r->buf + r->pos;
 		char *nl = memchr(start, '\n', r->end - r->pos);
+		if (nl && r->skipping) {
+			/* the end of a line too long to hold: it is passed over */
+			r->consumed += (size_t)(nl - start) + 1;
+			r->pos = (size_t)(nl - r->buf) + 1;
+			r->line_no++;
+			r->skipping = false;
+			return 2;
+		}
 		if (nl) {
 			*line = start;
 			*len = (size_t)(nl - start);
@@ -618,6 +632,13 @@ int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *comple
 			r->pos += *len + 1;
 			r->line_no++;
 			return 1;
+		}
+		if (r->eof && r->skipping) {
+			r->consumed += r->end - r->pos;
+			r->pos = r->end;
+			r->line_no++;
+			r->skipping = false;
+			return 2;
 		}
 		if (r->eof) {
 			if (r->pos < r->end) {
@@ -638,7 +659,11 @@ int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *comple
 			r->end -= r->pos;
 			r->pos = 0;
 		}
-		if (r->end == r->cap) {
+		if (r->end == r->cap && r->cap >= LOG_LINE_MAX && (r->skip_long || r->skipping)) {
+			r->consumed += r->end - r->pos;
+			r->pos = r->end = 0;
+			r->skipping = true;
+		} else if (r->end == r->cap) {
 			if (r->cap >= LOG_LINE_MAX) {
 				snprintf(r->error, sizeof(r->error),
 					 "line %" PRIu64 " is longer than %u bytes", r->line_no + 1,

@@ -141,13 +141,19 @@ struct seg_reader {
 	uint64_t line_no; /* of the line last returned, 1-based */
 	uint64_t offset;  /* byte offset (uncompressed) of the line last returned */
 	uint64_t consumed;
+	bool skip_long; /* set by the caller: a line over LOG_LINE_MAX is skipped (2) */
+	bool skipping;
 	char error[160];
 };
 
 int seg_reader_open(struct seg_reader *r, int dirfd, const char *name);
+/* Read fd (then owned: seg_reader_close closes it), zstd when zst. */
+void seg_reader_init_fd(struct seg_reader *r, int fd, bool zst);
 /* 1: a line (without "\n"; *complete false when the file ends without one),
- * 0: the end, -1: read or decompression error (r->error). The line stays
- * valid until the next call and may be modified in place. */
+ * 0: the end, -1: read or decompression error (r->error), or a line longer
+ * than LOG_LINE_MAX; with skip_long set such a line is passed over instead
+ * and 2 says so (r->line_no is its number). The line stays valid until the
+ * next call and may be modified in place. */
 int seg_reader_next(struct seg_reader *r, char **line, size_t *len, bool *complete);
 void seg_reader_close(struct seg_reader *r);
 

@@ -20,7 +20,6 @@
 
 #define ACTIVE_LOG "onmitsu.csv"
 #define ACTIVE_JSONL "onmitsu.jsonl"
-#define READ_CHUNK (1u << 20)
 #define BATCHES 3
 #define BATCH_RECORDS 8192
 #define BATCH_TEXT (2u << 20)
@@ -91,7 +90,7 @@ void log_segments_free(char **paths)
 
 /* ---- byte sources: a plain file or a zstd stream (log/segment.h) ---- */
 
-static int source_open(struct seg_source *s, const char *path)
+static int source_open(struct seg_reader *sr, const char *path)
 {
 	/* the listing took regular files only; one swapped for a link, a FIFO
 	 * or a device since is refused, not followed or read (a FIFO could hang
@@ -104,7 +103,8 @@ static int source_open(struct seg_source *s, const char *path)
 		log_warnx("%s", err);
 		return -1;
 	}
-	seg_source_init(s, fd, has_suffix(path, strlen(path), ".zst"));
+	seg_reader_init_fd(sr, fd, has_suffix(path, strlen(path), ".zst"));
+	sr->skip_long = true; /* a query skips such a line and reads on */
 	return 0;
 }
 
@@ -115,13 +115,9 @@ struct log_reader {
 	uint32_t wanted;
 	char **paths;
 	size_t next_path;
-	const char *file; /* current segment, or NULL */
-	struct seg_source src;
-
-	char *buf;
-	size_t cap, pos, end;
-	bool eof, skipping_long;
-	uint64_t line_no;
+	const char *file;     /* current segment, or NULL */
+	struct seg_reader sr; /* its lines (log/segment.h) */
+	uint64_t line_no;     /* of the line last taken */
 
 	/* the current file's header; every one is kept until close, since
 	 * records handed over in batches point at their names */
@@ -224,7 +220,7 @@ static void finish_file(struct log_reader *r)
 	if (!r->opts.quiet && r->bad_in_file > LOG_MAX_REPORTS)
 		log_warnx("%s: %llu more unreadable lines skipped", r->file,
 			  (unsigned long long)(r->bad_in_file - LOG_MAX_REPORTS));
-	seg_source_close(&r->src);
+	seg_reader_close(&r->sr);
 	r->file = NULL;
 }
 
@@ -233,14 +229,11 @@ static bool open_next_file(struct log_reader *r)
 	finish_file(r);
 	while (r->paths[r->next_path]) {
 		const char *path = r->paths[r->next_path++];
-		if (source_open(&r->src, path) < 0) {
+		if (source_open(&r->sr, path) < 0) {
 			r->failed = true;
 			continue;
 		}
 		r->file = path;
-		r->pos = r->end = 0;
-		r->eof = false;
-		r->skipping_long = false;
 		r->line_no = 0;
 		r->bad_in_file = 0;
 		r->have_header = false;
@@ -254,63 +247,28 @@ static bool open_next_file(struct log_reader *r)
 static int next_line(struct log_reader *r, char **line, size_t *len)
 {
 	for (;;) {
-		char *start = r->buf + r->pos;
-		char *nl = memchr(start, '\n', r->end - r->pos);
-		if (nl) {
-			r->pos = (size_t)(nl - r->buf) + 1;
-			r->line_no++;
-			if (r->skipping_long) {
-				r->skipping_long = false;
-				continue;
-			}
-			*line = start;
-			*len = (size_t)(nl - start);
+		bool complete;
+		int rc = seg_reader_next(&r->sr, line, len, &complete);
+		r->line_no = r->sr.line_no;
+		if (rc == 1 && complete)
 			return 1;
-		}
-		if (r->eof) {
-			if (r->pos < r->end) {
-				r->line_no++;
-				if (!r->skipping_long)
-					report(r, r->line_no,
-					       "incomplete last line (%zu bytes without an end of "
-					       "line: torn, or being written right now)",
-					       r->end - r->pos);
-				r->pos = r->end;
-			}
+		if (rc == 1) {
+			report(r, r->line_no,
+			       "incomplete last line (%zu bytes without an end of "
+			       "line: torn, or being written right now)",
+			       *len);
 			return 0;
 		}
-		if (r->pos > 0) {
-			memmove(r->buf, r->buf + r->pos, r->end - r->pos);
-			r->end -= r->pos;
-			r->pos = 0;
-		}
-		if (r->end == r->cap) {
-			if (r->cap >= LOG_LINE_MAX) {
-				if (!r->skipping_long)
-					report(r, r->line_no + 1, "line longer than %u bytes",
-					       LOG_LINE_MAX);
-				r->skipping_long = true;
-				r->end = 0;
-			} else {
-				r->cap *= 2;
-				r->buf = realloc(r->buf, r->cap + 1);
-				if (!r->buf)
-					fatal("out of memory for a %zu-byte line", r->cap);
-			}
-		}
-		size_t want = r->cap - r->end;
-		ssize_t n = seg_source_read(&r->src, r->buf + r->end, want);
-		if (n < 0) {
-			log_warnx("%s: %s (after line %llu); rest of the segment skipped", r->file,
-				  r->src.error, (unsigned long long)r->line_no);
-			r->failed = true;
-			r->eof = true;
+		if (rc == 2) {
+			report(r, r->line_no, "line longer than %u bytes", LOG_LINE_MAX);
 			continue;
 		}
-		if (n == 0)
-			r->eof = true;
-		else
-			r->end += (size_t)n;
+		if (rc < 0) {
+			log_warnx("%s: %s (after line %llu); rest of the segment skipped", r->file,
+				  r->sr.error, (unsigned long long)r->line_no);
+			r->failed = true;
+		}
+		return 0;
 	}
 }
 
@@ -547,11 +505,7 @@ struct log_reader *log_reader_open(const char *dir, const struct log_reader_opts
 		r->opts = *opts;
 	r->wanted = r->opts.events ? r->opts.events : LOG_EVENTS_ALL;
 	r->paths = paths;
-	r->src.fd = -1;
-	r->cap = READ_CHUNK;
-	r->buf = malloc(r->cap + 1);
-	if (!r->buf)
-		fatal("out of memory");
+	r->sr.src.fd = -1;
 	/* two cores: one reads, decompresses and splits, the other builds the
 	 * history (ONMITSU_READER_THREAD=0 keeps it all on one) */
 	const char *env = getenv("ONMITSU_READER_THREAD");
@@ -876,7 +830,6 @@ void log_reader_close(struct log_reader *r)
 	}
 	finish_file(r);
 	log_segments_free(r->paths);
-	free(r->buf);
 	free(r->first_header);
 	while (r->headers) {
 		struct file_header *next = r->headers->next;

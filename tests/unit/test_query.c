@@ -12,6 +12,7 @@
 
 #include "log/convert.h"
 #include "log/csv.h"
+#include "log/schema.h"
 #include "query/commands.h"
 #include "query/filter.h"
 #include "query/output.h"
@@ -113,6 +114,40 @@ TEST(query_cat_is_byte_faithful)
 	free(file);
 	free(out);
 	free(err);
+}
+
+/* A line longer than any record (log/schema.h LOG_LINE_MAX) is skipped with
+ * its number, in a plain and in a compressed segment, and the records after
+ * it are read: the query reader takes its lines from log/segment.h's
+ * seg_reader like verify and the forwarder, in its skipping mode. */
+TEST(query_overlong_line_skipped_and_reading_goes_on)
+{
+	char *dir = tq_tempdir();
+	struct strbuf text = STRBUF_INIT, long_line = STRBUF_INIT;
+	for (size_t i = 0; i < LOG_LINE_MAX + 1000; i++)
+		sb_addc(&long_line, 'x');
+	sb_addc(&long_line, '\n');
+	sb_adds(&text, HEADER REC("01", "1"));
+	sb_add(&text, long_line.data, long_line.len);
+	sb_adds(&text, REC("03", "3"));
+	tq_write(dir, "onmitsu-20261125T100001.000000Z-000000000001.csv", text.data, text.len);
+	sb_reset(&text);
+	sb_adds(&text, HEADER REC("04", "4"));
+	sb_add(&text, long_line.data, long_line.len);
+	sb_adds(&text, REC("06", "6"));
+	tq_write_zst(dir, "onmitsu-20261125T100004.000000Z-000000000004.csv.zst", sb_str(&text), 0);
+	char *out, *err;
+	const char *argv[] = {"cat", "--log-dir", dir, NULL};
+	CHECK_EQ_INT(tq_run(cmd_cat, argv, &out, &err), 0);
+	CHECK_EQ_STR(out, HEADER REC("01", "1") REC("03", "3") REC("04", "4") REC("06", "6"));
+	CHECK(strstr(err, "000000000001.csv:3: line longer than 1048576 bytes; record skipped"));
+	CHECK(
+	    strstr(err, "000000000004.csv.zst:3: line longer than 1048576 bytes; record skipped"));
+	free(out);
+	free(err);
+	sb_free(&text);
+	sb_free(&long_line);
+	tq_rmdir(dir);
 }
 
 TEST(query_bad_lines_reported_and_skipped)
