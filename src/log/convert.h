@@ -9,6 +9,8 @@
 #ifndef ONMITSU_CONVERT_H
 #define ONMITSU_CONVERT_H
 
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "log/segment.h"
@@ -16,6 +18,27 @@
 /* 0 ok, 1 when a segment or line could not be read (reported on stderr,
  * with its file and line) or the output failed. */
 int log_cat(const char *dir, enum log_format out_format, FILE *out);
+
+/* Where cat starts: the first record of at least seq from_seq and of time
+ * since_ns or later (0: the start of the log); every record after it. */
+struct log_cat_filter {
+	uint64_t from_seq;
+	uint64_t since_ns;
+};
+int log_cat_filtered(const char *dir, enum log_format out_format,
+		     const struct log_cat_filter *filter, FILE *out);
+
+/*
+ * `cat --follow`: the records from filter's start, then each record as the
+ * recorder writes it, across rotations and compression (a segment renamed
+ * is read to its end, one closed and compressed meanwhile from the listing,
+ * every seq written once, in order), until *stop is set or the output fails
+ * (a closed pipe). Looks every FOLLOW_POLL_MS (100 ms). want: a format, or
+ * -1 for the log's own. Waits for a log that is not there yet. 0, or 1 when
+ * the directory cannot be read.
+ */
+int log_follow(const char *dir, int want, const struct log_cat_filter *filter, FILE *out,
+	       volatile sig_atomic_t *stop);
 
 /* Which format the log in dir is written in; -1 when there is none. */
 int log_dir_format(const char *dir);

@@ -5,10 +5,13 @@
  * one header line (the first segment's). Lines that cannot be parsed are
  * reported with their place and left out.
  */
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log/convert.h"
+#include "log/schema.h"
 #include "query/cli.h"
 #include "query/commands.h"
 #include "query/output.h"
@@ -18,52 +21,128 @@
 
 static void cat_usage(void)
 {
-	printf("usage: onmitsu cat [--log-dir DIR] [--format csv|jsonl]\n"
+	printf("usage: onmitsu cat [--follow] [--seq N | --since T] [--format csv|jsonl]\n"
+	       "                   [--log-dir DIR]\n"
 	       "\n"
 	       "Print every record of the log, all segments (plain or compressed) in order,\n"
 	       "as one CSV stream with one header line. Unreadable lines are reported on\n"
 	       "stderr with their file and line number and left out.\n"
 	       "\n"
+	       "  -F, --follow        then print each record as it is written, across\n"
+	       "                      rotations and compression, until interrupted or the\n"
+	       "                      reader goes away (for piping: a line at a time)\n"
+	       "      --seq N         start at the record of seq N\n"
+	       "      --since T       start at the first record of time T or later: UTC ISO\n"
+	       "                      8601 (2026-11-25T19:13:17Z) or relative (-2h, -30m)\n"
 	       "  -d, --log-dir DIR   the log directory (default " DEFAULT_LOG_DIR ")\n"
-	       "  -f, --format FMT    csv or jsonl (JSON Lines, ECS names); default: the\n"
+	       "  -f, --format FMT    csv or jsonl (JSON Lines, ECS); default: the\n"
 	       "                      log's own. Converts either way without loss\n"
 	       "  -h, --help          this help\n");
 }
 
+enum { OPT_SEQ = CLI_OPT_OWN };
+
+struct cat_options {
+	int format;
+	bool follow;
+	bool has_seq;
+	uint64_t seq;
+};
+
 static int cat_option(int c, const char *arg, void *ctx)
 {
-	int *format = ctx;
-	if (c != 'f')
+	struct cat_options *o = ctx;
+	switch (c) {
+	case 'f':
+		if (strcmp(arg, "csv") == 0)
+			o->format = LOG_FORMAT_CSV;
+		else if (strcmp(arg, "jsonl") == 0)
+			o->format = LOG_FORMAT_JSONL;
+		else
+			return usage_error("cat", "bad --format '%s': want csv or jsonl", arg);
+		return CLI_NEXT;
+	case 'F':
+		o->follow = true;
+		return CLI_NEXT;
+	case OPT_SEQ:
+		if (!log_parse_u64(arg, strlen(arg), &o->seq))
+			return usage_error("cat",
+					   "--seq \"%s\" is not a seq: use a record's number, "
+					   "e.g. 4242",
+					   arg);
+		o->has_seq = true;
+		return CLI_NEXT;
+	default:
 		return CLI_SHARED;
-	if (strcmp(arg, "csv") == 0)
-		*format = LOG_FORMAT_CSV;
-	else if (strcmp(arg, "jsonl") == 0)
-		*format = LOG_FORMAT_JSONL;
-	else
-		return usage_error("cat", "bad --format '%s': want csv or jsonl", arg);
-	return CLI_NEXT;
+	}
+}
+
+static volatile sig_atomic_t follow_stop;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	follow_stop = 1;
+}
+
+/* Follow until SIGINT or SIGTERM, or until the reader of the output goes
+ * away (SIGPIPE is ignored: the write fails, and that ends it quietly). */
+static int cat_follow(const char *dir, int format, const struct log_cat_filter *filter)
+{
+	struct sigaction sa, old_int, old_term, old_pipe;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal; /* no SA_RESTART: the wait ends at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old_pipe);
+	follow_stop = 0;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	int rc = log_follow(dir, format, filter, stdout, &follow_stop);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	return rc;
 }
 
 int cmd_cat(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"log-dir", required_argument, NULL, 'd'},
 	    {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"follow", no_argument, NULL, 'F'},
+	    {"seq", required_argument, NULL, OPT_SEQ},
+	    CLI_LONG_SINCE,
+	    CLI_LONG_END,
 	};
 	struct cli cli;
 	cli_init(&cli, "cat", cat_usage);
-	int format = -1;
-	int rc = cli_parse(&cli, argc, argv, CLI_SHORT "f:", longopts, cat_option, &format);
+	struct cat_options o = {.format = -1};
+	int rc = cli_parse(&cli, argc, argv, CLI_SHORT "f:F", longopts, cat_option, &o);
 	if (rc != CLI_NEXT)
 		return rc;
 	if ((rc = cli_no_operands(&cli)))
 		return rc;
+	if (o.has_seq && cli.since_ns)
+		return usage_error("cat", "give --seq or --since, not both");
 	const char *dir = cli.dir;
+	int format = o.format;
+	struct log_cat_filter filter = {.from_seq = o.seq, .since_ns = cli.since_ns};
+	bool filtered = o.has_seq || cli.since_ns;
+	if (o.follow)
+		return cat_follow(dir, format, filtered ? &filter : NULL);
+	int have;
+	if (filtered) {
+		have = log_dir_format(dir);
+		return log_cat_filtered(dir,
+					format >= 0 ? (enum log_format)format
+					: have >= 0 ? (enum log_format)have
+						    : LOG_FORMAT_CSV,
+					&filter, stdout);
+	}
 
 	/* JSON Lines, on either side: the log's own converter (log/convert.h) */
-	int have = log_dir_format(dir);
+	have = log_dir_format(dir);
 	if (have == LOG_FORMAT_JSONL || format == LOG_FORMAT_JSONL)
 		return log_cat(dir, format < 0 ? (enum log_format)have : (enum log_format)format,
 			       stdout);
