@@ -22,6 +22,9 @@
  * ring's wakeup threshold); defined in process.bpf.c. */
 extern const volatile __u32 cfg_cmdline_max;
 extern const volatile __u32 cfg_wakeup_bytes;
+/* record --hash-max: files larger are not hashed (0: no hashing), so their
+ * EXEC or MODLOAD need not wake user space */
+extern const volatile __u64 cfg_hash_max;
 
 /* Sized by the loader (--ring-size). */
 struct {
@@ -63,6 +66,29 @@ struct {
 	__type(key, __u32);
 	__type(value, struct om_scratch);
 } scratch SEC(".maps") __weak;
+
+/* tgid -> boot ns of its latest exec (written by om_exec_modules, read by
+ * om_exec, which runs after it, and by user space to tell whether a process
+ * exec'd again since an EXEC record) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_gen SEC(".maps") __weak;
+
+/*
+ * Identities of files user space has hashed (it adds them). An EXEC or
+ * MODLOAD of a file not in it wakes user space at once, so that it opens
+ * /proc/PID/exe while the process still runs; the others wait for the next
+ * batch. Least recently used pushed out: then one more wakeup, no loss.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct om_file_key);
+	__type(value, __u8);
+} known_files SEC(".maps") __weak;
 
 static __always_inline void count(__u32 which)
 {
@@ -108,18 +134,25 @@ static __always_inline __u32 lost_counter(__u32 kind)
 }
 
 /* Hand a finished record to user space; count it, or count it lost.
+ * wake: wake user space now (a file it must open while the process runs).
  * Returns 0 when it was handed over (or a filter rule dropped it, counted
  * per rule: filter.bpf.h). */
-static __always_inline int emit(void *rec, __u64 size, __u32 kind)
+static __always_inline int emit_wake(void *rec, __u64 size, __u32 kind, int wake)
 {
 	if (filter_drop(rec, kind))
 		return 0;
-	if (bpf_ringbuf_output(&events, rec, size, ring_flags()) == 0) {
+	if (bpf_ringbuf_output(&events, rec, size, wake ? BPF_RB_FORCE_WAKEUP : ring_flags()) ==
+	    0) {
 		count(OM_C_EVENTS);
 		return 0;
 	}
 	count(lost_counter(kind));
 	return -1;
+}
+
+static __always_inline int emit(void *rec, __u64 size, __u32 kind)
+{
+	return emit_wake(rec, size, kind, 0);
 }
 
 static __always_inline void fill_hdr(struct om_hdr *h, __u32 kind, __u32 size,
@@ -242,6 +275,67 @@ static __always_inline __u32 file_flags(const struct path *p)
 			f |= OM_F_MEMFD;
 	}
 	return f;
+}
+
+/* The inode's change time, in the three layouts kernels have had: i_ctime
+ * (before 6.6), __i_ctime (6.6 to 6.10), i_ctime_sec and i_ctime_nsec. */
+struct inode___ctime_ts {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___ctime_old {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+/* The multigrain flags kept in the nanoseconds (I_CTIME_QUERIED, bit 31
+ * since 6.13; bit 30 in 6.6): not part of the time (nanoseconds < 2^30) */
+#define CTIME_FLAG_BITS 0xc0000000u
+
+/* identity of a file, for hashing (event.h) */
+static __always_inline void file_identity(struct file *file, struct om_file_id *id)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	if (!inode)
+		return;
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	id->ino = BPF_CORE_READ(inode, i_ino);
+	id->size = BPF_CORE_READ(inode, i_size);
+	id->dev = BPF_CORE_READ(sb, s_dev);
+	id->magic = (__u32)BPF_CORE_READ(sb, s_magic);
+	id->generation = BPF_CORE_READ(inode, i_generation);
+	id->nlink = BPF_CORE_READ(inode, i_nlink);
+	__s64 sec = 0;
+	__u32 nsec = 0;
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		sec = BPF_CORE_READ(inode, i_ctime_sec);
+		nsec = BPF_CORE_READ(inode, i_ctime_nsec);
+	} else if (bpf_core_field_exists(((struct inode___ctime_ts *)inode)->__i_ctime)) {
+		struct inode___ctime_ts *i = (void *)inode;
+		sec = BPF_CORE_READ(i, __i_ctime.tv_sec);
+		nsec = (__u32)BPF_CORE_READ(i, __i_ctime.tv_nsec);
+	} else {
+		struct inode___ctime_old *i = (void *)inode;
+		sec = BPF_CORE_READ(i, i_ctime.tv_sec);
+		nsec = (__u32)BPF_CORE_READ(i, i_ctime.tv_nsec);
+	}
+	id->ctime_sec = sec;
+	id->ctime_nsec = nsec & ~CTIME_FLAG_BITS;
+	id->flags = OM_FID_VALID | ((nsec & CTIME_FLAG_BITS) ? OM_FID_CTIME_QUERIED : 0);
+}
+
+/* Wake user space for this file: hashing is on, it is not too big, and user
+ * space has not hashed it yet. */
+static __always_inline int file_unknown(const struct om_file_id *id)
+{
+	if (!cfg_hash_max || id->size > cfg_hash_max || !(id->flags & OM_FID_VALID))
+		return 0;
+	struct om_file_key k = {};
+	k.ino = id->ino;
+	k.size = id->size;
+	k.ctime_sec = id->ctime_sec;
+	k.ctime_nsec = id->ctime_nsec;
+	k.dev = id->dev;
+	k.generation = id->generation;
+	return bpf_map_lookup_elem(&known_files, &k) == NULL;
 }
 
 #endif /* ONMITSU_BPF_H */

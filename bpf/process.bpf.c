@@ -4,6 +4,7 @@
 
 const volatile __u32 cfg_cmdline_max = OM_CMDLINE_DEFAULT;
 const volatile __u32 cfg_wakeup_bytes = 1 << 20;
+const volatile __u64 cfg_hash_max = 64ull << 20;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -82,6 +83,106 @@ static __always_inline __u32 script_name(struct om_scratch *s, struct om_ev_proc
 	return script_len + cwd_len;
 }
 
+/* kernfs_node's parent before 6.15 (then renamed __parent) */
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+/*
+ * The process's cgroup in the v2 hierarchy, as /proc/PID/cgroup's "0::"
+ * line shows it to a reader in the initial cgroup namespace: the names of
+ * the cgroup's kernfs nodes from the root down, at most OM_CGROUP_DEPTH
+ * levels and OM_PATH_MAX bytes (else cut, and flagged). The nodes are
+ * collected bottom-up in the slot's path buffer (free by now), then named
+ * top-down; each walk under bpf_loop, so that the verifier checks one step.
+ */
+struct cg_walk {
+	struct kernfs_node *kn;
+	__u32 n;   /* nodes collected */
+	__u32 off; /* where in rec the path goes */
+	__u32 pos; /* bytes of it written */
+	__u32 cut;
+};
+
+static long cg_up_step(__u32 i, void *data)
+{
+	struct cg_walk *w = data;
+	struct om_scratch *s = get_scratch();
+	struct kernfs_node *kn = w->kn;
+	if (!s || !kn)
+		return 1;
+	struct kernfs_node *parent = kn_parent(kn);
+	if (!parent) {
+		w->kn = NULL; /* the root: not named in the path */
+		return 1;
+	}
+	((__u64 *)s->path)[i & (OM_CGROUP_DEPTH - 1)] = (__u64)kn;
+	w->n = i + 1;
+	w->kn = parent;
+	return 0;
+}
+
+static long cg_name_step(__u32 i, void *data)
+{
+	struct cg_walk *w = data;
+	struct om_scratch *s = get_scratch();
+	if (!s)
+		return 1;
+	/* bpf_loop runs i below n (<= OM_CGROUP_DEPTH): the mask is for the verifier */
+	__u32 j = (w->n - 1 - i) & (OM_CGROUP_DEPTH - 1);
+	__u32 pos = w->pos, off = w->off;
+	if (off > sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX + 2 * OM_PATH_MAX)
+		return 1;
+	if (pos > OM_PATH_MAX - OM_NAME_MAX - 2) {
+		w->cut = 1;
+		return 1;
+	}
+	struct kernfs_node *node = (struct kernfs_node *)((__u64 *)s->path)[j];
+	s->rec[off + pos] = '/';
+	pos++;
+	long m = bpf_probe_read_kernel_str(s->rec + off + pos, OM_NAME_MAX + 1,
+					   BPF_CORE_READ(node, name));
+	if (m > 1)
+		pos += (__u32)(m - 1) & OM_NAME_MASK;
+	w->pos = pos;
+	return 0;
+}
+
+/* Writes the path at rec + off; returns its bytes. */
+static __always_inline __u32 cgroup_path(struct om_scratch *s, struct om_ev_proc *e, __u32 off,
+					 struct task_struct *task)
+{
+	if (off > sizeof(*e) + OM_PATH_MAX + OM_CMDLINE_MAX + 2 * OM_PATH_MAX)
+		return 0; /* cannot happen; keeps the verifier's bounds */
+	struct cg_walk w = {};
+	w.kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	w.off = off;
+	bpf_loop(OM_CGROUP_DEPTH, cg_up_step, &w, 0);
+	if (w.kn)
+		w.cut = 1; /* deeper than OM_CGROUP_DEPTH */
+	bpf_loop(w.n, cg_name_step, &w, 0);
+	__u32 pos = w.pos;
+	if (pos == 0) {
+		s->rec[off] = '/'; /* the root cgroup */
+		pos = 1;
+	}
+	if (w.cut)
+		e->h.flags |= OM_F_CGROUP_TRUNC;
+	e->cgroup_len = pos;
+	return pos;
+}
+_Static_assert((OM_CGROUP_DEPTH & (OM_CGROUP_DEPTH - 1)) == 0,
+	       "OM_CGROUP_DEPTH must be a power of two (it masks an index)");
+_Static_assert(OM_CGROUP_DEPTH * sizeof(__u64) <= sizeof(((struct om_scratch *)0)->path),
+	       "cgroup_path: the nodes fit in the path buffer");
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -102,6 +203,12 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	struct file *file = bprm->file;
 	__u32 pos = resolve_path(&file->f_path, &e->h.flags);
 	e->h.flags |= file_flags(&file->f_path);
+	file_identity(file, &e->exe_id);
+	/* om_exec_modules ran first (the loader attaches it first): the image's
+	 * generation, which user space compares to tell a later exec */
+	__u32 tgid = task->tgid;
+	__u64 *gen = bpf_map_lookup_elem(&proc_gen, &tgid);
+	e->exec_gen = gen ? *gen : 0;
 	__u32 exe_len = OM_PATH_MAX - pos;
 	if (exe_len > OM_PATH_MAX)
 		exe_len = OM_PATH_MAX; /* for the verifier */
@@ -141,12 +248,13 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		return 0; /* cannot happen; keeps the verifier's bounds */
 	size += script_name(s, e, (__u32)size, task, bprm);
 	filter_note_exec(task, file);
+	size += cgroup_path(s, e, (__u32)size, task);
 	e->h.size = size;
 	if (size > sizeof(s->rec)) {
 		count(OM_C_OVERSIZE); /* cannot be (OM_REC_MAX is the largest EXEC) */
 		return 0;
 	}
-	emit(s->rec, size, OM_K_EXEC);
+	emit_wake(s->rec, size, OM_K_EXEC, file_unknown(&e->exe_id));
 	return 0;
 }
 

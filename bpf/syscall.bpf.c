@@ -21,14 +21,6 @@ struct {
 	__type(value, __u8);
 } mods_seen SEC(".maps");
 
-/* tgid -> boot ns of its latest exec */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 131072);
-	__type(key, __u32);
-	__type(value, __u64);
-} proc_gen SEC(".maps");
-
 /* task: a BTF pointer (bpf_get_current_task_btf), so the walk to the fd
  * table is plain loads; only the table's slot needs a read helper */
 static __always_inline struct file *fd_file(struct task_struct *task, long fd)
@@ -51,8 +43,10 @@ static __noinline void modload(struct task_struct *task, struct file *file)
 		return;
 	struct om_mod_key k = {};
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
-	k.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	k.ino = BPF_CORE_READ(file, f_inode, i_ino);
+	struct om_file_id id = {};
+	file_identity(file, &id);
+	k.dev = id.dev;
+	k.ino = id.ino;
 	__u64 *gen = bpf_map_lookup_elem(&proc_gen, &k.tgid);
 	k.gen = gen ? *gen : 0;
 	__u8 one = 1;
@@ -72,8 +66,7 @@ static __noinline void modload(struct task_struct *task, struct file *file)
 	struct om_ev_mod *e = (struct om_ev_mod *)s->rec;
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_hdr(&e->h, OM_K_MODLOAD, 0, task);
-	e->ino = k.ino;
-	e->dev = k.dev;
+	e->id = id;
 	struct path fp;
 	bpf_probe_read_kernel(&fp, sizeof(fp), &file->f_path);
 	__u32 pos = resolve_path(&fp, &e->h.flags);
@@ -85,7 +78,8 @@ static __noinline void modload(struct task_struct *task, struct file *file)
 			      &s->path[pos & OM_PATH_MASK]);
 	e->path_len = len;
 	e->h.size = sizeof(*e) + len;
-	if (emit(s->rec, (sizeof(*e) + len) & OM_PATH_LEN_MASK, OM_K_MODLOAD) != 0)
+	if (emit_wake(s->rec, (sizeof(*e) + len) & OM_PATH_LEN_MASK, OM_K_MODLOAD,
+		      file_unknown(&id)) != 0)
 		bpf_map_delete_elem(&mods_seen, &k); /* lost (counted): the next mapping retries */
 }
 

@@ -28,6 +28,7 @@
 #define OM_CMDLINE_DEFAULT 32768 /* default runtime cmdline limit */
 #define OM_NAME_MAX 255		 /* bytes of one path component */
 #define OM_USER_HZ 100		 /* /proc clock ticks per second (USER_HZ) */
+#define OM_CGROUP_DEPTH 32	 /* cgroup levels walked for one cgroup path */
 
 /*
  * Masks that bound offsets and lengths for the verifier: `x & MASK` is
@@ -96,6 +97,7 @@ enum om_counter {
 		   */
 #define OM_F_NO_SERIES                                                                             \
 	(1u << 9) /* INJECT: the series table was full: this one is written, not counted */
+#define OM_F_CGROUP_TRUNC (1u << 10) /* EXEC: the cgroup path was cut */
 #define OM_F_LATE                                                                                  \
 	(1u << 6) /* NET: written when the connection left ESTABLISHED, its                        \
 		     handshake's record having been skipped by the kernel */
@@ -112,6 +114,42 @@ struct om_hdr {
 };
 _Static_assert(sizeof(struct om_hdr) == 40, "om_hdr layout");
 
+/*
+ * A file's identity as the kernel held it when the file was executed or
+ * mapped: what user space checks the file it hashes against, and the key
+ * of its hash cache (docs/DESIGN.md, "What a process was").
+ */
+struct om_file_id {
+	__u64 ino;
+	__u64 size;
+	__s64 ctime_sec;
+	__u32 ctime_nsec; /* the multigrain flags (bits 30, 31) masked out */
+	__u32 dev;	  /* super_block s_dev, kernel encoding (major << 20 | minor) */
+	__u32 generation; /* i_generation */
+	__u32 nlink;
+	__u32 magic; /* super_block s_magic */
+	__u32 flags; /* OM_FID_* */
+};
+_Static_assert(sizeof(struct om_file_id) == 48, "om_file_id layout");
+
+#define OM_FID_VALID (1u << 0) /* filled in */
+/* the ctime had been read (stat) since its last change: on a file system with
+ * multigrain timestamps any later change then gets a later ctime */
+#define OM_FID_CTIME_QUERIED (1u << 1)
+
+/* The key of the map "known_files" and of user space's hash cache: the
+ * parts of om_file_id that name one version of one file. */
+struct om_file_key {
+	__u64 ino;
+	__u64 size;
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 dev;
+	__u32 generation;
+	__u32 _pad0;
+};
+_Static_assert(sizeof(struct om_file_key) == 40, "om_file_key layout");
+
 /* FORK, EXEC, EXIT */
 struct om_ev_proc {
 	struct om_hdr h;
@@ -123,22 +161,29 @@ struct om_ev_proc {
 	__u16 script_len;      /* EXEC through #! or binfmt_misc: the name execve was given */
 	__u32 args_len;	       /* EXEC: bytes of argv (NUL-separated) after exe */
 	__u32 cwd_len;	       /* EXEC: the cwd, resolved, when that name is relative */
+	__u16 cgroup_len;      /* EXEC: the process's cgroup v2 path */
+	__u16 _pad0;
+	__u32 _pad1;
+	__u64 exec_gen;		  /* EXEC: this image's value in the map proc_gen (0: none) */
+	struct om_file_id exe_id; /* EXEC: the file executed (bprm->file) */
 	/* then: char exe[exe_len]; char args[args_len]; char script[script_len];
-	 * char cwd[cwd_len]; */
+	 * char cwd[cwd_len]; char cgroup[cgroup_len]; */
 };
-_Static_assert(sizeof(struct om_ev_proc) == 72, "om_ev_proc layout");
+_Static_assert(sizeof(struct om_ev_proc) == 136, "om_ev_proc layout");
 _Static_assert(__builtin_offsetof(struct om_ev_proc, exit_code) == 56, "om_ev_proc layout");
+_Static_assert(__builtin_offsetof(struct om_ev_proc, exe_id) == 88, "om_ev_proc layout");
 
 /* MODLOAD */
 struct om_ev_mod {
 	struct om_hdr h;
-	__u64 ino;
-	__u32 dev;
+	struct om_file_id id; /* the file mapped */
 	__u16 path_len;
 	__u16 _pad0;
+	__u32 _pad1;
 	/* then: char path[path_len]; */
 };
-_Static_assert(sizeof(struct om_ev_mod) == 56, "om_ev_mod layout");
+_Static_assert(sizeof(struct om_ev_mod) == 96, "om_ev_mod layout");
+_Static_assert(__builtin_offsetof(struct om_ev_mod, path_len) == 88, "om_ev_mod layout");
 
 /* NET direction */
 #define OM_DIR_OUT 0
@@ -289,8 +334,10 @@ _Static_assert(__builtin_offsetof(struct om_mod_key, dev) == 4, "om_mod_key layo
 _Static_assert(__builtin_offsetof(struct om_mod_key, ino) == 8, "om_mod_key layout");
 _Static_assert(__builtin_offsetof(struct om_mod_key, gen) == 16, "om_mod_key layout");
 
-/* The largest record: EXEC with a full path and full argv. */
+/* The largest record: EXEC with a full path, full argv, script, cwd and
+ * cgroup. */
 #define OM_REC_MAX                                                                                 \
-	(sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX + OM_PATH_MAX + 2 * OM_PATH_MAX)
+	(sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX + OM_PATH_MAX +                  \
+	 2 * OM_PATH_MAX + OM_PATH_MAX)
 
 #endif /* ONMITSU_EVENT_H */

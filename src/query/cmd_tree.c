@@ -141,6 +141,10 @@ static void emit_table(struct emit *e, int32_t p, int depth, enum role role)
 	if (pr->uid >= 0)
 		sb_addf(out, "  uid %lld", (long long)pr->uid);
 	sb_addf(out, "  guid %s", history_guid(h, p));
+	if (im && im->container_id)
+		sb_addf(out, "  container %.12s", history_str(h, im->container_id));
+	if (im && im->cgroup)
+		sb_addf(out, "  cgroup %s", history_str(h, im->cgroup));
 	if (pr->start_ns)
 		sb_addf(out, "  %s %s", pr->origin == ORIGIN_EXISTING ? "running at" : "started",
 			time_text(t, sizeof(t), pr->start_ns));
@@ -173,6 +177,8 @@ static void emit_table(struct emit *e, int32_t p, int depth, enum role role)
 				history_str(h, x->exe));
 			if (strcmp(history_str(h, x->cmdline), history_str(h, x->exe)) != 0)
 				sb_addf(out, "  (%s)", history_str(h, x->cmdline));
+			if (x->sha256)
+				sb_addf(out, "  sha256 %s", history_str(h, x->sha256));
 			img = x->next;
 		} else if (tf <= tm) {
 			struct flow_view v;
@@ -233,6 +239,18 @@ static void json_flow_items(struct emit *e, int32_t p)
 	sb_addc(out, ']');
 }
 
+/* what a process was: the hash of what it ran, its cgroup and container */
+static void json_image_facts(struct strbuf *out, const struct history *h,
+			     const struct proc_image *im)
+{
+	sb_adds(out, ",\"sha256\":");
+	json_str_or_null(out, im ? history_str(h, im->sha256) : NULL);
+	sb_adds(out, ",\"cgroup\":");
+	json_str_or_null(out, im ? history_str(h, im->cgroup) : NULL);
+	sb_adds(out, ",\"container_id\":");
+	json_str_or_null(out, im ? history_str(h, im->container_id) : NULL);
+}
+
 static void emit_json(struct emit *e, int32_t p, int depth, enum role role)
 {
 	struct strbuf *out = e->out;
@@ -254,6 +272,7 @@ static void emit_json(struct emit *e, int32_t p, int depth, enum role role)
 	json_str_or_null(out, im ? history_str(h, im->exe) : NULL);
 	sb_adds(out, ",\"cmdline\":");
 	json_str_or_null(out, im ? history_str(h, im->cmdline) : NULL);
+	json_image_facts(out, h, im);
 	sb_adds(out, ",\"start\":");
 	json_str_or_null(out, time_text(t, sizeof(t), pr->start_ns));
 	sb_adds(out, ",\"exit\":");
@@ -271,6 +290,7 @@ static void emit_json(struct emit *e, int32_t p, int depth, enum role role)
 		json_str_or_null(out, history_str(h, x->exe));
 		sb_adds(out, ",\"cmdline\":");
 		json_str_or_null(out, history_str(h, x->cmdline));
+		json_image_facts(out, h, x);
 		sb_addc(out, '}');
 	}
 	sb_addc(out, ']');

@@ -176,18 +176,18 @@ static int32_t add_inject(struct history *h, const struct log_record *rec)
 	return actor;
 }
 
-static void add_image(struct history *h, struct proc *p, uint64_t t, uint32_t exe, uint32_t cmdline)
+static void add_image(struct history *h, struct proc *p, const struct proc_image *n)
 {
 	if (p->last_image) {
 		const struct proc_image *last = &h->images[p->last_image - 1];
-		if (last->exe == exe && last->cmdline == cmdline)
+		if (last->exe == n->exe && last->cmdline == n->cmdline &&
+		    last->sha256 == n->sha256 && last->cgroup == n->cgroup &&
+		    last->container_id == n->container_id)
 			return;
 	}
 	GROW(h->images, h->nimages, h->images_cap);
 	struct proc_image *im = &h->images[h->nimages++];
-	im->time_ns = t;
-	im->exe = exe;
-	im->cmdline = cmdline;
+	*im = *n;
 	im->next = 0;
 	if (p->last_image)
 		h->images[p->last_image - 1].next = h->nimages;
@@ -244,9 +244,18 @@ static void process_record(struct history *h, struct proc *p, const struct log_r
 	}
 	const char *exe = rec->f[COL_EXE], *cmd = rec->f[COL_CMDLINE];
 	size_t exelen = rec->len[COL_EXE], cmdlen = rec->len[COL_CMDLINE];
-	if (exelen || cmdlen)
-		add_image(h, p, t, intern_add(&h->strings, exe, exelen),
-			  intern_add(&h->strings, cmd, cmdlen));
+	if (!exelen && !cmdlen)
+		return;
+	struct proc_image im = {
+	    .time_ns = t,
+	    .exe = intern_add(&h->strings, exe, exelen),
+	    .cmdline = intern_add(&h->strings, cmd, cmdlen),
+	    .sha256 = intern_add(&h->strings, rec->f[COL_SHA256], rec->len[COL_SHA256]),
+	    .cgroup = intern_add(&h->strings, rec->f[COL_CGROUP], rec->len[COL_CGROUP]),
+	    .container_id =
+		intern_add(&h->strings, rec->f[COL_CONTAINER_ID], rec->len[COL_CONTAINER_ID]),
+	};
+	add_image(h, p, &im);
 }
 
 /* Fold one record into the history; returns the index of the process a
@@ -362,12 +371,11 @@ static void inherit_image(struct history *h, int32_t i)
 	}
 	if (!best)
 		return;
-	uint32_t exe = best->exe, cmdline = best->cmdline; /* GROW may move them */
+	struct proc_image copy = *best; /* GROW may move it */
 	GROW(h->images, h->nimages, h->images_cap);
 	struct proc_image *im = &h->images[h->nimages++];
+	*im = copy; /* the file, its hash, the cgroup */
 	im->time_ns = p->start_ns;
-	im->exe = exe;
-	im->cmdline = cmdline;
 	im->next = p->first_image;
 	p->first_image = h->nimages;
 	if (!p->last_image)

@@ -35,7 +35,9 @@
 struct proc_image {
 	uint64_t time_ns;
 	uint32_t exe, cmdline; /* history.strings */
-	uint32_t next;	       /* index + 1 in history.images; 0: the last */
+	/* history.strings, 0: empty; a forked child's image is its parent's */
+	uint32_t sha256, cgroup, container_id;
+	uint32_t next; /* index + 1 in history.images; 0: the last */
 };
 
 enum proc_origin {

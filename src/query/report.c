@@ -85,6 +85,7 @@ static void json_proc(struct strbuf *out, const struct history *h, int32_t p, ui
 	const struct proc *pr = &h->procs[p];
 	const char *cmdline;
 	const char *exe = exe_at(h, p, t, &cmdline);
+	const struct proc_image *im = history_image_at(h, p, t);
 	sb_adds(out, "{\"pid\":");
 	json_int_or_null(out, pr->pid);
 	sb_adds(out, ",\"guid\":");
@@ -94,6 +95,13 @@ static void json_proc(struct strbuf *out, const struct history *h, int32_t p, ui
 	sb_adds(out, ",\"cmdline\":");
 	json_str_or_null(out, cmdline);
 	if (with_uid) {
+		/* the flow's own process: what it was */
+		sb_adds(out, ",\"sha256\":");
+		json_str_or_null(out, im ? history_str(h, im->sha256) : NULL);
+		sb_adds(out, ",\"cgroup\":");
+		json_str_or_null(out, im ? history_str(h, im->cgroup) : NULL);
+		sb_adds(out, ",\"container_id\":");
+		json_str_or_null(out, im ? history_str(h, im->container_id) : NULL);
 		sb_adds(out, ",\"uid\":");
 		json_int_or_null(out, pr->uid);
 	}
@@ -337,6 +345,14 @@ static void details(struct strbuf *out, const struct history *h, const struct fl
 	exe_at(h, a->proc, a->proc_time, &cmdline);
 	if (*cmdline)
 		sb_addf(out, "    cmdline   %s\n", cmdline);
+	const struct proc_image *im = history_image_at(h, a->proc, a->proc_time);
+	if (im && im->sha256)
+		sb_addf(out, "    sha256    %s\n", history_str(h, im->sha256));
+	if (im && im->container_id)
+		sb_addf(out, "    container %s  cgroup %s\n", history_str(h, im->container_id),
+			history_str(h, im->cgroup));
+	else if (im && im->cgroup)
+		sb_addf(out, "    cgroup    %s\n", history_str(h, im->cgroup));
 	sb_addf(out, "    process   guid %s", history_guid(h, a->proc));
 	if (pr->uid >= 0)
 		sb_addf(out, "  uid %lld", (long long)pr->uid);

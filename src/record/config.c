@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "onmitsu/event.h"
+#include "record/filehash.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -33,6 +34,7 @@ static const char *const setting_names[CFG_S_COUNT] = {
     [CFG_S_SYSLOG] = "syslog",
     [CFG_S_RING_SIZE] = "ring-size",
     [CFG_S_CMDLINE_MAX] = "cmdline-max",
+    [CFG_S_HASH_MAX] = "hash-max",
 };
 
 /* the writer's option for each of its settings */
@@ -90,6 +92,7 @@ void record_settings_init(struct record_settings *r)
 	log_settings_init(&r->ls);
 	r->ring = RECORD_DEFAULT_RING_BYTES;
 	r->cmdline_max = OM_CMDLINE_DEFAULT;
+	r->hash_max = HASH_DEFAULT_MAX;
 }
 
 int record_setting_set(struct record_settings *r, enum cfg_setting s, const char *value, char *err,
@@ -119,6 +122,14 @@ int record_setting_set(struct record_settings *r, enum cfg_setting s, const char
 			return -1;
 		}
 		r->cmdline_max = v;
+		return 0;
+	case CFG_S_HASH_MAX:
+		if (parse_size(value, &v) != 0 || v > (1ull << 40)) {
+			snprintf(err, errsize,
+				 "want bytes up to 1T, e.g. 64M, or 0 for no hashing");
+			return -1;
+		}
+		r->hash_max = v;
 		return 0;
 	default:
 		if ((unsigned)s >= CFG_S_COUNT ||
@@ -590,7 +601,7 @@ static int record_key(struct parser *p, const char *key, size_t kn, const char *
 	return fail(p,
 		    "unknown key \"%.*s\" in [record]: want log-dir, format, rotate-size, "
 		    "rotate-age, keep-size, keep-age, compress-level, seal-key, seal-interval, "
-		    "syslog, ring-size or cmdline-max",
+		    "syslog, ring-size, cmdline-max or hash-max",
 		    (int)(kn > 64 ? 64 : kn), key);
 }
 

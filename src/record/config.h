@@ -39,6 +39,7 @@ enum cfg_setting {
 	CFG_S_SYSLOG,
 	CFG_S_RING_SIZE,
 	CFG_S_CMDLINE_MAX,
+	CFG_S_HASH_MAX,
 	CFG_S_COUNT
 };
 
@@ -56,6 +57,7 @@ struct record_settings {
 	const char *dir;
 	struct log_settings ls;
 	uint64_t ring, cmdline_max;
+	uint64_t hash_max; /* bytes of the largest file hashed; 0: none */
 };
 
 void record_settings_init(struct record_settings *r);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "record/cgroup.h"
 #include "record/guid.h"
 #include "util/community_id.h"
 #include "util/log.h"
@@ -23,6 +24,7 @@ void consumer_init(struct consumer *c, const uint8_t boot_id[16], consumer_out_f
 	memcpy(c->boot_id, boot_id, 16);
 	c->out = out;
 	c->out_ctx = ctx;
+	c->pending_tail = &c->pending;
 	proctable_init(&c->procs);
 	c->dns_tcp = calloc(1, sizeof(*c->dns_tcp));
 	if (!c->dns_tcp)
@@ -31,8 +33,32 @@ void consumer_init(struct consumer *c, const uint8_t boot_id[16], consumer_out_f
 	consumer_sync_clock(c);
 }
 
+/* A record held for its hash: a copy of it, all its text in mem. */
+struct pending_record {
+	struct om_record r;
+	struct hash_wait *w;
+	char *mem;
+	char sha[HASH_SHA_HEX];
+	struct pending_record *next;
+};
+
+static void pending_free(struct consumer *c, struct pending_record *p)
+{
+	if (p->w && c->hasher)
+		hasher_release(c->hasher, p->w);
+	free(p->mem);
+	free(p);
+}
+
 void consumer_free(struct consumer *c)
 {
+	while (c->pending) {
+		struct pending_record *p = c->pending;
+		c->pending = p->next;
+		pending_free(c, p);
+	}
+	c->pending_tail = &c->pending;
+	c->npending = 0;
 	proctable_free(&c->procs);
 	free(c->dns_tcp);
 	c->dns_tcp = NULL;
@@ -43,6 +69,162 @@ void consumer_free(struct consumer *c)
 void consumer_set_inject_source(struct consumer *c, const struct inject_source *src)
 {
 	c->inject.src = *src;
+}
+
+void hash_error_detail(struct strbuf *d, enum hash_err err)
+{
+	const char *name = hash_err_name(err);
+	if (name)
+		sb_addf(d, " hash_error=%s", name);
+}
+
+/* A copy of r whose text lives in one block (*mem). -1: out of memory. */
+static int record_copy(struct om_record *dst, const struct om_record *r, char **mem)
+{
+	*dst = *r;
+	const char **texts[] = {
+	    &dst->guid,		&dst->parent_guid,  &dst->proto,    &dst->direction,
+	    &dst->result,	&dst->community_id, &dst->detail,   &dst->sha256,
+	    &dst->container_id, &dst->target_guid,  &dst->dns_name, &dst->dns_type,
+	    &dst->dns_answers,
+	};
+	struct {
+		const char **p;
+		size_t len;
+	} bytes[] = {
+	    {&dst->exe, r->exe_len},
+	    {&dst->args, r->args_len},
+	    {&dst->path, r->path_len},
+	    {&dst->cgroup, r->cgroup_len},
+	};
+	size_t nt = sizeof(texts) / sizeof(texts[0]), nb = sizeof(bytes) / sizeof(bytes[0]);
+	size_t n = 1;
+	for (size_t i = 0; i < nt; i++)
+		n += *texts[i] ? strlen(*texts[i]) + 1 : 0;
+	for (size_t i = 0; i < nb; i++)
+		n += *bytes[i].p ? bytes[i].len + 1 : 0;
+	char *m = malloc(n), *p = m;
+	if (!m)
+		return -1;
+	for (size_t i = 0; i < nt; i++)
+		if (*texts[i]) {
+			size_t l = strlen(*texts[i]) + 1;
+			memcpy(p, *texts[i], l);
+			*texts[i] = p;
+			p += l;
+		}
+	for (size_t i = 0; i < nb; i++)
+		if (*bytes[i].p) {
+			memcpy(p, *bytes[i].p, bytes[i].len);
+			p[bytes[i].len] = '\0';
+			*bytes[i].p = p;
+			p += bytes[i].len + 1;
+		}
+	*mem = m;
+	return 0;
+}
+
+/* a held record's hash is ready (or given up): write it */
+static void pending_out(struct consumer *c, struct pending_record *p, enum hash_err err)
+{
+	struct strbuf d = STRBUF_INIT;
+	if (err == HASH_OK) {
+		p->r.sha256 = p->sha;
+	} else {
+		c->hash_errors++;
+		if (p->r.detail)
+			sb_adds(&d, p->r.detail);
+		hash_error_detail(&d, err); /* " hash_error=NAME" */
+		p->r.detail = p->r.detail ? d.data : d.data + 1;
+	}
+	c->out(c->out_ctx, &p->r);
+	sb_free(&d);
+}
+
+void consumer_drain(struct consumer *c)
+{
+	while (c->pending) {
+		struct pending_record *p = c->pending;
+		enum hash_err err = HASH_OK;
+		if (p->w) {
+			if (!hasher_result(c->hasher, p->w, p->sha, &err))
+				return;
+			p->w = NULL;
+			pending_out(c, p, err);
+		} else {
+			c->out(c->out_ctx, &p->r);
+		}
+		c->pending = p->next;
+		if (!c->pending)
+			c->pending_tail = &c->pending;
+		c->npending--;
+		pending_free(c, p);
+	}
+}
+
+void consumer_emit(struct consumer *c, struct om_record *r, struct hash_wait *w)
+{
+	consumer_drain(c);
+	if (!w && !c->pending) {
+		c->out(c->out_ctx, r);
+		return;
+	}
+	/* bounded: wait for the first held record (hashes end: size cap) */
+	for (int i = 0; c->npending >= CONSUMER_PENDING_MAX && i < 100000; i++) {
+		hasher_sleep(c->hasher, 10);
+		consumer_drain(c);
+	}
+	struct pending_record *p = calloc(1, sizeof(*p));
+	if (!p || record_copy(&p->r, r, &p->mem) != 0)
+		fatal("out of memory");
+	p->w = w;
+	*c->pending_tail = p;
+	c->pending_tail = &p->next;
+	c->npending++;
+}
+
+void consumer_finish(struct consumer *c, int timeout_ms)
+{
+	for (int waited = 0; c->pending && waited < timeout_ms; waited += 10) {
+		consumer_drain(c);
+		if (c->pending)
+			hasher_sleep(c->hasher, 10);
+	}
+	consumer_drain(c);
+	while (c->pending) {
+		struct pending_record *p = c->pending;
+		c->pending = p->next;
+		if (p->w) {
+			hasher_release(c->hasher, p->w);
+			p->w = NULL;
+			pending_out(c, p, HASH_E_STOPPED);
+		} else {
+			c->out(c->out_ctx, &p->r);
+		}
+		pending_free(c, p);
+	}
+	c->pending_tail = &c->pending;
+	c->npending = 0;
+}
+
+/* The hash of the file an EXEC or MODLOAD names: into r->sha256 (sha, the
+ * caller's) or d's hash_error= when known now; else the wait. */
+static struct hash_wait *ask_hash(struct consumer *c, struct hash_req *q, struct om_record *r,
+				  char sha[HASH_SHA_HEX], struct strbuf *d)
+{
+	if (!c->hasher || !(q->id.flags & OM_FID_VALID))
+		return NULL;
+	enum hash_err err = HASH_OK;
+	struct hash_wait *w = hasher_request(c->hasher, q, sha, &err);
+	if (w)
+		return w;
+	if (err == HASH_OK) {
+		r->sha256 = sha;
+	} else {
+		c->hash_errors++;
+		hash_error_detail(d, err);
+	}
+	return NULL;
 }
 
 void consumer_sync_clock(struct consumer *c)
@@ -172,7 +354,7 @@ static void on_fork(struct consumer *c, const struct om_ev_proc *e)
 	}
 	r.ppid = e->ppid;
 	r.parent_guid = pguid;
-	c->out(c->out_ctx, &r);
+	consumer_emit(c, &r, NULL);
 }
 
 /*
@@ -242,8 +424,29 @@ static void on_exec(struct consumer *c, const struct om_ev_proc *e)
 	flags_detail(&d, e->h.flags);
 	if (e->h.flags & OM_F_SETUID)
 		sb_addf(&d, " euid=%u", e->euid);
+	char cid[CONTAINER_ID_LEN + 1];
+	if (e->cgroup_len) {
+		r.cgroup = args + e->args_len + e->script_len + e->cwd_len;
+		r.cgroup_len = e->cgroup_len;
+		if (container_id_from_cgroup(r.cgroup, r.cgroup_len, cid) == 0)
+			r.container_id = cid;
+		if (e->h.flags & OM_F_CGROUP_TRUNC)
+			sb_adds(&d, " cgroup_truncated=1");
+	}
+	char sha[HASH_SHA_HEX];
+	struct hash_req q = {
+	    .kind = HASH_REQ_EXEC,
+	    .pid = e->h.pid,
+	    .gen = e->exec_gen,
+	    .id = e->exe_id,
+	    .event_unix_ns = (int64_t)r.time_ns,
+	    .path = (e->h.flags & OM_F_PATH_TRUNC) ? NULL : exe,
+	    .path_len = e->exe_len,
+	    .fd = -1,
+	};
+	struct hash_wait *w = ask_hash(c, &q, &r, sha, &d);
 	r.detail = detail_str(&d);
-	c->out(c->out_ctx, &r);
+	consumer_emit(c, &r, w);
 	sb_free(&d);
 	sb_free(&script);
 }
@@ -274,7 +477,7 @@ static void on_exit_event(struct consumer *c, const struct om_ev_proc *e)
 	if (e->exit_code & 0x80 && (e->exit_code & 0x7f))
 		sb_adds(&d, " core=1");
 	r.detail = detail_str(&d);
-	c->out(c->out_ctx, &r);
+	consumer_emit(c, &r, NULL);
 	if (known)
 		proctable_remove(&c->procs, e->h.pid);
 	sb_free(&d);
@@ -294,8 +497,10 @@ static int on_proc(struct consumer *c, const struct om_ev_proc *e, size_t size)
 	case OM_K_EXEC:
 		if (e->exe_len > OM_PATH_MAX || e->args_len > OM_CMDLINE_MAX ||
 		    e->script_len >= OM_PATH_MAX || e->cwd_len > OM_PATH_MAX ||
-		    (e->cwd_len && !e->script_len) ||
-		    sizeof(*e) + e->exe_len + e->args_len + e->script_len + e->cwd_len != size)
+		    e->cgroup_len > OM_PATH_MAX || (e->cwd_len && !e->script_len) ||
+		    sizeof(*e) + e->exe_len + e->args_len + e->script_len + e->cwd_len +
+			    e->cgroup_len !=
+			size)
 			return -1;
 		on_exec(c, e);
 		return 0;
@@ -321,8 +526,19 @@ static int on_mod(struct consumer *c, const struct om_ev_mod *e, size_t size)
 	r.path_len = e->path_len;
 	r.path_truncated = (e->h.flags & OM_F_PATH_TRUNC) != 0;
 	flags_detail(&d, e->h.flags);
+	char sha[HASH_SHA_HEX];
+	struct hash_req q = {
+	    .kind = HASH_REQ_MODULE,
+	    .pid = e->h.pid,
+	    .id = e->id,
+	    .event_unix_ns = (int64_t)r.time_ns,
+	    .path = r.path_truncated ? NULL : r.path,
+	    .path_len = r.path_len,
+	    .fd = -1,
+	};
+	struct hash_wait *w = ask_hash(c, &q, &r, sha, &d);
 	r.detail = detail_str(&d);
-	c->out(c->out_ctx, &r);
+	consumer_emit(c, &r, w);
 	sb_free(&d);
 	return 0;
 }
@@ -415,7 +631,7 @@ static int on_net(struct consumer *c, const struct om_ev_net *e, size_t size)
 	    community_id_v1(cid, 0, e->proto, r.src.family, r.src.addr, r.dst.addr, e->sport,
 			    e->dport, true, true) == 0)
 		r.community_id = cid;
-	c->out(c->out_ctx, &r);
+	consumer_emit(c, &r, NULL);
 	return 0;
 }
 
@@ -480,7 +696,7 @@ static void dns_record(struct consumer *c, const struct om_ev_dns *e, const uint
 	    community_id_v1(cid, 0, e->proto, r.src.family, r.src.addr, r.dst.addr,
 			    (uint16_t)r.src_port, (uint16_t)r.dst_port, true, true) == 0)
 		r.community_id = cid;
-	c->out(c->out_ctx, &r);
+	consumer_emit(c, &r, NULL);
 	sb_free(&d);
 }
 

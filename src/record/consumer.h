@@ -14,10 +14,16 @@
 #include "onmitsu/event.h"
 #include "record/dns.h"
 #include "record/inject.h"
+#include "record/hasher.h"
 #include "record/proctable.h"
 #include "util/strbuf.h"
 
 typedef void (*consumer_out_fn)(void *ctx, struct om_record *r);
+
+/* Records held while one before them waits for its hash: in order, at most
+ * CONSUMER_PENDING_MAX (then the consumer waits for the first). */
+#define CONSUMER_PENDING_MAX 65536
+struct pending_record;
 
 struct consumer {
 	uint8_t boot_id[16];
@@ -31,6 +37,10 @@ struct consumer {
 	struct dns_msg dns;	       /* the message being parsed (its buffer is reused) */
 	uint64_t by_kind[OM_K_MAX];
 	struct inject_table inject; /* INJECT series the kernel counts */
+	struct hasher *hasher;	    /* NULL: no hashing (record --hash-max 0, tests) */
+	struct pending_record *pending, **pending_tail;
+	size_t npending;
+	uint64_t hash_errors; /* records written with hash_error= */
 };
 
 void consumer_init(struct consumer *c, const uint8_t boot_id[16], consumer_out_fn out, void *ctx);
@@ -49,6 +59,20 @@ void consumer_base_record(struct consumer *c, struct om_record *r, enum om_event
 /* The guid of process (pid, start). */
 void consumer_make_guid(struct consumer *c, char out[GUID_STR_LEN], uint32_t pid,
 			uint64_t start_ns);
+/*
+ * Hand r to the output, in order: at once when nothing waits, else after the
+ * records before it. w: r's hash is still to come (hasher_request); it is
+ * then filled in (sha256, or hash_error= in detail). r is copied.
+ */
+void consumer_emit(struct consumer *c, struct om_record *r, struct hash_wait *w);
+/* Write the held records whose hashes are ready (and those after them that
+ * wait for nothing). */
+void consumer_drain(struct consumer *c);
+/* Wait up to timeout_ms for every held record, then write those still
+ * waiting with hash_error=stopped. */
+void consumer_finish(struct consumer *c, int timeout_ms);
+/* " hash_error=NAME" into d. */
+void hash_error_detail(struct strbuf *d, enum hash_err err);
 
 /* "exit:N" or "signal:SIGNAME" for a wait status; buf >= 32 bytes. */
 void exit_result(char *buf, size_t size, uint32_t status);

@@ -75,7 +75,7 @@ static void series_record(struct consumer *c, const struct inject_series *s, uin
 	else
 		snprintf(detail, sizeof(detail), "count=%" PRIu64, count);
 	r.detail = detail;
-	c->out(c->out_ctx, &r);
+	consumer_emit(c, &r, NULL);
 }
 
 /* Write what series i counted since its last record. */
@@ -151,7 +151,7 @@ int inject_sample(struct consumer *c, const struct om_ev_inject *e, size_t size)
 			sb_adds(&d, " uncounted=1");
 		r.detail = sb_str(&d);
 	}
-	c->out(c->out_ctx, &r);
+	consumer_emit(c, &r, NULL);
 	if (!is_env_method(e->method) && !(e->h.flags & OM_F_NO_SERIES)) {
 		struct om_inject_key k = {
 		    .actor = e->h.pid,

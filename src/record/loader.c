@@ -147,6 +147,7 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 	/* configure */
 	l->skel->rodata->cfg_cmdline_max = opts->cmdline_max;
 	l->skel->rodata->cfg_wakeup_bytes = opts->wakeup_bytes;
+	l->skel->rodata->cfg_hash_max = opts->hash_max;
 	int ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {
 		log_warnx("cannot count the possible CPUs: %s", strerror(-ncpus));
@@ -166,8 +167,10 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		int cgroup;
 	} progs[] = {
 	    {l->skel->progs.om_fork, "sched_process_fork", 0},
-	    {l->skel->progs.om_exec, "sched_process_exec", 0},
+	    /* om_exec reads the generation om_exec_modules writes: programs on
+	     * one tracepoint run in the order they were attached */
 	    {l->skel->progs.om_exec_modules, "sched_process_exec", 0},
+	    {l->skel->progs.om_exec, "sched_process_exec", 0},
 	    {l->skel->progs.om_exit, "sched_process_exit", 0},
 	    {l->skel->progs.om_exit_modules, "sched_process_exit", 0},
 	    {l->skel->progs.om_sys_exit, "sys_exit", 0},
@@ -379,4 +382,15 @@ void loader_inject_forget(void *lp, const struct om_inject_key *k)
 {
 	struct loader *l = lp;
 	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.inject_series), k);
+}
+
+int loader_exec_gen(struct loader *l, uint32_t tgid, uint64_t *gen)
+{
+	return bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.proc_gen), &tgid, gen) == 0 ? 0 : -1;
+}
+
+void loader_known_file(struct loader *l, const struct om_file_key *key)
+{
+	uint8_t one = 1;
+	bpf_map_update_elem(bpf_map__fd(l->skel->maps.known_files), key, &one, BPF_ANY);
 }

@@ -17,6 +17,7 @@ struct loader_opts {
 	uint32_t ring_bytes;   /* ring buffer size, a power of two >= 4096 */
 	uint32_t cmdline_max;  /* bytes of argv read at exec, <= OM_CMDLINE_MAX */
 	uint32_t wakeup_bytes; /* force a wakeup when this much is waiting */
+	uint64_t hash_max;     /* files hashed up to this size (0: none) */
 };
 
 struct loader;
@@ -67,6 +68,14 @@ void loader_inject_forget(void *l, const struct om_inject_key *k);
 
 /* The descriptor of the BPF map of that name, or -1 (loader_filter.c). */
 int loader_map_fd(struct loader *l, const char *name);
+
+/* The generation of tgid's latest exec (the map proc_gen; EXEC's exec_gen).
+ * 0, or -1 when the kernel holds none (it exited). Thread-safe. */
+int loader_exec_gen(struct loader *l, uint32_t tgid, uint64_t *gen);
+
+/* Tell the kernel side that this file is hashed: its EXEC and MODLOAD need
+ * not wake user space. Thread-safe. */
+void loader_known_file(struct loader *l, const struct om_file_key *key);
 
 void loader_stop(struct loader *l);
 

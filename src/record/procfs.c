@@ -14,6 +14,9 @@
  */
 #include "record/procfs.h"
 
+#include "onmitsu/event.h"
+#include "record/cgroup.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -295,6 +298,7 @@ void proc_info_free(struct proc_info *pi)
 {
 	sb_free(&pi->exe);
 	sb_free(&pi->args);
+	sb_free(&pi->cgroup);
 }
 
 /* No user memory or executable to read: kernel threads, and zombies (and the
@@ -348,6 +352,7 @@ int procfs_read(const char *proc_root, uint32_t pid, size_t args_max, struct pro
 
 	sb_reset(&out->exe);
 	sb_reset(&out->args);
+	sb_reset(&out->cgroup);
 	out->exe_deleted = out->exe_memfd = out->args_truncated = false;
 
 	struct strbuf text = STRBUF_INIT;
@@ -375,6 +380,13 @@ int procfs_read(const char *proc_root, uint32_t pid, size_t args_max, struct pro
 		err = EINVAL;
 		goto done;
 	}
+
+	/* the v2 cgroup; none on a host with cgroup v1 only */
+	const char *cg;
+	size_t cg_len;
+	if (read_at(dirfd, "cgroup", &text, PROCFS_TEXT_MAX, NULL) == 0 &&
+	    cgroup_v2_path(text.data, text.len, &cg, &cg_len) == 0 && cg_len <= OM_PATH_MAX)
+		sb_add(&out->cgroup, cg, cg_len);
 
 	if (has_no_image(&out->stat))
 		goto done;
@@ -511,6 +523,8 @@ int procfs_parse_maps_line(char *line, struct proc_map *out)
 		deleted = true;
 	}
 
+	out->start = start;
+	out->end = stop;
 	out->dev_major = (uint32_t)major;
 	out->dev_minor = (uint32_t)minor;
 	out->ino = ino;

@@ -37,6 +37,7 @@ struct proc_info {
 	bool exe_memfd;	    /* "/memfd:NAME (deleted)" */
 	struct strbuf args; /* /proc/PID/cmdline: NUL-terminated arguments */
 	bool args_truncated;
+	struct strbuf cgroup; /* the v2 path of /proc/PID/cgroup ("" when none) */
 };
 
 void proc_info_init(struct proc_info *pi);
@@ -52,6 +53,7 @@ int procfs_list_pids(const char *proc_root, uint32_t **pids, size_t *n);
 
 /* One executable, file-backed mapping of /proc/PID/maps. */
 struct proc_map {
+	uint64_t start, end; /* its addresses: /proc/PID/map_files/START-END */
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
 	const char *path; /* points into the parsed line */

@@ -5,6 +5,7 @@
  * SIGTERM or SIGINT; drain, write STOP with the counters, and exit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -13,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,9 +28,11 @@
 #include "log/writer.h"
 #include "record/commands.h"
 #include "record/config.h"
+#include "record/cgroup.h"
 #include "record/consumer.h"
 #include "record/filter.h"
 #include "record/guid.h"
+#include "record/hasher.h"
 #include "record/host.h"
 #include "record/loader.h"
 #include "record/loader_filter.h"
@@ -39,6 +45,7 @@
 
 #define DEFAULT_LOG_DIR RECORD_DEFAULT_LOG_DIR
 #define POLL_MS 10
+#define HASH_STOP_WAIT_MS 30000 /* at stop, for hashes still to come */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -86,6 +93,8 @@ struct recorder {
 	struct om_proc_attrs snapshot_attrs; /* of the process being snapshot */
 	bool snapshot_have_attrs;
 	char cgroup_root[4096];
+	struct hasher *hasher;	   /* NULL: --hash-max 0 */
+	uint64_t snapshot_boot_ns; /* CLOCK_BOOTTIME before the /proc snapshot was read */
 };
 
 static void count_excluded(struct recorder *rec, const char *name, uint64_t n)
@@ -171,6 +180,19 @@ static bool filtered(struct recorder *rec, const struct om_record *r)
 	return true;
 }
 
+/* the hasher's view of the kernel side (loader.h; from its worker thread) */
+static int hasher_exec_gen(void *ctx, uint32_t pid, uint64_t *gen)
+{
+	struct recorder *rec = ctx;
+	return loader_exec_gen(rec->l, pid, gen);
+}
+
+static void hasher_known(void *ctx, const struct om_file_key *k)
+{
+	struct recorder *rec = ctx;
+	loader_known_file(rec->l, k);
+}
+
 static void write_record(void *ctx, struct om_record *r)
 {
 	struct recorder *rec = ctx;
@@ -185,6 +207,83 @@ static int on_sample(void *ctx, void *data, size_t size)
 	struct recorder *rec = ctx;
 	consumer_sample(&rec->c, data, size);
 	return 0;
+}
+
+/*
+ * A file of the snapshot, open as fd (taken over), to hash: its identity is
+ * what fstat says now. Its content is what the process runs when the
+ * process still runs (start_ticks; 0: not checked) the image it had before
+ * the snapshot began (no exec since, says the kernel's generation): a
+ * running executable cannot be written. Returns the wait, or NULL with
+ * r->sha256 = sha or the reason in d.
+ */
+static struct hash_wait *snapshot_hash(struct recorder *rec, int fd, uint32_t pid, int dirfd,
+				       uint64_t start_ticks, uint64_t t, struct om_record *r,
+				       char sha[HASH_SHA_HEX], struct strbuf *d)
+{
+	if (!rec->hasher) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	enum hash_err err = HASH_E_EXITED;
+	struct stat st;
+	struct statfs sf;
+	if (fd < 0)
+		goto fail;
+	err = HASH_E_CHANGED;
+	if (fstat(fd, &st) != 0 || fstatfs(fd, &sf) != 0) {
+		err = HASH_E_UNREADABLE;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = HASH_E_NOT_FILE;
+		goto fail;
+	}
+	if (dirfd >= 0) {
+		/* after the fstat: the same process, alive, with no exec since */
+		char buf[1024];
+		struct proc_stat ps;
+		int sfd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC);
+		ssize_t n = sfd >= 0 ? read(sfd, buf, sizeof(buf) - 1) : -1;
+		if (sfd >= 0)
+			close(sfd);
+		uint64_t gen;
+		if (n <= 0 || procfs_parse_stat(buf, (size_t)n, &ps) != 0 ||
+		    ps.start_ticks != start_ticks) {
+			err = HASH_E_EXITED;
+			goto fail;
+		}
+		if (loader_exec_gen(rec->l, pid, &gen) == 0 && gen >= rec->snapshot_boot_ns)
+			goto fail;
+	}
+	struct hash_req q = {
+	    .kind = HASH_REQ_FD,
+	    .pid = pid,
+	    .event_unix_ns = (int64_t)t,
+	    .fd = fd,
+	};
+	file_id_from_stat(&q.id, &st, (long)sf.f_type);
+	/* the generation, where the file system tells it (as the kernel side
+	 * reads it), so that the key is the one a later EXEC of it has */
+	long gen = 0; /* the ioctl's size; file systems write an int into it */
+	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0)
+		q.id.generation = (uint32_t)gen;
+	struct hash_wait *w = hasher_request(rec->hasher, &q, sha, &err);
+	if (w || err == HASH_OK) {
+		if (!w)
+			r->sha256 = sha;
+		return w;
+	}
+	rec->c.hash_errors++;
+	hash_error_detail(d, err);
+	return NULL;
+fail:
+	if (fd >= 0)
+		close(fd);
+	rec->c.hash_errors++;
+	hash_error_detail(d, err);
+	return NULL;
 }
 
 /* The kernel counters written as LOST kinds (docs/FORMAT.md says what each
@@ -216,7 +315,7 @@ static void lost_record(struct recorder *rec, uint64_t now, uint64_t *reported, 
 	om_record_init(&r, OM_EVENT_LOST);
 	r.time_ns = now_unix_ns();
 	r.detail = detail;
-	write_record(rec, &r);
+	consumer_emit(&rec->c, &r, NULL); /* after the records held for their hash */
 	*reported = now;
 }
 
@@ -281,8 +380,23 @@ static void snapshot_modules(struct recorder *rec, const struct proc_info *pi, c
 		mr.uid = pi->uid;
 		mr.path = m.path;
 		mr.path_len = m.path_len;
-		mr.detail = m.deleted ? "deleted=1" : NULL;
-		write_record(rec, &mr);
+		struct strbuf d = STRBUF_INIT;
+		if (m.deleted)
+			sb_adds(&d, " deleted=1");
+		/* the mapping itself (the file it maps, deleted or not) */
+		char mf[96], sha[HASH_SHA_HEX];
+		snprintf(mf, sizeof(mf), "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, pi->stat.pid,
+			 m.start, m.end);
+		int fd = rec->hasher ? open(mf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) : -1;
+		struct stat st;
+		if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_ino != m.ino)) {
+			close(fd);
+			fd = -1;
+		}
+		struct hash_wait *w = snapshot_hash(rec, fd, pi->stat.pid, -1, 0, t, &mr, sha, &d);
+		mr.detail = d.len ? d.data + 1 : NULL;
+		consumer_emit(&rec->c, &mr, w);
+		sb_free(&d);
 	}
 	free(line);
 	fclose(f);
@@ -362,8 +476,25 @@ static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
 		sb_adds(&d, " deleted=1");
 	if (pi->exe_memfd)
 		sb_adds(&d, " memfd=1");
+	char cid[CONTAINER_ID_LEN + 1];
+	if (pi->cgroup.len) {
+		r.cgroup = pi->cgroup.data;
+		r.cgroup_len = pi->cgroup.len;
+		if (container_id_from_cgroup(r.cgroup, r.cgroup_len, cid) == 0)
+			r.container_id = cid;
+	}
+	char path[64], sha[HASH_SHA_HEX];
+	snprintf(path, sizeof(path), "/proc/%u", pi->stat.pid);
+	int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = dirfd >= 0 && rec->hasher
+		     ? openat(dirfd, "exe", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+		     : -1;
+	struct hash_wait *w =
+	    snapshot_hash(rec, fd, pi->stat.pid, dirfd, pi->stat.start_ticks, t, &r, sha, &d);
+	if (dirfd >= 0)
+		close(dirfd);
 	r.detail = d.len ? d.data + 1 : NULL;
-	write_record(rec, &r);
+	consumer_emit(&rec->c, &r, w);
 	sb_free(&d);
 
 	struct proc_entry *e = proctable_lookup(&rec->c.procs, pi->stat.pid);
@@ -392,6 +523,7 @@ static void snapshot(struct recorder *rec, uint32_t cmdline_max)
 	/* start times of all, so that parent guids can be derived */
 	struct proctable starts;
 	proctable_init(&starts);
+	rec->snapshot_boot_ns = clock_ns(CLOCK_BOOTTIME);
 	struct proc_info *infos = calloc(n ? n : 1, sizeof(*infos));
 	bool *ok = calloc(n ? n : 1, sizeof(*ok));
 	if (!infos || !ok)
@@ -407,8 +539,12 @@ static void snapshot(struct recorder *rec, uint32_t cmdline_max)
 	uint64_t t = now_unix_ns();
 	rec->in_snapshot = true;
 	for (size_t i = 0; i < n; i++) {
-		if (ok[i] && !infos[i].stat.is_kernel_thread)
+		if (ok[i] && !infos[i].stat.is_kernel_thread) {
 			snapshot_process(rec, &infos[i], &starts, t);
+			/* written while the filter still sees this process's
+			 * attributes (its hashes first) */
+			consumer_finish(&rec->c, HASH_STOP_WAIT_MS);
+		}
 		proc_info_free(&infos[i]);
 	}
 	rec->in_snapshot = false;
@@ -434,6 +570,8 @@ static void usage(FILE *out)
 		"      --ring-size BYTES   kernel ring buffer, power of two, 64K..1G; K/M/G\n"
 		"                          suffixes (default 4M)\n"
 		"      --cmdline-max BYTES bytes of argv kept per exec, 64..%u (default %u)\n"
+		"      --hash-max BYTES    SHA-256 of executed and mapped files up to this size;\n"
+		"                          0: none; K/M/G suffixes (default 64M)\n"
 		"%s"
 		"  -v, --verbose           more diagnostics (twice: libbpf's debug output)\n"
 		"  -h, --help              this help\n"
@@ -449,6 +587,7 @@ static const struct option record_opts[] = {
     {"log-dir", required_argument, NULL, 'd'},
     {"ring-size", required_argument, NULL, 'r'},
     {"cmdline-max", required_argument, NULL, 'c'},
+    {"hash-max", required_argument, NULL, 'H'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     LOG_WRITER_LONGOPTS,
@@ -465,6 +604,8 @@ static int option_setting(int ch)
 		return CFG_S_RING_SIZE;
 	case 'c':
 		return CFG_S_CMDLINE_MAX;
+	case 'H':
+		return CFG_S_HASH_MAX;
 	case LOG_OPT_FORMAT:
 		return CFG_S_FORMAT;
 	case LOG_OPT_ROTATE_SIZE:
@@ -678,6 +819,7 @@ static int recorder_begin(struct recorder *rec)
 	    .ring_bytes = (uint32_t)a->ring,
 	    .cmdline_max = (uint32_t)a->cmdline_max,
 	    .wakeup_bytes = (uint32_t)(a->ring / 4),
+	    .hash_max = a->hash_max,
 	};
 	struct strbuf hooks = STRBUF_INIT;
 	rec->l = loader_start(&lo, on_sample, rec, &hooks);
@@ -701,7 +843,8 @@ static int recorder_begin(struct recorder *rec)
 	struct strbuf d = STRBUF_INIT;
 	sb_addf(&d, "version=%s hooks=%s ", ONMITSU_VERSION, sb_str(&hooks));
 	host_info_detail(&rec->host, &d);
-	sb_addf(&d, " ring_bytes=%" PRIu64 " cmdline_max=%" PRIu64, a->ring, a->cmdline_max);
+	sb_addf(&d, " ring_bytes=%" PRIu64 " cmdline_max=%" PRIu64 " hash_max=%" PRIu64, a->ring,
+		a->cmdline_max, a->hash_max);
 	if (rec->cfg->loaded) {
 		char hex[65];
 		config_hash_hex(rec->cfg, hex);
@@ -720,7 +863,27 @@ static int recorder_begin(struct recorder *rec)
 	if (log_writer_flush(&rec->w) != 0)
 		log_warnx("START could not be written yet");
 
+	/* before capabilities are dropped: the worker keeps those it needs */
+	if (a->hash_max) {
+		struct hasher_opts ho = {
+		    .max_size = a->hash_max,
+		    .proc_root = "/proc",
+		    .exec_gen = hasher_exec_gen,
+		    .known = hasher_known,
+		    .ctx = rec,
+		    .running_exe_unwritable = hasher_probe_running_exe_unwritable(),
+		};
+		if (!ho.running_exe_unwritable)
+			log_warnx(
+			    "this kernel lets a running executable be written: a file changed "
+			    "after its exec is not hashed (hash_error=changed)");
+		rec->hasher = hasher_new(&ho);
+		if (!rec->hasher)
+			fatal("cannot start the hashing thread");
+		rec->c.hasher = rec->hasher;
+	}
 	snapshot(rec, (uint32_t)a->cmdline_max);
+	consumer_drain(&rec->c);
 	log_writer_flush(&rec->w);
 	/* privilege separation: root was needed to load, attach and read /proc;
 	 * consuming, formatting and writing need none */
@@ -756,6 +919,7 @@ static int settings_diff(const struct record_settings *o, const struct record_se
 	    [CFG_S_SYSLOG] = str_differs(o->ls.syslog, n->ls.syslog),
 	    [CFG_S_RING_SIZE] = o->ring != n->ring,
 	    [CFG_S_CMDLINE_MAX] = o->cmdline_max != n->cmdline_max,
+	    [CFG_S_HASH_MAX] = o->hash_max != n->hash_max,
 	};
 	for (int s = 0; s < CFG_S_COUNT; s++) {
 		if (!diff[s])
@@ -884,6 +1048,7 @@ static int record_loop(struct recorder *rec)
 			log_warn("reading the ring buffer failed");
 			return 1;
 		}
+		consumer_drain(&rec->c);
 		uint64_t now = now_mono_ms();
 		uint64_t ms = now - last;
 		if (ms >= 1000 || rec->w.buf.len > (1u << 20)) {
@@ -941,6 +1106,8 @@ static int recorder_end(struct recorder *rec, int rc)
 	for (int i = 0; i < 100 && loader_poll(rec->l, 0) > 0; i++)
 		;
 	inject_tick(&rec->c);
+	/* the hashes still to come (each ends: --hash-max bounds its time) */
+	consumer_finish(&rec->c, HASH_STOP_WAIT_MS);
 	report_lost(rec);
 	uint64_t cnt[OM_C_MAX] = {0};
 	loader_counters(rec->l, cnt);
@@ -956,6 +1123,13 @@ static int recorder_end(struct recorder *rec, int rc)
 		cnt[OM_C_NO_SCRATCH], cnt[OM_C_OVERSIZE], cnt[OM_C_PENDING_EVICTED],
 		rec->flows_evicted_reported, cnt[OM_C_TRUNC_ENV]);
 	sb_addf(&d, " dns_malformed=%" PRIu64, rec->c.dns_malformed);
+	struct hasher_stats hs = {0};
+	if (rec->hasher)
+		hasher_get_stats(rec->hasher, &hs);
+	sb_addf(&d,
+		" hashes=%" PRIu64 " hash_cache_hits=%" PRIu64 " hash_errors=%" PRIu64
+		" hash_bytes=%" PRIu64,
+		hs.hashed, hs.cache_hits, rec->c.hash_errors, hs.bytes);
 	for (int e = 0; e < OM_EVENT_COUNT; e++) {
 		if (e == OM_EVENT_STOP || e == OM_EVENT_SEAL)
 			continue; /* the writer counts its seals */
@@ -976,8 +1150,9 @@ static int recorder_end(struct recorder *rec, int rc)
 	write_record(rec, &r);
 	log_writer_sync(&rec->w); /* a full disk may take a moment to make room */
 	sb_free(&d);
-	loader_stop(rec->l);
 	consumer_free(&rec->c);
+	hasher_free(rec->hasher);
+	loader_stop(rec->l);
 	/* 1 when records could not be written in the end (the writer says which) */
 	if (log_writer_close(&rec->w) != 0)
 		rc = 1;

@@ -7,6 +7,8 @@
 #ifndef ONMITSU_PRIVS_H
 #define ONMITSU_PRIVS_H
 
+#include <stdint.h>
+
 /*
  * Give up every capability (effective, permitted, inheritable, ambient and
  * the bounding set) and set no_new_privs. The recorder calls it once its
@@ -23,5 +25,8 @@ int drop_all_capabilities(void);
  * keep cannot be kept (not root, as in the unit tests) nothing is kept.
  */
 void thread_keep_capability(int keep);
+
+/* The same, keeping each capability whose bit (1 << CAP_*) is set in keep. */
+void thread_keep_capabilities(uint64_t keep);
 
 #endif
