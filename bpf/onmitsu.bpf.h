@@ -67,9 +67,9 @@ struct {
 	__type(value, struct om_scratch);
 } scratch SEC(".maps") __weak;
 
-/* tgid -> boot ns of its latest exec (written by om_exec_modules, read by
- * om_exec, which runs after it, and by user space to tell whether a process
- * exec'd again since an EXEC record) */
+/* tgid -> boot ns of its latest exec (written by om_exec, read by
+ * om_exec_modules, which runs after it, and by user space to tell whether a
+ * process exec'd again since an EXEC record) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 131072);

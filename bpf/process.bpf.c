@@ -186,6 +186,12 @@ _Static_assert(OM_CGROUP_DEPTH * sizeof(__u64) <= sizeof(((struct om_scratch *)0
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
+	/* a new image, a new generation (MODLOAD's once-per-image key; user space
+	 * compares it to tell a later exec), before anything can fail */
+	__u32 tgid = task->tgid;
+	__u64 gen = bpf_ktime_get_boot_ns();
+	bpf_map_update_elem(&proc_gen, &tgid, &gen, BPF_ANY);
+
 	struct om_scratch *s = get_scratch();
 	if (!s) {
 		count(OM_C_NO_SCRATCH);
@@ -204,11 +210,7 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	__u32 pos = resolve_path(&file->f_path, &e->h.flags);
 	e->h.flags |= file_flags(&file->f_path);
 	file_identity(file, &e->exe_id);
-	/* om_exec_modules ran first (the loader attaches it first): the image's
-	 * generation, which user space compares to tell a later exec */
-	__u32 tgid = task->tgid;
-	__u64 *gen = bpf_map_lookup_elem(&proc_gen, &tgid);
-	e->exec_gen = gen ? *gen : 0;
+	e->exec_gen = gen;
 	__u32 exe_len = OM_PATH_MAX - pos;
 	if (exe_len > OM_PATH_MAX)
 		exe_len = OM_PATH_MAX; /* for the verifier */

@@ -310,10 +310,8 @@ _Static_assert(sizeof(((struct mm_struct *)0)->saved_auxv) >=
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(om_exec_modules, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tgid = task->tgid;
-	__u64 gen = bpf_ktime_get_boot_ns();
-	bpf_map_update_elem(&proc_gen, &tgid, &gen, BPF_ANY);
-
+	/* the new image's generation in proc_gen: om_exec, which runs first (the
+	 * loader attaches it first), wrote it */
 	struct mm_struct *mm = task->mm;
 	/* the auxiliary vector in one read, into scratch space (too big for
 	 * the stack); modload_at below reuses that space afterwards */

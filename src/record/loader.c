@@ -167,10 +167,10 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		int cgroup;
 	} progs[] = {
 	    {l->skel->progs.om_fork, "sched_process_fork", 0},
-	    /* om_exec reads the generation om_exec_modules writes: programs on
+	    /* om_exec_modules reads the generation om_exec writes: programs on
 	     * one tracepoint run in the order they were attached */
-	    {l->skel->progs.om_exec_modules, "sched_process_exec", 0},
 	    {l->skel->progs.om_exec, "sched_process_exec", 0},
+	    {l->skel->progs.om_exec_modules, "sched_process_exec", 0},
 	    {l->skel->progs.om_exit, "sched_process_exit", 0},
 	    {l->skel->progs.om_exit_modules, "sched_process_exit", 0},
 	    {l->skel->progs.om_sys_exit, "sys_exit", 0},
