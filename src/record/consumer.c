@@ -169,8 +169,9 @@ void consumer_emit(struct consumer *c, struct om_record *r, struct hash_wait *w)
 		c->out(c->out_ctx, r);
 		return;
 	}
-	/* bounded: wait for the first held record (hashes end: size cap) */
-	for (int i = 0; c->npending >= CONSUMER_PENDING_MAX && i < 100000; i++) {
+	/* bounded: wait for the first held record (a hash ends: --hash-max), at
+	 * most 30 s; then hold more rather than lose any */
+	for (int i = 0; c->npending >= CONSUMER_PENDING_MAX && i < 3000; i++) {
 		hasher_sleep(c->hasher, 10);
 		consumer_drain(c);
 	}
