@@ -112,6 +112,16 @@ static void table_record(struct strbuf *out, const struct history *h, const stru
 			  log_field_num(rec->f[COL_DST_PORT]), rec->f[COL_DIRECTION],
 			  rec->f[COL_RESULT]);
 		break;
+	case OM_EVENT_DNS:
+		/* who asked what, and what came back */
+		sb_addf(out, "%s  %s %s", *exe ? exe : "?", rec->f[COL_DNS_TYPE],
+			rec->f[COL_DNS_NAME]);
+		if (*rec->f[COL_RESULT])
+			sb_addf(out, " -> %s", rec->f[COL_RESULT]);
+		if (*rec->f[COL_DNS_ANSWERS])
+			sb_addf(out, " %s", rec->f[COL_DNS_ANSWERS]);
+		sb_addf(out, "  (%s %s)", rec->f[COL_PROTO], rec->f[COL_DST_IP]);
+		break;
 	case OM_EVENT_INJECT:
 		/* the actor, what it did, to whom */
 		sb_addf(out, "%s  %s", *exe ? exe : "?", rec->f[COL_RESULT]);

@@ -154,3 +154,17 @@ TEST(query_who_name_glob_any_case_own_process_only)
 	free(out);
 	tq_rmdir(dir);
 }
+
+TEST(query_timeline_shows_the_question_and_answers)
+{
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu.csv", dns_log);
+	const char *argv[] = {"timeline", "-d", dir, "--guid", GA, NULL};
+	char *out, *err;
+	CHECK_EQ_INT(tq_run(cmd_timeline, argv, &out, &err), 0);
+	CHECK(strstr(out, "  /usr/bin/a  A www.Example.com -> NOERROR CNAME edge.example.net;A "
+			  "203.0.113.5  (udp 192.0.2.53)  [msg=response id=1 answers=2]\n"));
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
