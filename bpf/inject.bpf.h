@@ -277,7 +277,7 @@ static __noinline void inject_mprotect(struct task_struct *task, long prot, stru
  * LD_PRELOAD, LD_AUDIT and LD_LIBRARY_PATH in the environment at exec: the
  * environment (up to OM_ENV_MAX bytes, counted when longer) is read in one
  * go and scanned a word at a time for a NUL followed by "LD_". One record per
- * variable found (its first occurrence, the one the loader uses), with its
+ * variable found (its last occurrence, the one the loader uses), with its
  * value (up to OM_INJECT_VALUE_MAX bytes).
  */
 #define LD_VARS 3
@@ -290,16 +290,14 @@ struct env_scan {
 static __always_inline void env_var(struct env_scan *sc, const __u8 *buf, __u32 off)
 {
 	const __u8 *p = buf + (off & OM_ENV_MASK);
-	if (env_is(p, "LD_PRELOAD=", 11)) {
-		if (!sc->found[0])
-			sc->found[0] = off + 11 + 1;
-	} else if (env_is(p, "LD_AUDIT=", 9)) {
-		if (!sc->found[1])
-			sc->found[1] = off + 9 + 1;
-	} else if (env_is(p, "LD_LIBRARY_PATH=", 16)) {
-		if (!sc->found[2])
-			sc->found[2] = off + 16 + 1;
-	}
+	/* the last of a name wins: the dynamic loader reads them all, in order,
+	 * each one replacing the one before */
+	if (env_is(p, "LD_PRELOAD=", 11))
+		sc->found[0] = off + 11 + 1;
+	else if (env_is(p, "LD_AUDIT=", 9))
+		sc->found[1] = off + 9 + 1;
+	else if (env_is(p, "LD_LIBRARY_PATH=", 16))
+		sc->found[2] = off + 16 + 1;
 }
 
 static long env_word(__u32 i, void *data)

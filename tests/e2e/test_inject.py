@@ -43,7 +43,8 @@ Skip = harness.Skip
 
 HOST4, PEER4 = "192.0.2.65", "192.0.2.66"
 NET = harness.Netns("inj", HOST4, [PEER4], 29)
-PORTS = {"ptrace": 7001, "procmem": 7002, "vmwrite": 7003, "jit": 7004, "preload": 7005}
+PORTS = {"ptrace": 7001, "procmem": 7002, "vmwrite": 7003, "jit": 7004, "preload": 7005,
+         "dup": 7006}
 POKES = 2000
 JITS = 50
 
@@ -78,8 +79,8 @@ def run_injector(*args, env=None, key=None):
 class Victim:
     """injector victim: says its pid and addresses, waits, then connects."""
 
-    def __init__(self, port, env=None):
-        self.proc = subprocess.Popen([INJECTOR, "victim", PEER4, str(port)],
+    def __init__(self, port, env=None, how=("victim",)):
+        self.proc = subprocess.Popen([INJECTOR, *how, PEER4, str(port)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=env)
         self.info = kv(self.proc.stdout.readline())
@@ -127,6 +128,10 @@ def run_scenarios(tmp):
     env = dict(os.environ, LD_PRELOAD=libc, LD_LIBRARY_PATH="/opt/a b:/opt/c")
     v = Victim(PORTS["preload"], env=env)
     s["preload"] = {"victim": v.pid, "lib": libc}
+    v.go()
+    # LD_PRELOAD twice in one environment: the record names the one the loader uses
+    v = Victim(PORTS["dup"], how=("dup-preload", libc))
+    s["dup"] = {"victim": v.pid, "lib": libc}
     v.go()
     # ld.so.preload opened for writing, in a tmpfs of our own (as a container's /etc)
     root = os.path.join(tmp, "root")
@@ -310,6 +315,11 @@ class Checks:
         a = who(self.log_dir, PORTS["preload"])
         check_injected_by(a, victim, victim, guid_of(self.log, victim, INJECTOR),
                           {"ld_preload": 1, "ld_library_path": 1})
+
+    def preload_twice(self):
+        x = self.s["dup"]
+        r = one(injects(self.log, pid=x["victim"], result="ld_preload"), "ld_preload (twice)")
+        check_eq("the last LD_PRELOAD, which the loader uses", r["detail"], "value=" + x["lib"])
 
     def ld_so_preload(self):
         x = self.s["ldso"]

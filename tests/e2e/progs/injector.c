@@ -16,6 +16,8 @@
  *   procmem-rel PID ADDR        the same through openat(dirfd of /proc/PID, "mem")
  *   vmwrite HOST PORT           fork a child (a victim), process_vm_writev into
  *                               it, then let it connect to HOST:PORT
+ *   dup-preload LIB HOST PORT   exec a victim with LD_PRELOAD twice in its
+ *                               environment, LIB the second (the one used)
  *   jit N HOST PORT             N x (mmap RW anonymous, write a `ret`, mprotect
  *                               RX, call it), then connect to HOST:PORT
  * Bounded: every wait has a timeout of a few seconds.
@@ -235,10 +237,22 @@ int main(int argc, char **argv)
 		return do_procmem(atoi(argv[2]), strtoull(argv[3], NULL, 0), 1);
 	if (!strcmp(mode, "vmwrite") && argc == 4)
 		return do_vmwrite(argv[2], atoi(argv[3]));
+	if (!strcmp(mode, "dup-preload") && argc == 5) {
+		/* a victim whose environment names LD_PRELOAD twice: the loader
+		 * takes the last */
+		char first[] = "LD_PRELOAD=/nonexistent/first.so";
+		char last[4200];
+		snprintf(last, sizeof(last), "LD_PRELOAD=%s", argv[2]);
+		char *envp[] = {first, last, NULL};
+		char *args[] = {"injector", "victim", argv[3], argv[4], NULL};
+		execve("/proc/self/exe", args, envp);
+		perror("execve");
+		return 1;
+	}
 	if (!strcmp(mode, "jit") && argc == 5)
 		return do_jit(atol(argv[2]), argv[3], atoi(argv[4]));
 	fprintf(stderr, "usage: injector victim HOST PORT | ptrace PID ADDR N | "
 			"ptrace-int80 PID ADDR | procmem PID ADDR | procmem-rel PID ADDR | "
-			"vmwrite HOST PORT | jit N HOST PORT\n");
+			"vmwrite HOST PORT | dup-preload LIB HOST PORT | jit N HOST PORT\n");
 	return 2;
 }
