@@ -26,58 +26,11 @@
 #include "log/segment.h"
 #include "log/verify.h"
 #include "log/writer.h"
+#include "log_fixture.h"
 #include "test.h"
 #include "util/strbuf.h"
 
 #define T0 1795633997123456000ull /* 2026-11-25T19:13:17.123456Z */
-
-static char *make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/onmitsu-unit-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	return d ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char p[4096];
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static int read_file(const char *path, struct strbuf *out)
-{
-	sb_reset(out);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_add(out, buf, n);
-	fclose(f);
-	return 0;
-}
-
-static int write_file(const char *path, const char *p, size_t n)
-{
-	FILE *f = fopen(path, "we");
-	if (!f)
-		return -1;
-	size_t w = fwrite(p, 1, n, f);
-	fclose(f);
-	return w == n ? 0 : -1;
-}
 
 static void writer_opts(struct log_writer_opts *o, uint64_t rotate_size, const char *key)
 {
@@ -190,13 +143,13 @@ TEST(log_chain_value_by_hand)
 
 TEST(log_chain_in_written_log)
 {
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	CHECK_EQ_INT(make_log(dir, 3, 0, NULL), 0);
 	char p[4096];
 	active_path(p, sizeof(p), dir);
 	struct strbuf sb = STRBUF_INIT;
-	CHECK_EQ_INT(read_file(p, &sb), 0);
+	CHECK_EQ_INT(lf_read(p, &sb), 0);
 	char *lines[16];
 	size_t n = split_lines(&sb, lines, 16);
 	CHECK_EQ_INT(n, 6); /* header, START, 3 EXEC, STOP */
@@ -218,7 +171,7 @@ TEST(log_chain_in_written_log)
 	CHECK_EQ_INT(verify_quiet(dir, NULL, &res), 0);
 	CHECK_EQ_INT(res.records, 5);
 	sb_free(&sb);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -227,13 +180,13 @@ enum tamper { EDIT, DELETE, INSERT, REORDER, TRUNCATE };
 
 static int tampered(enum tamper how, char *first_problem, size_t size)
 {
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	if (!dir || make_log(dir, 10, 0, NULL) != 0)
 		return -1;
 	char p[4096];
 	active_path(p, sizeof(p), dir);
 	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
-	read_file(p, &sb);
+	lf_read(p, &sb);
 	char *lines[32];
 	size_t n = split_lines(&sb, lines, 32);
 	char copy[4096];
@@ -262,13 +215,13 @@ static int tampered(enum tamper how, char *first_problem, size_t size)
 		break;
 	}
 	join_lines(&out, lines, n);
-	write_file(p, out.data, out.len);
+	lf_write(p, out.data, out.len);
 	struct verify_result res;
 	int rc = verify_quiet(dir, NULL, &res);
 	snprintf(first_problem, size, "%s", res.first_problem);
 	sb_free(&sb);
 	sb_free(&out);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 	return rc;
 }
@@ -313,7 +266,7 @@ TEST(log_verify_detects_truncation)
 
 TEST(log_rotation_names_and_swapped_segments)
 {
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	CHECK_EQ_INT(make_log(dir, 100, LOG_MIN_ROTATE_SIZE, NULL), 0);
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -341,13 +294,13 @@ TEST(log_rotation_names_and_swapped_segments)
 	CHECK(strstr(res.first_problem, "segments renamed, swapped or spliced") != NULL);
 	free(segs);
 	close(dfd);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
 TEST(log_compressed_segments_verify)
 {
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	CHECK_EQ_INT(make_log(dir, 100, LOG_MIN_ROTATE_SIZE, NULL), 0);
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -374,7 +327,7 @@ TEST(log_compressed_segments_verify)
 	CHECK_EQ_INT(verify_quiet(dir, NULL, &res), 1);
 	free(segs);
 	close(dfd);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -418,14 +371,14 @@ TEST(log_segment_names)
 
 TEST(log_torn_line_recovery_continues_chain)
 {
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	CHECK_EQ_INT(make_log(dir, 5, 0, NULL), 0);
 	char p[4096];
 	active_path(p, sizeof(p), dir);
 	/* a crash mid-write: records after STOP, the last one torn */
 	struct strbuf sb = STRBUF_INIT;
-	read_file(p, &sb);
+	lf_read(p, &sb);
 	size_t clean = sb.len;
 	struct log_writer_opts o;
 	writer_opts(&o, 0, NULL);
@@ -435,7 +388,7 @@ TEST(log_torn_line_recovery_continues_chain)
 	append_event(&w, OM_EVENT_EXEC, T0 + 200000000, 7);
 	log_writer_flush(&w);
 	log_writer_close(&w); /* no STOP: as if killed */
-	read_file(p, &sb);
+	lf_read(p, &sb);
 	CHECK(sb.len > clean);
 	FILE *f = fopen(p, "ae");
 	fputs("2026-11-25T19:13:18.000000Z,99,EXE", f);
@@ -469,13 +422,13 @@ TEST(log_torn_line_recovery_continues_chain)
 	CHECK_EQ_INT(res.gaps, 1);
 	sb_free(&sb);
 	sb_free(&d);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
 TEST(log_seals_forward_secure)
 {
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	char keyfile[4096];
 	snprintf(keyfile, sizeof(keyfile), "%s.key", dir);
@@ -512,18 +465,18 @@ TEST(log_seals_forward_secure)
 	char p[4096];
 	active_path(p, sizeof(p), dir);
 	struct strbuf sb = STRBUF_INIT;
-	read_file(p, &sb);
+	lf_read(p, &sb);
 	char *epoch = strstr(sb.data, "epoch=");
 	CHECK(epoch != NULL);
 	/* claim an older epoch for a seal: its HMAC no longer verifies */
 	char *digit = epoch + 6;
 	*digit = *digit == '0' ? '1' : (char)(*digit - 1);
-	write_file(p, sb.data, sb.len);
+	lf_write(p, sb.data, sb.len);
 	CHECK_EQ_INT(verify_quiet(dir, key0, &res), 1);
 	sb_free(&sb);
 	seal_key_wipe(&k);
 	unlink(keyfile);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -562,7 +515,7 @@ static void write_seals(const char *dir, const uint8_t *key0, const uint64_t *ep
 	}
 	char path[4096];
 	active_path(path, sizeof(path), dir);
-	write_file(path, sb.data, sb.len);
+	lf_write(path, sb.data, sb.len);
 	sb_free(&sb);
 	sb_free(&line);
 	sb_free(&detail);
@@ -575,7 +528,7 @@ static void write_seals(const char *dir, const uint8_t *key0, const uint64_t *ep
  * forward; a seal that goes back is reported, not checked. */
 TEST(log_verify_derives_seal_keys_forward_only)
 {
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	uint8_t key0[SEAL_KEY_LEN];
 	memset(key0, 0x5a, sizeof(key0));
@@ -593,7 +546,7 @@ TEST(log_verify_derives_seal_keys_forward_only)
 	CHECK_EQ_INT(res.seals_checked, 2); /* 20000 twice; 0 and 1 come after it */
 	CHECK(strstr(res.first_problem, "seal epoch 20000 where 0 was due") != NULL);
 	CHECK(res.problems >= 3); /* and 0, 1 after 20000 */
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -711,7 +664,7 @@ TEST(log_jsonl_escaping_and_roundtrip)
 
 TEST(log_jsonl_writer_verifies)
 {
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	struct log_writer_opts o;
 	writer_opts(&o, 0, NULL);
@@ -730,7 +683,7 @@ TEST(log_jsonl_writer_verifies)
 	writer_opts(&o, 0, NULL);
 	CHECK_EQ_INT(log_writer_open(&w, dir, &o), -1);
 	log_writer_close(&w);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -762,7 +715,7 @@ TEST(log_syslog_frame_rfc5424_octet_counted)
 
 TEST(log_cat_converts_both_ways_losslessly)
 {
-	char *dir = make_tmpdir(), *dir2 = make_tmpdir();
+	char *dir = lf_tmpdir(), *dir2 = lf_tmpdir();
 	CHECK(dir && dir2);
 	CHECK_EQ_INT(make_log(dir, 60, LOG_MIN_ROTATE_SIZE, NULL), 0);
 	/* CSV -> CSV: one header, every record as written */
@@ -780,7 +733,7 @@ TEST(log_cat_converts_both_ways_losslessly)
 	/* that JSONL as a log of its own, back to CSV: the same bytes */
 	char p[4096];
 	snprintf(p, sizeof(p), "%s/onmitsu.jsonl", dir2);
-	CHECK_EQ_INT(write_file(p, jsonl_text, jsonl_len), 0);
+	CHECK_EQ_INT(lf_write(p, jsonl_text, jsonl_len), 0);
 	CHECK_EQ_INT(log_dir_format(dir2), LOG_FORMAT_JSONL);
 	m = open_memstream(&back, &back_len);
 	CHECK_EQ_INT(log_cat(dir2, LOG_FORMAT_CSV, m), 0);
@@ -795,8 +748,8 @@ TEST(log_cat_converts_both_ways_losslessly)
 	free(csv_text);
 	free(jsonl_text);
 	free(back);
-	rm_rf(dir);
-	rm_rf(dir2);
+	lf_rm_rf(dir);
+	lf_rm_rf(dir2);
 	free(dir);
 	free(dir2);
 }
@@ -825,7 +778,7 @@ TEST(log_crash_between_rotation_and_new_segment)
 	/* a crash right after the rename of a rotation: no active segment is
 	 * left, and the next start continues seq and chain from the newest
 	 * closed one (whose last record carries only a tag) */
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	struct log_writer_opts o;
 	writer_opts(&o, 0, NULL);
@@ -866,7 +819,7 @@ TEST(log_crash_between_rotation_and_new_segment)
 	struct verify_result res;
 	CHECK_EQ_INT(verify_quiet(dir, NULL, &res), 0);
 	CHECK_EQ_INT(res.records, 8);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -921,7 +874,7 @@ TEST(log_verify_detects_reseal_with_stolen_key)
 	/* the thief of the current key edits sealed history, drops the seals
 	 * after the edit and re-seals everything with the key it holds: each
 	 * seal and the chain check out, but the epochs jump */
-	char *dir = make_tmpdir();
+	char *dir = lf_tmpdir();
 	CHECK(dir);
 	char keyfile[4096];
 	snprintf(keyfile, sizeof(keyfile), "%s.key", dir);
@@ -955,7 +908,7 @@ TEST(log_verify_detects_reseal_with_stolen_key)
 	char p[4096];
 	active_path(p, sizeof(p), dir);
 	struct strbuf sb = STRBUF_INIT;
-	read_file(p, &sb);
+	lf_read(p, &sb);
 	char *lines[64];
 	size_t n = split_lines(&sb, lines, 64);
 	/* header, START, 10 EXEC, SEAL0 (line 12), 10 EXEC, SEAL1 (23), 10 EXEC, STOP, SEAL2 */
@@ -997,7 +950,7 @@ TEST(log_verify_detects_reseal_with_stolen_key)
 	lines[n++] = seal.data;
 	struct strbuf out = STRBUF_INIT;
 	join_lines(&out, lines, n);
-	write_file(p, out.data, out.len);
+	lf_write(p, out.data, out.len);
 
 	/* the chain and every HMAC are right; only the epochs give it away */
 	CHECK_EQ_INT(verify_quiet(dir, key0, &res), 1);
@@ -1011,7 +964,7 @@ TEST(log_verify_detects_reseal_with_stolen_key)
 	seal_key_wipe(&k);
 	seal_key_wipe(&stolen);
 	unlink(keyfile);
-	rm_rf(dir);
+	lf_rm_rf(dir);
 	free(dir);
 }
 
@@ -1021,7 +974,7 @@ TEST(log_seal_at_a_rotation_boundary)
 	 * the rotation must come first, or the seal would cover a head and a
 	 * seq that the rotation's own seal then changes */
 	for (int n = 20; n < 60; n++) {
-		char *dir = make_tmpdir();
+		char *dir = lf_tmpdir();
 		CHECK(dir);
 		char keyfile[4096];
 		snprintf(keyfile, sizeof(keyfile), "%s.key", dir);
@@ -1037,7 +990,7 @@ TEST(log_seal_at_a_rotation_boundary)
 			TEST_FAIL_("%d records: %s", n, res.first_problem);
 		seal_key_wipe(&k);
 		unlink(keyfile);
-		rm_rf(dir);
+		lf_rm_rf(dir);
 		free(dir);
 	}
 }
