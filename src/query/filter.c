@@ -159,7 +159,7 @@ int parse_port(const char *s, uint16_t *port, char *err, size_t errsize)
 	bool digits = n > 0 && strspn(s, "0123456789") == n;
 	for (size_t i = 0; digits && i < n && v <= 65535; i++)
 		v = v * 10 + (unsigned long)(s[i] - '0');
-	if (digits && v > 65535) {
+	if (digits && (n > 5 || v > 65535)) { /* "020230", "000000080": not ports either */
 		snprintf(err, errsize, "%s is out of range for a port (0 to 65535)", s);
 		return -1;
 	}

@@ -495,6 +495,8 @@ TEST(query_who_bad_values_are_usage_errors)
 	    {"--port", "7x", "--port \"7x\" is not a port: use a number from 0 to 65535"},
 	    /* a port out of range is named as such, also after an address */
 	    {"--port", "70000", "--port 70000 is out of range for a port (0 to 65535)"},
+	    /* found by fuzz_args: six digits with a leading zero were taken as port 20230 */
+	    {"--port", "020230", "--port 020230 is out of range for a port (0 to 65535)"},
 	    {"--dst", "203.0.113.7:70000",
 	     "--dst \"203.0.113.7:70000\": 70000 is out of range for a port (0 to 65535)"},
 	    {"--dst", "[2001:db8::1]:65536",
