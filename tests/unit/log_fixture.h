@@ -66,6 +66,18 @@ static inline void lf_rm_rf(const char *dir)
 	rmdir(dir);
 }
 
+/* the first size - 1 bytes of path, NUL-terminated: 0, or -1 */
+static inline int lf_slurp(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n < 0 ? -1 : 0;
+}
+
 static inline int lf_read(const char *path, struct strbuf *out)
 {
 	sb_reset(out);

@@ -34,17 +34,6 @@ static void lh_put(const char *path, const char *text)
 	}
 }
 
-static int lh_slurp(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return n < 0 ? -1 : 0;
-}
-
 static void quiet_opts(struct log_writer_opts *o)
 {
 	log_writer_opts_default(o);
@@ -77,7 +66,7 @@ TEST(writer_refuses_a_linked_lock_file)
 	CHECK_EQ_INT(symlink(victim, link), 0);
 	/* before: root truncated the victim and wrote its pid into it */
 	CHECK_EQ_INT(try_open(log), -1);
-	CHECK_EQ_INT(lh_slurp(victim, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(lf_slurp(victim, buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "precious\n");
 	lf_rm_rf(t);
 	free(t);
@@ -97,7 +86,7 @@ TEST(writer_refuses_a_linked_active_segment)
 	/* before: the log (its header, then every record) went into the
 	 * user's file */
 	CHECK_EQ_INT(try_open(log), -1);
-	CHECK_EQ_INT(lh_slurp(victim, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(lf_slurp(victim, buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "");
 	lf_rm_rf(t);
 	free(t);

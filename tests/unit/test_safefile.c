@@ -34,17 +34,6 @@ static void put(const char *dir, const char *name, const char *text)
 	}
 }
 
-static int slurp(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return n < 0 ? -1 : 0;
-}
-
 static int dir_fd(const char *dir)
 {
 	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -77,7 +66,7 @@ TEST(safefile_refuses_a_link_and_leaves_its_target)
 	CHECK_EQ_INT(fd, -1);
 	CHECK_EQ_INT(errno, ELOOP);
 	CHECK(strstr(err, "onmitsu.lock is a symbolic link") != NULL);
-	CHECK_EQ_INT(slurp(victim, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(lf_slurp(victim, buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "precious\n");
 	/* a dangling link is not created through either */
 	CHECK_EQ_INT(unlink(victim), 0);
@@ -158,7 +147,7 @@ TEST(safefile_refuses_another_users_file)
 			      SF_OWNED, err, sizeof(err));
 	CHECK_EQ_INT(fd, -1);
 	CHECK(strstr(err, "onmitsu.csv is owned by uid 65534") != NULL);
-	CHECK_EQ_INT(slurp(p, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(lf_slurp(p, buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "theirs\n"); /* O_TRUNC was not applied */
 	/* without SF_OWNED (reading someone's copy of a log) it is fine */
 	fd = open_regular(dfd, "onmitsu.csv", O_RDONLY, 0, 0, err, sizeof(err));
@@ -190,7 +179,7 @@ TEST(safefile_refuses_a_group_writable_or_hard_linked_file)
 	fd = open_regular(dfd, "onmitsu.lock", O_RDWR | O_TRUNC, 0600, SF_OWNED, err, sizeof(err));
 	CHECK_EQ_INT(fd, -1);
 	CHECK(strstr(err, "onmitsu.lock has 2 hard links") != NULL);
-	CHECK_EQ_INT(slurp(q, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(lf_slurp(q, buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "123\n");
 	fd = open_regular(dfd, "onmitsu.lock", O_RDONLY, 0, SF_OWNED, err, sizeof(err));
 	CHECK(fd >= 0); /* reading it changes nothing */
@@ -222,7 +211,7 @@ TEST(safefile_create_fresh_removes_a_stale_link_without_following_it)
 	CHECK(fd >= 0);
 	CHECK_EQ_INT(write(fd, "new\n", 4), 4);
 	close(fd);
-	CHECK_EQ_INT(slurp(victim, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(lf_slurp(victim, buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "precious\n");
 	struct stat st;
 	CHECK_EQ_INT(lstat(link, &st), 0);
