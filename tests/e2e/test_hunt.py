@@ -21,6 +21,8 @@ took to load it (a figure, not an assertion).
 Needs root and chromium (scripts/setup). Ends with "N passed, N failed".
 Usage: tests/e2e/test_hunt.py [NAME-SUBSTRING]
 """
+import html as html_lib
+from html.parser import HTMLParser
 import json
 import os
 import random
@@ -39,6 +41,48 @@ from harness import BUILD, ONMITSU, sh  # noqa: E402
 HOST4, PEER4 = "192.0.2.177", "192.0.2.178"
 BEACON_PORT, HTTP_PORT, MEMFD_PORT, SESSION_PORT = 8443, 8080, 4444, 2222
 ARTIFACTS = os.path.join(BUILD, "e2e-artifacts")
+# text from the log that looks like references: the page must show it, not load it
+OUTSIDE_TEXT = "https://203.0.113.9/x.css?src=url(@import)"
+
+
+class _Refs(HTMLParser):
+    """Collects what a page would load or link to outside itself: URL-valued
+    attributes that are not fragments, and url()/@import in style."""
+    URL_ATTRS = {"src", "href", "action", "srcset", "poster", "data", "formaction",
+                 "background", "xlink:href", "ping", "manifest"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.refs, self.in_style = [], False
+
+    def _style(self, text):
+        low = text.lower()
+        if "url(" in low or "@import" in low:
+            self.refs.append("style: " + text.strip()[:80])
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in self.URL_ATTRS and value is not None and not value.startswith("#"):
+                self.refs.append("<%s %s=%r>" % (tag, name, value))
+            if name == "style" and value:
+                self._style(value)
+            if tag == "meta" and name == "http-equiv" and (value or "").lower() == "refresh":
+                self.refs.append("<meta http-equiv=refresh>")
+        self.in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self.in_style = False
+
+    def handle_data(self, data):
+        if self.in_style:
+            self._style(data)
+
+
+def outside_references(page):
+    p = _Refs()
+    p.feed(page)
+    p.close()
+    return p.refs
 PYTHON = os.path.realpath(sys.executable)
 
 # the namespace's listener: accepts on every port; HTTP answers; bounded 120 s
@@ -135,7 +179,9 @@ def scenario(log_dir, work):
     os.makedirs(os.path.join(web, "cgi-bin"))
     cgi = os.path.join(web, "cgi-bin", "id.sh")
     with open(cgi, "w") as f:
-        f.write("#!/bin/sh\necho 'Content-Type: text/plain'\necho\nid\n")
+        # the shell's child has a command line the page must show as text only
+        f.write("#!/bin/sh\necho 'Content-Type: text/plain'\necho\nid\n"
+                "/bin/sh -c : '%s'\n" % OUTSIDE_TEXT)
     os.chmod(cgi, 0o755)
 
     procs = []
@@ -241,9 +287,12 @@ def test_hunt_ranks_planted_above_ordinary_and_report_renders():
         onmitsu("report", "--log-dir", log_dir, "--hunt", "--html", page)
         with open(page) as f:
             html = f.read()
-        for ref in ("http://", "https://", "src=", "@import", "url("):
-            if ref in html.lower() and ref != "http://":
-                raise AssertionError("the page refers to something outside it: %s" % ref)
+        refs = outside_references(html)
+        if refs:
+            raise AssertionError("the page refers to something outside it: %r" % refs[:5])
+        if html_lib.escape(OUTSIDE_TEXT, quote=False) not in html:
+            raise AssertionError("the page lacks the planted command line %r as text" %
+                                 OUTSIDE_TEXT)
         dom = browse(page, "--dump-dom")
         for want in (s["updater"], "server-shell", "memfd-network", "/memfd:payload",
                      "%s:%d" % (PEER4, BEACON_PORT), "/usr/bin/dash", "id=\"findings\"",
