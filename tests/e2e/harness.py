@@ -148,7 +148,25 @@ class Netns:
         self.routes = list(routes)
         self.exec = ["ip", "netns", "exec", self.name]
 
+    @staticmethod
+    def reap_stale():
+        """Deletes the namespaces a killed test or benchmark left behind
+        (onm-TAG-PID whose PID is gone): their veth pairs would hold the
+        TEST-NET addresses this one needs. Returns the names deleted."""
+        gone = []
+        for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
+            name = line.split()[0] if line.split() else ""
+            tail = name.rsplit("-", 1)
+            if not name.startswith("onm-") or len(tail) != 2 or not tail[1].isdigit():
+                continue
+            if os.path.exists("/proc/%s" % tail[1]):
+                continue
+            sh("ip", "netns", "del", name, check=False)
+            gone.append(name)
+        return gone
+
     def up(self):
+        Netns.reap_stale()
         sh("ip", "netns", "add", self.name)
         sh("ip", "link", "add", self.veth_h, "type", "veth", "peer", "name", self.veth_n,
            "netns", self.name)
