@@ -860,6 +860,7 @@ static const char *const hostile[] = {
     "\\xff\\xfe",		  /* bytes that are not UTF-8, escaped */
     "\xff\xfe",			  /* ... raw, as a forged log may hold them */
     "a\\x0ab\\x09c\\x7f",	  /* controls and DEL */
+    "/lib/x/\\x00rootkit.ko",	  /* a NUL byte, escaped (found by fuzz_jsonl_reader) */
     "\\x5cx41",			  /* a backslash, then text that looks like an escape */
     "\\x41",			  /* an escape onmitsu never writes (of a printable byte) */
     "\\q",			  /* a malformed escape */
