@@ -229,6 +229,56 @@ static __noinline void inject_opened(struct task_struct *task, struct file *f)
 	inject_event(task, OM_INJ_LD_SO_PRELOAD, &t);
 }
 
+/*
+ * ld.so.preload given a file by a new name: a rename (and, with renameat2's
+ * RENAME_EXCHANGE, the other name too), a hard link or a symbolic link that
+ * succeeded, whose new name's last component is "ld.so.preload". There is no
+ * path walk at sys_exit, so the name is judged as the process wrote it: the
+ * directory is not checked (/etc by any spelling, a chroot's or a
+ * container's /etc; a file of that name anywhere else is as rare). The name
+ * given follows the event (its first OM_INJECT_VALUE_MAX bytes). One record
+ * each, no series.
+ */
+#define NAME_READ_MAX 4096 /* PATH_MAX: a longer name fails in the kernel */
+_Static_assert(NAME_READ_MAX <= OM_ENV_MAX, "the name is read where the environment goes");
+static __noinline void inject_renamed(struct task_struct *task, unsigned long uname, __u32 via)
+{
+	struct om_scratch *s = get_scratch();
+	if (!s) {
+		count(OM_C_NO_SCRATCH);
+		return;
+	}
+	long n = bpf_probe_read_user_str(s->rec, NAME_READ_MAX, (const void *)uname);
+	if (n < 14) /* "ld.so.preload" and its NUL */
+		return;
+	__u32 end = (__u32)(n - 1) & (NAME_READ_MAX - 1); /* the NUL's offset */
+	if (end < 13)
+		return;
+	__u32 base = end - 13;
+	if (base && s->rec[(base - 1) & (NAME_READ_MAX - 1)] != '/')
+		return;
+	const char want[] = "ld.so.preload";
+	for (int i = 0; i < 13; i++)
+		if (s->rec[(base + i) & (NAME_READ_MAX - 1)] != (__u8)want[i])
+			return;
+	struct om_ev_inject *e = (struct om_ev_inject *)(s->rec + OM_ENV_MAX + 64);
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->h, OM_K_INJECT, 0, task);
+	e->method = OM_INJ_LD_SO_PRELOAD;
+	e->via = via;
+	char *val = (char *)(e + 1);
+	long m = bpf_probe_read_kernel_str(val, OM_INJECT_VALUE_MAX + 2, s->rec);
+	__u32 vlen = m > 0 ? (__u32)(m - 1) : 0;
+	if (vlen > OM_INJECT_VALUE_MAX) {
+		e->h.flags |= OM_F_VALUE_TRUNC;
+		vlen = OM_INJECT_VALUE_MAX;
+	}
+	vlen &= OM_INJECT_VALUE_MASK;
+	e->value_len = vlen;
+	e->h.size = sizeof(*e) + vlen;
+	emit(e, (sizeof(*e) + vlen) & 511, OM_K_INJECT);
+}
+
 /* open/openat/creat succeeded: only a write open is looked at */
 static __always_inline void inject_open(struct task_struct *task, long fd, long flags)
 {

@@ -120,6 +120,13 @@
 #define NR_PROCESS_VM_WRITEV 311
 #define NR_PKEY_MPROTECT 329
 #define NR_OPENAT2 437
+#define NR_RENAME 82
+#define NR_LINK 86
+#define NR_SYMLINK 88
+#define NR_RENAMEAT 264
+#define NR_LINKAT 265
+#define NR_SYMLINKAT 266
+#define NR_RENAMEAT2 316
 /* arch/x86/entry/syscalls/syscall_32.tbl (i386 has no plain accept; calls
  * made through socketcall(2) are not decoded) */
 #define NR32_MPROTECT 125
@@ -133,6 +140,14 @@
 #define NR32_PROCESS_VM_WRITEV 348
 #define NR32_PKEY_MPROTECT 380
 #define NR32_OPENAT2 437
+#define NR32_LINK 9
+#define NR32_RENAME 38
+#define NR32_SYMLINK 83
+#define NR32_RENAMEAT 302
+#define NR32_LINKAT 303
+#define NR32_SYMLINKAT 304
+#define NR32_RENAMEAT2 353
+#define RENAME_EXCHANGE 2
 #else
 #error "system call numbers for x86-64 only: add this architecture's (kconst.h, syscall.bpf.c)"
 #endif

@@ -194,6 +194,20 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 	case NR32_CONNECT:
 	case NR32_ACCEPT4:
 	case NR32_PKEY_MPROTECT:
+	case NR_RENAME:
+	case NR_RENAMEAT:
+	case NR_RENAMEAT2:
+	case NR_LINK:
+	case NR_LINKAT:
+	case NR_SYMLINK:
+	case NR_SYMLINKAT:
+	case NR32_RENAME:
+	case NR32_RENAMEAT:
+	case NR32_RENAMEAT2:
+	/* NR32_LINK == NR_MMAP: let through above */
+	case NR32_LINKAT:
+	case NR32_SYMLINK:
+	case NR32_SYMLINKAT:
 		break;
 	default:
 		return 0;
@@ -247,6 +261,32 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 			connect_done(task, ret);
 			return 0;
 		}
+		if (ret != 0)
+			return 0;
+		/* a new name (rename, link, symlink) that succeeded */
+		switch (nr) {
+		case NR_RENAME:
+			inject_renamed(task, regs->si, OM_VIA_RENAME);
+			return 0;
+		case NR_RENAMEAT:
+		case NR_RENAMEAT2:
+			inject_renamed(task, regs->r10, OM_VIA_RENAME);
+			if (nr == NR_RENAMEAT2 && (regs->r8 & RENAME_EXCHANGE))
+				inject_renamed(task, regs->si, OM_VIA_RENAME);
+			return 0;
+		case NR_LINK:
+			inject_renamed(task, regs->si, OM_VIA_LINK);
+			return 0;
+		case NR_LINKAT:
+			inject_renamed(task, regs->r10, OM_VIA_LINK);
+			return 0;
+		case NR_SYMLINK:
+			inject_renamed(task, regs->si, OM_VIA_SYMLINK);
+			return 0;
+		case NR_SYMLINKAT:
+			inject_renamed(task, regs->dx, OM_VIA_SYMLINK);
+			return 0;
+		}
 		return 0;
 	}
 	/* i386 ABI: arguments in bx, cx, dx, si, di, bp */
@@ -292,6 +332,31 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	case NR32_CONNECT:
 		connect_done(task, ret);
+		return 0;
+	}
+	if (ret != 0)
+		return 0;
+	switch (nr) {
+	case NR32_RENAME:
+		inject_renamed(task, (__u32)regs->cx, OM_VIA_RENAME);
+		return 0;
+	case NR32_RENAMEAT:
+	case NR32_RENAMEAT2:
+		inject_renamed(task, (__u32)regs->si, OM_VIA_RENAME);
+		if (nr == NR32_RENAMEAT2 && (regs->di & RENAME_EXCHANGE))
+			inject_renamed(task, (__u32)regs->cx, OM_VIA_RENAME);
+		return 0;
+	case NR32_LINK:
+		inject_renamed(task, (__u32)regs->cx, OM_VIA_LINK);
+		return 0;
+	case NR32_LINKAT:
+		inject_renamed(task, (__u32)regs->si, OM_VIA_LINK);
+		return 0;
+	case NR32_SYMLINK:
+		inject_renamed(task, (__u32)regs->cx, OM_VIA_SYMLINK);
+		return 0;
+	case NR32_SYMLINKAT:
+		inject_renamed(task, (__u32)regs->dx, OM_VIA_SYMLINK);
 		return 0;
 	}
 	return 0;

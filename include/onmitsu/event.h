@@ -274,6 +274,10 @@ enum om_inject_method {
 	OM_INJ_MAX
 };
 
+/* how ld.so.preload was written: opened for writing, or given a file by a
+ * new name (the name the process gave follows the event, as a value) */
+enum om_inject_via { OM_VIA_OPEN = 0, OM_VIA_RENAME, OM_VIA_LINK, OM_VIA_SYMLINK, OM_VIA_MAX };
+
 #define OM_INJECT_VALUE_MAX 255 /* bytes of an LD_* variable's value kept */
 #define OM_INJECT_VALUE_MASK OM_INJECT_VALUE_MAX
 #define OM_ENV_MAX 32768 /* bytes of the environment scanned for LD_* at exec */
@@ -288,9 +292,10 @@ struct om_ev_inject {
 	__u32 target_pid;      /* tgid of the process acted on, 0: not found */
 	__u64 target_start_ns; /* its start, boot-time ns */
 	__u32 target_vpid;     /* the pid as the actor named it (its pid namespace) */
-	__u16 value_len;       /* LD_*: bytes of the variable's value that follow */
-	__u16 _pad0;
-	/* then: char value[value_len]; */
+	__u16 value_len;       /* LD_*: bytes of the variable's value that follow;
+				  ld_so_preload by a new name: of that name */
+	__u16 via;	       /* ld_so_preload: enum om_inject_via */
+			       /* then: char value[value_len]; */
 };
 _Static_assert(sizeof(struct om_ev_inject) == 64, "om_ev_inject layout");
 _Static_assert(__builtin_offsetof(struct om_ev_inject, target_start_ns) == 48,

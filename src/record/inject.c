@@ -120,11 +120,25 @@ static void series_add(struct consumer *c, const struct om_inject_key *k, uint32
 		memcpy(s->target_guid, target_guid, GUID_STR_LEN);
 }
 
+/* ld.so.preload given a file by a new name: one record each, no series */
+static bool is_new_name(const struct om_ev_inject *e)
+{
+	return e->method == OM_INJ_LD_SO_PRELOAD && e->via != OM_VIA_OPEN;
+}
+
+static const char *const via_names[OM_VIA_MAX] = {
+    [OM_VIA_RENAME] = "rename",
+    [OM_VIA_LINK] = "link",
+    [OM_VIA_SYMLINK] = "symlink",
+};
+
 int inject_sample(struct consumer *c, const struct om_ev_inject *e, size_t size)
 {
 	if (size < sizeof(*e) || e->value_len > OM_INJECT_VALUE_MAX ||
 	    sizeof(*e) + e->value_len != size || !inject_method_name(e->method) ||
-	    (e->value_len && !is_env_method(e->method)))
+	    e->via >= OM_VIA_MAX || (e->via && e->method != OM_INJ_LD_SO_PRELOAD) ||
+	    (is_new_name(e) && !e->value_len) ||
+	    (e->value_len && !is_env_method(e->method) && !is_new_name(e)))
 		return -1;
 	char guid[GUID_STR_LEN], tguid[GUID_STR_LEN];
 	struct om_record r;
@@ -143,6 +157,14 @@ int inject_sample(struct consumer *c, const struct om_ev_inject *e, size_t size)
 		sb_adds(&d, "value=");
 		sb_add(&d, e + 1, e->value_len);
 		r.detail = sb_str(&d);
+	} else if (is_new_name(e)) {
+		/* the name as the process gave it, in the path column */
+		r.path = (const char *)(e + 1);
+		r.path_len = e->value_len;
+		sb_addf(&d, "via=%s", via_names[e->via]);
+		if (e->h.flags & OM_F_VALUE_TRUNC)
+			sb_adds(&d, " name_truncated=1");
+		r.detail = sb_str(&d);
 	} else {
 		sb_adds(&d, "count=1");
 		if (!e->target_pid && e->target_vpid)
@@ -152,7 +174,7 @@ int inject_sample(struct consumer *c, const struct om_ev_inject *e, size_t size)
 		r.detail = sb_str(&d);
 	}
 	consumer_emit(c, &r, NULL);
-	if (!is_env_method(e->method) && !(e->h.flags & OM_F_NO_SERIES)) {
+	if (!is_env_method(e->method) && !is_new_name(e) && !(e->h.flags & OM_F_NO_SERIES)) {
 		struct om_inject_key k = {
 		    .actor = e->h.pid,
 		    .target = e->target_pid,

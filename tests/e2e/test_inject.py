@@ -16,7 +16,7 @@ guid, exe, method); `tree` and `timeline` must show it on both sides.
 - a JIT: 50 x (mmap RW, write, mprotect RX): wx_memory, first then counted;
 - LD_PRELOAD and LD_LIBRARY_PATH at exec (the value in detail);
 - ld.so.preload opened for writing (in a tmpfs of the test's own, as a
-  container's /etc);
+  container's /etc), and given a file by rename, link and symlink;
 - the 32-bit gate: POKEDATA through int $0x80 (skipped where the gate is
   closed).
 
@@ -145,9 +145,29 @@ def run_scenarios(tmp):
         p = subprocess.run(["/bin/sh", "-c", ": >> %s; echo $$" % pre],
                            stdout=subprocess.PIPE, text=True, timeout=10, check=True)
         s["ldso"] = {"actor": int(p.stdout.strip()), "self": os.getpid()}
+        # ... and given a file by a new name: rename over it, a hard link and a
+        # symbolic link of that name; names that only resemble it do not count
+        p = subprocess.run([sys.executable, "-c", NEW_NAMES, root], stdout=subprocess.PIPE,
+                           text=True, timeout=10, check=True)
+        s["ldso_names"] = {"actor": int(p.stdout.strip())}
     finally:
         sh("umount", root, check=False)
     return s
+
+
+NEW_NAMES = r"""
+import os, sys
+os.chdir(sys.argv[1])
+os.mkdir("sub")
+for n in ("a", "b", "c", "d"):
+    open(n, "w").close()
+os.rename("a", "etc/ld.so.preload")            # over the file, by a relative name
+os.link("b", "ld.so.preload")                   # a hard link, in another directory
+os.symlink("/nonexistent", "sub/ld.so.preload")  # a symbolic link
+os.rename("c", "etc/ld.so.preload.bak")         # not the name
+os.rename("d", "etc/xld.so.preload")            # not the name either
+print(os.getpid())
+"""
 
 
 def injects(log, **kw):
@@ -328,6 +348,17 @@ class Checks:
         check_eq("ld_so_preload has no target", r["target_pid"], "")
         # the test itself created it (O_WRONLY|O_CREAT): also an open for writing
         one(injects(self.log, pid=x["self"], result="ld_so_preload"), "ld_so_preload by the test")
+
+    def ld_so_preload_new_name(self):
+        x = self.s["ldso_names"]
+        got = sorted((r["path"], r["detail"], r["target_pid"])
+                     for r in injects(self.log, pid=x["actor"]))
+        check_eq("ld_so_preload by a new name", got,
+                 [("etc/ld.so.preload", "via=rename", ""),
+                  ("ld.so.preload", "via=link", ""),
+                  ("sub/ld.so.preload", "via=symlink", "")])
+        for r in injects(self.log, pid=x["actor"]):
+            check_eq("method", r["result"], "ld_so_preload")
 
 
 CHECKS = [n for n in Checks.__dict__ if not n.startswith("_")]

@@ -209,6 +209,34 @@ TEST(inject_env_value)
 	sb_free(&cap.lines);
 }
 
+/* ld.so.preload given a file by a new name: the name in path, how in detail,
+ * no series; each one is a record of its own */
+TEST(inject_ld_so_preload_new_name)
+{
+	struct consumer c;
+	struct icap cap;
+	isetup(&c, &cap);
+	uint8_t buf[512];
+	size_t n = make_inject(buf, OM_INJ_LD_SO_PRELOAD, 0, "etc/ld.so.preload");
+	((struct om_ev_inject *)buf)->via = OM_VIA_RENAME;
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	n = make_inject(buf, OM_INJ_LD_SO_PRELOAD, 0, "/x\\ld.so.preload");
+	((struct om_ev_inject *)buf)->via = OM_VIA_SYMLINK;
+	((struct om_ev_inject *)buf)->h.flags |= OM_F_VALUE_TRUNC;
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
+	CHECK_EQ_INT(cap.n, 3);
+	CHECK_IFIELD(&cap, 1, COL_RESULT, "ld_so_preload");
+	CHECK_IFIELD(&cap, 1, COL_PATH, "etc/ld.so.preload");
+	CHECK_IFIELD(&cap, 1, COL_DETAIL, "via=rename");
+	CHECK_IFIELD(&cap, 2, COL_PATH, "/x\\x5cld.so.preload");
+	CHECK_IFIELD(&cap, 2, COL_DETAIL, "via=symlink name_truncated=1");
+	CHECK_IFIELD(&cap, 2, COL_TARGET_PID, "");
+	CHECK_EQ_INT((int)c.inject.n, 0);
+	consumer_free(&c);
+	sb_free(&cap.lines);
+}
+
 /* a target not found: its pid as the actor named it; a full kernel table */
 TEST(inject_unknown_target_and_uncounted)
 {
@@ -251,8 +279,23 @@ TEST(inject_malformed_samples)
 	((struct om_ev_inject *)buf)->value_len = OM_INJECT_VALUE_MAX + 1;
 	((struct om_ev_inject *)buf)->h.size = (uint32_t)(n + OM_INJECT_VALUE_MAX + 1);
 	CHECK_EQ_INT(consumer_sample(&c, buf, n + OM_INJECT_VALUE_MAX + 1), -1);
+	/* how a name was given, on a method that is not ld_so_preload */
+	n = make_inject(buf, OM_INJ_PTRACE_ATTACH, 800, NULL);
+	((struct om_ev_inject *)buf)->via = OM_VIA_RENAME;
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
+	/* ... an unknown way */
+	n = make_inject(buf, OM_INJ_LD_SO_PRELOAD, 0, "ld.so.preload");
+	((struct om_ev_inject *)buf)->via = OM_VIA_MAX;
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
+	/* ... without the name */
+	n = make_inject(buf, OM_INJ_LD_SO_PRELOAD, 0, NULL);
+	((struct om_ev_inject *)buf)->via = OM_VIA_LINK;
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
+	/* a name on an open for writing */
+	n = make_inject(buf, OM_INJ_LD_SO_PRELOAD, 0, "ld.so.preload");
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
 	CHECK_EQ_INT(cap.n, 0);
-	CHECK_EQ_INT((int)c.bad_samples, 5);
+	CHECK_EQ_INT((int)c.bad_samples, 9);
 	consumer_free(&c);
 	sb_free(&cap.lines);
 }
