@@ -301,7 +301,19 @@ static void emit_json(struct emit *e, int32_t p, int depth, enum role role)
 
 static const char *const csv_header =
     "depth,role,kind,time,pid,ppid,guid,parent_guid,uid,exe,cmdline,exit_result,path,proto,"
-    "src_ip,src_port,dst_ip,dst_port,direction,result,community_id\n";
+    "src_ip,src_port,dst_ip,dst_port,direction,result,community_id,sha256,cgroup,container_id,"
+    "injected_by\n";
+
+/* ,sha256,cgroup,container_id of an image, then the line's end */
+static void csv_image_tail(struct strbuf *out, const struct history *h, const struct proc_image *im)
+{
+	sb_addc(out, ',');
+	csv_field(out, im ? history_str(h, im->sha256) : "");
+	sb_addc(out, ',');
+	csv_field(out, im ? history_str(h, im->cgroup) : "");
+	sb_addc(out, ',');
+	csv_field(out, im ? history_str(h, im->container_id) : "");
+}
 
 static void csv_row_start(struct emit *e, int32_t p, int depth, enum role role, const char *kind,
 			  uint64_t t_ns)
@@ -334,14 +346,20 @@ static void emit_csv(struct emit *e, int32_t p, int depth, enum role role)
 	csv_field(out, im ? history_str(h, im->cmdline) : "");
 	sb_addc(out, ',');
 	csv_field(out, history_str(h, pr->exit_result));
-	sb_adds(out, ",,,,,,,,,\n");
+	sb_adds(out, ",,,,,,,,,");
+	csv_image_tail(out, h, im);
+	sb_addc(out, ',');
+	report_injected_csv(out, h, p, UINT64_MAX);
+	sb_addc(out, '\n');
 	for (uint32_t i = pr->first_image; i; i = h->images[i - 1].next) {
 		const struct proc_image *x = &h->images[i - 1];
 		csv_row_start(e, p, depth, role, "image", x->time_ns);
 		csv_field(out, history_str(h, x->exe));
 		sb_addc(out, ',');
 		csv_field(out, history_str(h, x->cmdline));
-		sb_adds(out, ",,,,,,,,,,\n");
+		sb_adds(out, ",,,,,,,,,,");
+		csv_image_tail(out, h, x);
+		sb_adds(out, ",\n");
 	}
 	for (int32_t fl = e->st->flow_head[p]; fl != PROC_NONE; fl = e->st->flow_next[fl]) {
 		struct flow_view v;
@@ -363,13 +381,13 @@ static void emit_csv(struct emit *e, int32_t p, int depth, enum role role)
 		csv_field(out, v.result);
 		sb_addc(out, ',');
 		csv_field(out, v.community_id);
-		sb_addc(out, '\n');
+		sb_adds(out, ",,,,\n");
 	}
 	for (int32_t md = e->st->mod_head[p]; md != PROC_NONE; md = e->st->mod_next[md]) {
 		csv_row_start(e, p, depth, role, "module", h->modules[md].time_ns);
 		sb_adds(out, ",,,");
 		csv_field(out, history_str(h, h->modules[md].path));
-		sb_adds(out, ",,,,,,,,\n");
+		sb_adds(out, ",,,,,,,,,,,,\n");
 	}
 }
 

@@ -138,6 +138,28 @@ void report_injected_json(struct strbuf *out, const struct history *h, int32_t p
 	free(v);
 }
 
+void report_injected_csv(struct strbuf *out, const struct history *h, int32_t p, uint64_t until_ns)
+{
+	struct inject_by *v;
+	size_t n = history_injected_by(h, p, until_ns, &v);
+	struct strbuf f = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		sb_adds(&f, i ? "; " : "");
+		sb_adds(&f, history_str(h, v[i].method));
+		sb_addc(&f, ':');
+		if (v[i].actor != PROC_NONE) {
+			sb_addf(&f, "%d:", (int)h->procs[v[i].actor].pid);
+			sb_adds(&f, history_guid(h, v[i].actor));
+		} else {
+			sb_addc(&f, ':');
+		}
+		sb_addf(&f, ":%llu", (unsigned long long)v[i].count);
+	}
+	csv_field(out, sb_str(&f));
+	sb_free(&f);
+	free(v);
+}
+
 void report_injected_lines(struct strbuf *out, const struct history *h, int32_t p,
 			   uint64_t until_ns, const char *indent)
 {
@@ -218,7 +240,7 @@ static void report_csv_header(struct strbuf *out, bool correlate)
 	}
 	if (correlate)
 		sb_adds(out, ",reason,record_delta_s");
-	sb_adds(out, ",dns_name,dns_name_from");
+	sb_adds(out, ",dns_name,dns_name_from,sha256,cgroup,container_id,injected_by");
 	sb_addc(out, '\n');
 }
 
@@ -303,6 +325,18 @@ static void report_csv(struct strbuf *out, const struct history *h, const struct
 	csv_field(out, a->dns.from ? history_str(h, a->dns.name) : "");
 	sb_addc(out, ',');
 	csv_field(out, a->dns.from ? dns_from_name(a->dns.from) : "");
+	/* what the flow's process was, and who acted on it before the flow */
+	const struct proc_image *im =
+	    a->proc != PROC_NONE ? history_image_at(h, a->proc, a->proc_time) : NULL;
+	sb_addc(out, ',');
+	csv_field(out, im ? history_str(h, im->sha256) : "");
+	sb_addc(out, ',');
+	csv_field(out, im ? history_str(h, im->cgroup) : "");
+	sb_addc(out, ',');
+	csv_field(out, im ? history_str(h, im->container_id) : "");
+	sb_addc(out, ',');
+	if (a->proc != PROC_NONE)
+		report_injected_csv(out, h, a->proc, f->time_ns);
 	sb_addc(out, '\n');
 }
 

@@ -469,6 +469,15 @@ class Checks:
             if row["pid"] == str(self.gc["pid"]):
                 check_eq("csv ancestry_pids", row["ancestry_pids"].split(" < ")[:3],
                          [str(self.stage1["pid"]), str(self.dropper["pid"]), str(os.getpid())])
+        # what the process was: the same in CSV as in JSON
+        js = [json.loads(x) for x in
+              self.q("correlate", self.cap, "--log-dir", self.log_dir, "--json").stdout.splitlines()]
+        csv_what = sorted((r["pid"], r["sha256"], r["cgroup"]) for r in rows)
+        json_what = sorted((str(j["process"]["pid"]), j["process"]["sha256"] or "",
+                            j["process"]["cgroup"] or "") for j in js if j.get("process"))
+        check_eq("correlate --csv sha256 and cgroup as --json has them", csv_what, json_what)
+        if not any(len(r["sha256"]) == 64 for r in rows):
+            raise AssertionError("correlate --csv: no sha256 in any row: %r" % rows[:2])
         t = self.q("correlate", self.cap, "--log-dir", self.log_dir).stdout
         n = sum(len(v) for v in want.values())
         if "flows seen %d, attributed %d, unattributed 0" % (n, n) not in t:

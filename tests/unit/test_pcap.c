@@ -556,7 +556,7 @@ TEST(pcap_correlate_other_link_types)
 		CHECK_EQ_INT(tq_run(cmd_correlate, argv, &out, &err), 0);
 		CHECK_EQ_STR(err, "flows seen 13, attributed 9, unattributed 4\n");
 		CHECK(strstr(out, ",4241 < 4240 < 812 < 1,"));
-		CHECK(strstr(out, ",before the log starts,,,\n"));
+		CHECK(strstr(out, ",before the log starts,,,,,,,\n"));
 		free(out);
 		free(err);
 		tq_rmdir(dir);

@@ -115,8 +115,8 @@ TEST(query_who_dns_name_process_host_none)
 	free(err);
 	const char *argv2[] = {"who", "-d", dir, "--csv", "--src", ":40001", NULL};
 	CHECK_EQ_INT(tq_run(cmd_who, argv2, &out, &err), 0);
-	CHECK(strstr(out, ",dns_name,dns_name_from\n"));
-	CHECK(strstr(out, ",www.Example.com,process\n"));
+	CHECK(strstr(out, ",dns_name,dns_name_from,sha256,cgroup,container_id,injected_by\n"));
+	CHECK(strstr(out, ",www.Example.com,process,,,,\n"));
 	free(out);
 	free(err);
 	tq_rmdir(dir);

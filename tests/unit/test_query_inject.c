@@ -181,6 +181,14 @@ TEST(query_inject_report_forms)
 		20) "  at 2026-11-25T10:00:02.000000Z\n"
 		    "  injected  ptrace_poketext by 200 /usr/bin/gdb  (gdb -p 100)  guid " G(
 			20) "  at 2026-11-25T10:00:02.100000Z  (1000 times)\n");
+	/* the CSV field of who --csv and tree --csv */
+	sb_reset(&out);
+	report_injected_csv(&out, &h, victim, t_of("2026-11-25T10:00:03.000000Z"));
+	CHECK_EQ_STR(sb_str(&out),
+		     "ptrace_attach:200:" G(20) ":1; ptrace_poketext:200:" G(20) ":1000");
+	sb_reset(&out);
+	report_injected_csv(&out, &h, victim, t_of("2026-11-25T10:00:01.000000Z"));
+	CHECK_EQ_STR(sb_str(&out), "");
 	sb_free(&out);
 	history_free(&h);
 }
