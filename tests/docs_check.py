@@ -12,6 +12,7 @@ The man page and the installed documentation cannot drift from the program:
   every command takes), and every option the subsection describes (its
   tagged paragraphs) is in that --help: an option added, renamed or removed
   on one side only fails here;
+- README.md and docs/FORMAT.md show the CSV header line the writer writes;
 - `make install` into a temporary DESTDIR installs documentation in which
   every relative link (and #anchor) points to a file that is installed.
 
@@ -226,7 +227,25 @@ def test_installed_docs_links_resolve():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-TESTS = [test_man_renders_without_warnings, test_man_version_is_VERSION,
+def test_csv_header_in_docs_is_the_programs():
+    """README's and FORMAT.md's CSV header line is the one the writer writes
+    (the golden log's first line, which the unit tests hold to the code)"""
+    with open(os.path.join(ROOT, "tests", "data", "golden", "writer-csv.cat-csv.out")) as f:
+        header = f.readline().strip()
+    if not header.startswith("time,seq,event,") or not header.endswith(",chain"):
+        raise AssertionError("the golden log's first line is no header: %r" % header)
+    for doc in ("README.md", os.path.join("docs", "FORMAT.md")):
+        with open(os.path.join(ROOT, doc)) as f:
+            lines = [ln.strip() for ln in f if ln.strip().startswith("time,seq,event,")]
+        if not lines:
+            raise AssertionError("%s shows no CSV header line" % doc)
+        for ln in lines:
+            if ln != header:
+                raise AssertionError("%s shows the header\n  %s\nbut the writer writes\n  %s" %
+                                     (doc, ln, header))
+
+
+TESTS = [test_csv_header_in_docs_is_the_programs, test_man_renders_without_warnings, test_man_version_is_VERSION,
          test_every_command_has_a_section, test_every_help_option_is_in_the_man_page,
          test_every_man_option_is_in_help, test_installed_docs_links_resolve]
 
