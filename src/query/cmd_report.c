@@ -4,9 +4,21 @@
  * processes that talked to a destination, or the hunt's findings: the process
  * tree with each process's programs, flows, DNS names and modules, the hunt
  * findings, and a timeline. No network access is needed to read it: the CSS
- * and the few lines of script are inline, no font or image is fetched. Every
- * value from the log is HTML-escaped (the log holds attacker-chosen text),
- * after the terminal-safe escaping every other output applies.
+ * and the script are inline, no font or image is fetched. Every value from
+ * the log is HTML-escaped (the log holds attacker-chosen text), after the
+ * terminal-safe escaping every other output applies.
+ *
+ * Speed (a family of 10,000 processes must open in under 3 s): the browser
+ * pays for every element it builds, and a <details> is dearest (each has its
+ * own shadow tree and style sheet in Chromium). So each process is one line
+ * of markup with a button per section (programs, flows, DNS answers,
+ * modules); the sections' rows are in one JSON data block that the script
+ * turns into a table when a button is pressed (a flagged process's flows at
+ * load). Off-screen processes and timeline parts are not laid out
+ * (content-visibility). The data block's strings are JSON-escaped with
+ * < > & ' written \u00XX, so no text from the log can end the script
+ * element or open a comment in it, and the script puts them in the page as
+ * text (textContent), never as markup.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +39,8 @@
 
 /* the timeline lists at most this many rows (the page says how many more) */
 #define REPORT_TIMELINE_MAX 5000
+/* the timeline in parts of this many rows, laid out when on the screen */
+#define REPORT_TIMELINE_PART 200
 /* --hunt: the processes of findings scoring at least this */
 #define REPORT_HUNT_MIN 0.5
 
@@ -155,20 +169,67 @@ static const char *const CSS =
     "ul.tree,ul.tree ul{list-style:none;padding-left:1.4em;margin:0}"
     "ul.tree li{border-left:1px dotted #999;padding-left:.5em;margin:.15em 0}"
     /* a family of 10,000: lay out only what is on the screen */
-    "li.proc{content-visibility:auto;contain-intrinsic-size:auto 1.6em}"
-    "#timeline tr{content-visibility:auto;contain-intrinsic-size:auto 1.4em}"
+    "li.proc{content-visibility:auto;contain-intrinsic-size:auto 3em}"
+    ".tlc{content-visibility:auto;contain-intrinsic-size:auto 300em}"
+    "table.tl{table-layout:fixed;width:100%;margin:0}"
+    ".tl td{overflow-wrap:anywhere}.tl tr>:first-child{width:17em}.tl tr>:nth-child(2){width:30%}"
     ".proc>.head{font-family:ui-monospace,monospace}"
     ".flagged>.head{background:#ffe3e0}"
     ".pid{font-weight:bold}.guid{color:#777}.exit{color:#555}"
     ".score{font-weight:bold}.hi{color:#b00000}.mid{color:#a05a00}.lo{color:#555}"
-    "details{margin-left:1em}summary{cursor:pointer;color:#0645ad}"
+    ".more{margin-left:1em}.sec{margin-left:1em}"
+    "button.tg{font:inherit;border:0;background:none;padding:0 .8em 0 0;cursor:pointer;"
+    "color:#0645ad}"
+    "button.tg::before{content:'\\25b8  '}button.tg[aria-expanded=true]::before{content:'\\25be  '}"
     "#filter{margin:.5em 0;padding:3px;width:30em}";
 
-/* filter the tree by a word: plain DOM, no library */
+/*
+ * The sections of a process, built from the data block when asked for (only
+ * with createElement and textContent: the log's text never becomes markup),
+ * and the filter box, which matches a process's line and its sections' text
+ * and keeps the ancestors of a match shown. Plain DOM, no library.
+ */
 static const char *const JS =
-    "function onmFilter(v){v=v.toLowerCase();"
-    "document.querySelectorAll('li.proc').forEach(function(li){"
-    "li.style.display=(!v||li.textContent.toLowerCase().indexOf(v)>=0)?'':'none';});}"
+    "var onmD=null,onmS=null;"
+    "function onmData(){if(!onmD)onmD=JSON.parse(document.getElementById('onm-data')."
+    "textContent);return onmD;}"
+    "function onmEl(t,c,x){var e=document.createElement(t);if(c)e.className=c;"
+    "if(x!=null)e.textContent=x;return e;}"
+    /* rows of cells; mono: which columns are monospaced */
+    "function onmTable(head,rows,mono,cell){var t=onmEl('table'),r=t.insertRow();"
+    "head.forEach(function(h){r.appendChild(onmEl('th',null,h));});"
+    "rows.forEach(function(row){var r=t.insertRow();for(var i=0;i<head.length;i++){"
+    "var c=onmEl('td',mono.indexOf(i)>=0?'mono':null);if(cell)cell(c,row,i);"
+    "else c.textContent=row[i];r.appendChild(c);}});return t;}"
+    "var onmSec={"
+    "i:function(d){return onmTable(['time','program','command line'],d.i,[0,1,2]);},"
+    "f:function(d){return onmTable(['time','proto','from','to','dir','result',"
+    "'DNS name of the destination'],d.f,[0,2,3],function(c,r,i){c.textContent=r[i];"
+    "if(i==6&&r[7])c.appendChild(onmEl('span','lo',' (resolved by another process)'));});},"
+    "n:function(d){return onmTable(['time','name','address'],d.n,[0,2]);},"
+    "m:function(d){var u=onmEl('ul');d.m.forEach(function(p){u.appendChild(onmEl('li',"
+    "'mono',p));});return u;}};"
+    /* a section is made once, then shown and hidden; sections keep the
+     * buttons' order, before the list of children */
+    "function onmOpen(b){var li=b.closest('li.proc'),s=b.dataset.s,o='ifnm'.indexOf(s),"
+    "x=li.querySelector(':scope>.sec-'+s);if(x){x.hidden=!x.hidden;}else{"
+    "x=onmEl('div','sec sec-'+s);x.dataset.o=o;x.appendChild(onmSec[s](onmData()"
+    "[li.dataset.k]));var c=b.parentNode.nextElementSibling;"
+    "while(c&&c.tagName!='UL'&&+c.dataset.o<o)c=c.nextElementSibling;"
+    "li.insertBefore(x,c);}b.setAttribute('aria-expanded',x.hidden?'false':'true');}"
+    "function onmText(x){return x==null?'':typeof x=='object'?Object.keys(x).map("
+    "function(k){return onmText(x[k]);}).join(' '):String(x);}"
+    "function onmFilter(v){v=v.toLowerCase();var L=document.querySelectorAll('li.proc'),i;"
+    "if(v&&!onmS)onmS=onmData().map(function(d){return onmText(d).toLowerCase();});"
+    "for(i=0;i<L.length;i++)L[i].onmSub=false;"
+    "for(i=L.length-1;i>=0;i--){var li=L[i],hit=!v||li.onmSub||li.firstElementChild."
+    "textContent.toLowerCase().indexOf(v)>=0||onmS[li.dataset.k].indexOf(v)>=0;"
+    "li.style.display=hit?'':'none';if(hit&&v){var p=li.parentElement.closest('li.proc');"
+    "if(p)p.onmSub=true;}}}"
+    "document.addEventListener('click',function(e){var b=e.target.closest&&"
+    "e.target.closest('button.tg');if(b)onmOpen(b);});"
+    "addEventListener('DOMContentLoaded',function(){document.querySelectorAll("
+    "'li.flagged>.more>button[data-s=f]').forEach(onmOpen);});"
     /* when the page was ready, for the benchmark (tests/e2e/test_hunt.py) */
     "addEventListener('load',function(){document.documentElement.setAttribute("
     "'data-load-ms',Math.round(performance.now()));});";
@@ -246,6 +307,8 @@ static int32_t dns_proc(const void *items, uint32_t i)
 
 struct page {
 	struct strbuf *out;
+	struct strbuf *data; /* the JSON data block: one object per process shown */
+	uint32_t ndata;
 	const struct history *h;
 	const struct dns_map *dns;
 	const uint8_t *shown;
@@ -254,53 +317,96 @@ struct page {
 	uint64_t since, until;
 };
 
-static void flow_row(struct page *pg, const struct flow_rec *f)
+/* text from the log as a JSON string for the data block: shown as every
+ * output shows it (escape_display), then JSON-escaped, with the characters
+ * that mean something to HTML written \u00XX, so that nothing in it can end
+ * the script element ("</script>") or open a comment ("<!--") */
+static void js_str(struct strbuf *out, const char *s)
+{
+	struct strbuf d = STRBUF_INIT;
+	escape_display(&d, s, strlen(s));
+	sb_addc(out, '"');
+	for (const unsigned char *p = (const unsigned char *)sb_str(&d); *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			sb_addc(out, '\\');
+			sb_addc(out, (char)*p);
+		} else if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == '&' ||
+			   *p == '\'')
+			sb_addf(out, "\\u%04x", *p);
+		else
+			sb_addc(out, (char)*p);
+	}
+	sb_addc(out, '"');
+	sb_free(&d);
+}
+
+static void js_time(struct strbuf *out, uint64_t t)
+{
+	char b[TIME_TEXT_SIZE];
+	sb_addf(out, "\"%s\"", t ? time_text(b, sizeof(b), t) : "-");
+}
+
+/* "IP:PORT", or IP when the record has no port */
+static void js_endpoint(struct strbuf *out, const struct history *h, uint32_t ip, int32_t port)
+{
+	struct strbuf t = STRBUF_INIT;
+	sb_adds(&t, ip_table_text(&h->ips, ip));
+	if (port >= 0)
+		sb_addf(&t, ":%d", port);
+	js_str(out, sb_str(&t));
+	sb_free(&t);
+}
+
+/* [time, proto, from, to, dir, result, DNS name, 1 when another process
+ * resolved the name] */
+static void flow_data(struct page *pg, const struct flow_rec *f)
 {
 	const struct history *h = pg->h;
-	struct strbuf *out = pg->out;
-	sb_adds(out, "<tr><td class=mono>");
-	tm(out, f->time_ns);
-	sb_adds(out, "</td><td>");
-	esc(out, history_str(h, f->proto_text));
-	sb_adds(out, "</td><td class=mono>");
-	esc(out, ip_table_text(&h->ips, f->src_ip));
-	if (f->src_port >= 0)
-		sb_addf(out, ":%d", f->src_port);
-	sb_adds(out, "</td><td class=mono>");
-	esc(out, ip_table_text(&h->ips, f->dst_ip));
-	if (f->dst_port >= 0)
-		sb_addf(out, ":%d", f->dst_port);
-	sb_addf(out, "</td><td>%s</td><td>",
+	struct strbuf *out = pg->data;
+	sb_addc(out, '[');
+	js_time(out, f->time_ns);
+	sb_addc(out, ',');
+	js_str(out, history_str(h, f->proto_text));
+	sb_addc(out, ',');
+	js_endpoint(out, h, f->src_ip, f->src_port);
+	sb_addc(out, ',');
+	js_endpoint(out, h, f->dst_ip, f->dst_port);
+	sb_addf(out, ",\"%s\",",
 		f->direction == DIR_OUT	 ? "out"
 		: f->direction == DIR_IN ? "in"
 					 : "");
-	esc(out, history_str(h, f->result));
-	sb_adds(out, "</td><td>");
-	if (f->direction != DIR_IN) {
-		struct dns_hit hit = dns_map_lookup(pg->dns, f->dst_ip, f->proc, f->time_ns);
-		if (hit.from != DNS_FROM_NONE) {
-			esc(out, history_str(h, hit.name));
-			if (hit.from == DNS_FROM_HOST)
-				sb_adds(out,
-					" <span class=lo>(resolved by another process)</span>");
-		}
-	}
-	sb_adds(out, "</td></tr>\n");
+	js_str(out, history_str(h, f->result));
+	struct dns_hit hit = {.from = DNS_FROM_NONE};
+	if (f->direction != DIR_IN)
+		hit = dns_map_lookup(pg->dns, f->dst_ip, f->proc, f->time_ns);
+	sb_addc(out, ',');
+	js_str(out, hit.from != DNS_FROM_NONE ? history_str(h, hit.name) : "");
+	sb_addf(out, ",%d]", hit.from == DNS_FROM_HOST);
 }
 
+/* a button that opens one section of a process (the script builds it from
+ * the data block: "i" programs, "f" flows, "n" DNS answers, "m" modules,
+ * shown in this order) */
+static void section_button(struct strbuf *out, char s, uint32_t n, const char *what)
+{
+	sb_addf(out, "<button class=tg data-s=%c>%u %s%s</button>", s, n, what, n == 1 ? "" : "s");
+}
+
+/* a process's line in the page, and its sections into the data block */
 static void proc_block(struct page *pg, int32_t p)
 {
 	const struct history *h = pg->h;
-	struct strbuf *out = pg->out;
+	struct strbuf *out = pg->out, *data = pg->data;
 	const struct proc *pr = &h->procs[p];
 	const struct proc_image *last = history_image_at(h, p, UINT64_MAX);
-	sb_addf(out, "<li class=\"proc%s\" id=\"p-", pg->flagged[p] ? " flagged" : "");
+	sb_addf(out, "<li class=\"proc%s\" data-k=%u id=\"p-", pg->flagged[p] ? " flagged" : "",
+		pg->ndata);
 	esc(out, history_guid(h, p));
 	sb_addf(out, "\"><div class=head><span class=pid>%d</span> ", pr->pid);
 	esc(out, last ? history_str(h, last->exe) : "(no exe in the log)");
-	sb_adds(out, " <span class=cmd>(");
+	sb_adds(out, " (");
 	esc(out, last ? history_str(h, last->cmdline) : "");
-	sb_adds(out, ")</span> ");
+	sb_adds(out, ") ");
 	if (pr->uid >= 0)
 		sb_addf(out, "uid %lld ", (long long)pr->uid);
 	sb_adds(out, "<span class=guid>guid ");
@@ -320,72 +426,86 @@ static void proc_block(struct page *pg, int32_t p)
 		sb_adds(out, ", gone before ");
 		tm(out, pr->gone_ns);
 	}
-	sb_adds(out, "</span></div>\n");
+	sb_adds(out, "</span></div>");
 
-	/* programs it ran */
+	sb_adds(data, pg->ndata++ ? ",\n{" : "{");
+	const char *sep = "";
 	uint32_t nimg = 0;
 	for (uint32_t j = pr->first_image; j; j = h->images[j - 1].next)
 		nimg++;
-	if (nimg > 1) {
-		sb_addf(out, "<details><summary>%u programs</summary><table>", nimg);
-		for (uint32_t j = pr->first_image; j; j = h->images[j - 1].next) {
-			sb_adds(out, "<tr><td class=mono>");
-			tm(out, h->images[j - 1].time_ns);
-			sb_adds(out, "</td><td class=mono>");
-			esc(out, history_str(h, h->images[j - 1].exe));
-			sb_adds(out, "</td><td class=mono>");
-			esc(out, history_str(h, h->images[j - 1].cmdline));
-			sb_adds(out, "</td></tr>");
-		}
-		sb_adds(out, "</table></details>\n");
-	}
-	/* flows in the window */
 	uint32_t nf = 0;
 	for (uint32_t k = pg->flows.first[p]; k < pg->flows.first[p + 1]; k++) {
 		uint64_t t = h->flows[pg->flows.idx[k]].time_ns;
 		nf += t >= pg->since && t <= pg->until;
 	}
+	uint32_t nn = pg->names.first[p + 1] - pg->names.first[p];
+	uint32_t nm = pg->modules.first[p + 1] - pg->modules.first[p];
+	if (nimg > 1 || nf || nn || nm)
+		sb_adds(out, "<div class=more>");
+	/* programs it ran: [time, exe, cmdline] */
+	if (nimg > 1) {
+		section_button(out, 'i', nimg, "program");
+		sb_adds(data, "\"i\":[");
+		for (uint32_t j = pr->first_image; j; j = h->images[j - 1].next) {
+			sb_adds(data, j == pr->first_image ? "[" : ",[");
+			js_time(data, h->images[j - 1].time_ns);
+			sb_addc(data, ',');
+			js_str(data, history_str(h, h->images[j - 1].exe));
+			sb_addc(data, ',');
+			js_str(data, history_str(h, h->images[j - 1].cmdline));
+			sb_addc(data, ']');
+		}
+		sb_addc(data, ']');
+		sep = ",";
+	}
+	/* flows in the window */
 	if (nf) {
-		sb_addf(
-		    out,
-		    "<details class=flows%s><summary>%u flow%s</summary><table><tr><th>time</th>"
-		    "<th>proto</th><th>from</th><th>to</th><th>dir</th><th>result</th><th>DNS "
-		    "name of the destination</th></tr>\n",
-		    pg->flagged[p] ? " open" : "", nf, nf == 1 ? "" : "s");
+		section_button(out, 'f', nf, "flow");
+		sb_addf(data, "%s\"f\":[", sep);
+		const char *fsep = "";
 		for (uint32_t k = pg->flows.first[p]; k < pg->flows.first[p + 1]; k++) {
 			const struct flow_rec *f = &h->flows[pg->flows.idx[k]];
-			if (f->time_ns >= pg->since && f->time_ns <= pg->until)
-				flow_row(pg, f);
+			if (f->time_ns < pg->since || f->time_ns > pg->until)
+				continue;
+			sb_adds(data, fsep);
+			flow_data(pg, f);
+			fsep = ",";
 		}
-		sb_adds(out, "</table></details>\n");
+		sb_addc(data, ']');
+		sep = ",";
 	}
-	/* names it resolved */
-	uint32_t nn = pg->names.first[p + 1] - pg->names.first[p];
+	/* names it resolved: [time, name, address] */
 	if (nn) {
-		sb_addf(out, "<details><summary>%u DNS answer%s</summary><table>", nn,
-			nn == 1 ? "" : "s");
+		section_button(out, 'n', nn, "DNS answer");
+		sb_addf(data, "%s\"n\":[", sep);
 		for (uint32_t k = pg->names.first[p]; k < pg->names.first[p + 1]; k++) {
 			const struct dns_answer_rec *d = &pg->dns->v[pg->names.idx[k]];
-			sb_adds(out, "<tr><td class=mono>");
-			tm(out, d->time_ns);
-			sb_adds(out, "</td><td>");
-			esc(out, history_str(h, d->name));
-			sb_adds(out, "</td><td class=mono>");
-			esc(out, ip_table_text(&h->ips, d->ip));
-			sb_adds(out, "</td></tr>");
+			sb_adds(data, k == pg->names.first[p] ? "[" : ",[");
+			js_time(data, d->time_ns);
+			sb_addc(data, ',');
+			js_str(data, history_str(h, d->name));
+			sb_addc(data, ',');
+			js_str(data, ip_table_text(&h->ips, d->ip));
+			sb_addc(data, ']');
 		}
-		sb_adds(out, "</table></details>\n");
+		sb_addc(data, ']');
+		sep = ",";
 	}
-	uint32_t nm = pg->modules.first[p + 1] - pg->modules.first[p];
+	/* modules: paths */
 	if (nm) {
-		sb_addf(out, "<details><summary>%u module%s</summary><ul>", nm, nm == 1 ? "" : "s");
+		section_button(out, 'm', nm, "module");
+		sb_addf(data, "%s\"m\":[", sep);
 		for (uint32_t k = pg->modules.first[p]; k < pg->modules.first[p + 1]; k++) {
-			sb_adds(out, "<li class=mono>");
-			esc(out, history_str(h, h->modules[pg->modules.idx[k]].path));
-			sb_adds(out, "</li>");
+			if (k > pg->modules.first[p])
+				sb_addc(data, ',');
+			js_str(data, history_str(h, h->modules[pg->modules.idx[k]].path));
 		}
-		sb_adds(out, "</ul></details>\n");
+		sb_addc(data, ']');
 	}
+	sb_addc(data, '}');
+	if (nimg > 1 || nf || nn || nm)
+		sb_adds(out, "</div>");
+	sb_addc(out, '\n');
 }
 
 /* the shown processes as nested lists, roots first, children in start order
@@ -407,8 +527,12 @@ static void tree_html(struct page *pg)
 		stack[n++] = (int32_t)r;
 		while (n) {
 			int32_t p = stack[--n];
-			if (p < 0) { /* the end of a process's children */
+			if (p == -1) { /* the end of a process's children */
 				sb_adds(out, "</ul></li>\n");
+				continue;
+			}
+			if (p == -2) { /* the end of a process without children */
+				sb_adds(out, "</li>\n");
 				continue;
 			}
 			proc_block(pg, p);
@@ -419,6 +543,10 @@ static void tree_html(struct page *pg)
 			     c = h->procs[c].next_sibling)
 				if (pg->shown[c])
 					stack[n++] = c;
+			if (n == mark + 1) { /* no list for no children */
+				stack[mark] = -2;
+				continue;
+			}
 			for (uint32_t a = mark + 1, b = n - 1; a < b; a++, b--) {
 				int32_t t = stack[a];
 				stack[a] = stack[b];
@@ -491,8 +619,14 @@ static void timeline_html(struct page *pg, const struct hunt *hu)
 			"<p>The first %zu of %zu events; <code>onmitsu timeline --guid G "
 			"--descendants</code> lists them all.</p>",
 			shown, n);
-	sb_adds(out, "<table id=timeline><tr><th>time</th><th>process</th><th>what</th></tr>\n");
+	/* parts of REPORT_TIMELINE_PART rows, each laid out only when on the
+	 * screen; fixed column widths keep the parts' columns aligned */
+	sb_adds(out, "<div id=timeline>");
 	for (size_t k = 0; k < shown; k++) {
+		if (k % REPORT_TIMELINE_PART == 0)
+			sb_adds(out, k ? "</table></div>\n<div class=tlc><table class=tl>"
+				       : "<div class=tlc><table class=tl><tr><th>time</th><th>"
+					 "process</th><th>what</th></tr>\n");
 		sb_adds(out, "<tr><td class=mono>");
 		tm(out, v[k].t);
 		sb_adds(out, "</td><td>");
@@ -534,7 +668,7 @@ static void timeline_html(struct page *pg, const struct hunt *hu)
 		}
 		sb_adds(out, "</td></tr>\n");
 	}
-	sb_adds(out, "</table>\n");
+	sb_adds(out, shown ? "</table></div></div>\n" : "</div>\n");
 	free(v);
 }
 
@@ -684,8 +818,9 @@ int cmd_report(int argc, char **argv)
 	for (uint32_t p = 0; p < h.nprocs; p++)
 		shown[p] |= flagged[p];
 
-	struct strbuf out = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT, data = STRBUF_INIT;
 	struct page pg = {.out = &out,
+			  .data = &data,
 			  .h = &h,
 			  .dns = &st.dns,
 			  .shown = shown,
@@ -728,16 +863,17 @@ int cmd_report(int argc, char **argv)
 		sb_addf(&out,
 			"%sthe processes of the automatic hunt's findings scoring %.1f or more",
 			cli.guid || o.has_dst ? "; " : "", REPORT_HUNT_MIN);
-	sb_addf(&out,
-		": %u process%s, with the processes that started them and those they "
-		"started.</p><p>A process is named by its <b>pid</b> (a number the system "
-		"reuses) and its <b>guid</b> (unique in the log). Highlighted processes are the "
-		"ones asked about or found. Click a line to see a process's network connections "
-		"(<i>flows</i>: from this computer's address and port to the other side's; "
-		"<i>out</i> when this computer opened it), the names it looked up (DNS), and the "
-		"libraries it loaded (modules). Text from the log is shown as the log writes it: a "
-		"byte that is not printable is written <code>\\xHH</code>.</p></div>\n",
-		nshown, nshown == 1 ? "" : "es");
+	sb_addf(
+	    &out,
+	    ": %u process%s, with the processes that started them and those they "
+	    "started.</p><p>A process is named by its <b>pid</b> (a number the system "
+	    "reuses) and its <b>guid</b> (unique in the log). Highlighted processes are the "
+	    "ones asked about or found. The buttons under a process show its network connections "
+	    "(<i>flows</i>: from this computer's address and port to the other side's; "
+	    "<i>out</i> when this computer opened it), the names it looked up (DNS), and the "
+	    "libraries it loaded (modules). Text from the log is shown as the log writes it: a "
+	    "byte that is not printable is written <code>\\xHH</code>.</p></div>\n",
+	    nshown, nshown == 1 ? "" : "es");
 
 	sb_adds(&out, "<h2>Findings of the hunt</h2>\n<p>Things that deserve a look in ");
 	sb_addf(&out, "%s .. %s", time_text(t1, sizeof(t1), st.hu.since_ns),
@@ -746,12 +882,21 @@ int cmd_report(int argc, char **argv)
 		      "<code>seq</code> numbers) that prove each.</p>\n");
 	findings_html(&pg, &st.hu, o.hunt);
 
-	sb_adds(&out, "<h2>Processes</h2>\n<input id=filter placeholder=\"show only processes "
+	sb_adds(&out, "<h2>Processes</h2>\n<noscript><p>With JavaScript off, the programs, flows, "
+		      "DNS answers and modules of each process cannot be opened here: "
+		      "<code>onmitsu tree --guid G</code> lists them.</p></noscript>\n"
+		      "<input id=filter placeholder=\"show only processes "
 		      "containing...\" oninput=\"onmFilter(this.value)\">\n");
+	sb_adds(&data, "[");
 	tree_html(&pg);
+	sb_adds(&data, "]");
 	sb_adds(&out, "<h2>Timeline</h2>\n");
 	timeline_html(&pg, &st.hu);
-	sb_adds(&out, "</body></html>\n");
+	/* the sections of the processes, for the script (see js_str) */
+	sb_adds(&out, "<script type=application/json id=onm-data>");
+	sb_add(&out, sb_str(&data), data.len);
+	sb_adds(&out, "</script>\n</body></html>\n");
+	sb_free(&data);
 
 	if (strcmp(o.html, "-") == 0) {
 		if (out_flush(&out, stdout, true) < 0) {

@@ -15,8 +15,9 @@ recorder runs, for about 27 s,
 the ordinary traffic. `report --hunt --html` must render in headless Chromium
 (offline) with the planted processes and the beacon's flows in the DOM; the
 screenshot is kept in build/e2e-artifacts/. A second test builds a log of a
-family of 10,000 processes, renders its report and prints how long Chromium
-took to load it (a figure, not an assertion).
+family of 10,000 processes, renders its report, checks that Chromium's DOM
+holds every process, and prints how long Chromium took to load it (a figure,
+not an assertion: the issue's 3 s is measured, not tested).
 
 Needs root and chromium (scripts/setup). Ends with "N passed, N failed".
 Usage: tests/e2e/test_hunt.py [NAME-SUBSTRING]
@@ -369,6 +370,17 @@ def test_report_of_10000_processes_load_time():
         print("    report of 10000 processes: %.1f MB, written in %.2f s; loaded in Chromium "
               "%s ms after navigation (whole headless run %.1f s)" %
               (os.path.getsize(page) / 1e6, made, load_ms, wall))
+        # the page itself, rendered: every process is in the DOM, and the
+        # script opened the flows of the process asked about
+        dom = browse(page, "--dump-dom", timeout=120)
+        n = dom.count("<li class=\"proc")
+        if n != 10000:
+            raise AssertionError("the rendered page shows %d processes, want 10000" % n)
+        head = dom.split("<li class=\"proc flagged\"", 1)[1].split("<li", 1)[0]
+        if "<table>" not in head or "192.0.2.10:30000" not in head or \
+                "aria-expanded=\"true\"" not in head:
+            raise AssertionError("the flows of the process asked about are not open: %s" %
+                                 head[:1000])
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
 

@@ -371,7 +371,9 @@ TEST(report_html_escapes_and_is_self_contained)
 			 "00000000000b,,0,,,tcp,192.0.2.10,40000,203.0.113.5,443,out,"
 			 "established,,,,,\n"
 			 "2026-11-25T00:00:04.000000Z,6,EXISTING,12,1,6f1c000c-0000-4000-8000-"
-			 "00000000000c,,0,/usr/bin/other,other,,,,,,,,,,,,\n");
+			 "00000000000c,,0,/usr/bin/other,other,,,,,,,,,,,,\n"
+			 "2026-11-25T00:00:05.000000Z,7,MODLOAD,11,,6f1c000b-0000-4000-8000-"
+			 "00000000000b,,0,,,,,,,,,,/tmp/</script><!--x.so,,,,\n");
 	char *out, *err;
 	const char *argv[] = {"report", "-d", dir, "--guid", "6f1c000b-0000-4000-8000-00000000000b",
 			      "--html", "-",  NULL};
@@ -385,6 +387,23 @@ TEST(report_html_escapes_and_is_self_contained)
 		TEST_FAIL_("page: %s", out);
 	/* the hunt's finding about the shell-less /tmp program is on the page */
 	CHECK(strstr(out, "tmp-network") != NULL);
+	/* the processes' sections are in the data block for the script: nothing
+	 * in it can end the script element, open a comment or be markup */
+	const char *data = strstr(out, "<script type=application/json id=onm-data>");
+	CHECK(data != NULL);
+	if (data) {
+		data += strlen("<script type=application/json id=onm-data>");
+		const char *end = strstr(data, "</script>");
+		CHECK(end != NULL);
+		if (end) {
+			CHECK(strcspn(data, "<>&'") == (size_t)(end - data));
+			CHECK_EQ_STR(end, "</script>\n</body></html>\n");
+		}
+		CHECK(strstr(data, "\"/tmp/\\u003c/script\\u003e\\u003c!--x.so\"") != NULL);
+		CHECK(strstr(data, "\"sh -c \\\"\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"
+				   "\\u0026\\\"\"") != NULL);
+		CHECK(strstr(data, "\"203.0.113.5:443\"") != NULL);
+	}
 	/* nothing outside the page */
 	CHECK(strstr(out, "src=") == NULL);
 	CHECK(strstr(out, "href=\"http") == NULL);
