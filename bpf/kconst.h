@@ -13,6 +13,7 @@
 #define ONMITSU_KCONST_H
 
 /* Address families: include/linux/socket.h */
+#define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
 
@@ -81,6 +82,30 @@
 
 /* file.f_mode: opened for writing (include/linux/fs.h; internal, stable) */
 #define FMODE_WRITE 0x2
+
+/* open flags kept in file.f_flags: O_PATH (include/uapi/asm-generic/fcntl.h) */
+#define O_PATH 010000000
+
+/* File types in inode.i_mode: include/uapi/linux/stat.h */
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFLNK 0120000
+#define S_IFREG 0100000
+#define S_IFBLK 0060000
+#define S_IFDIR 0040000
+#define S_IFCHR 0020000
+#define S_IFIFO 0010000
+
+/* A device number's major in the kernel's encoding (dev_t: MINORBITS 20,
+ * include/linux/kdev_t.h; internal, stable) and the terminals' majors
+ * (include/uapi/linux/major.h): TTY_MAJOR (virtual consoles, ttyS),
+ * TTYAUX_MAJOR (/dev/tty, /dev/console, /dev/ptmx), UNIX98_PTY_SLAVE_MAJOR
+ * and the 7 after it (UNIX98_PTY_MAJOR_COUNT, the pseudo-terminals) */
+#define KDEV_MINORBITS 20
+#define TTY_MAJOR 4
+#define TTYAUX_MAJOR 5
+#define UNIX98_PTY_SLAVE_MAJOR 136
+#define UNIX98_PTY_MAJOR_COUNT 8
 
 /* /proc: include/uapi/linux/magic.h */
 #define PROC_SUPER_MAGIC 0x9fa0

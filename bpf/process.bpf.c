@@ -183,6 +183,11 @@ _Static_assert((OM_CGROUP_DEPTH & (OM_CGROUP_DEPTH - 1)) == 0,
 _Static_assert(OM_CGROUP_DEPTH * sizeof(__u64) <= sizeof(((struct om_scratch *)0)->path),
 	       "cgroup_path: the nodes fit in the path buffer");
 
+/* bpf/stdio.bpf.h: defined in syscall.bpf.c, the one object that declares
+ * the kfunc it uses (libbpf before 1.5 cannot link two objects that declare
+ * the same extern function) */
+extern int om_stdio_read(struct om_stdio *st);
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -251,6 +256,12 @@ int BPF_PROG(om_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	size += script_name(s, e, (__u32)size, task, bprm);
 	filter_note_exec(task, file);
 	size += cgroup_path(s, e, (__u32)size, task);
+	struct om_stdio st = {};
+	if (om_stdio_read(&st) && size <= OM_REC_MAX - sizeof(st)) {
+		bpf_probe_read_kernel(s->rec + size, sizeof(st), &st);
+		e->h.flags |= OM_F_STDIO;
+		size += sizeof(st);
+	}
 	e->h.size = size;
 	if (size > sizeof(s->rec)) {
 		count(OM_C_OVERSIZE); /* cannot be (OM_REC_MAX is the largest EXEC) */

@@ -84,6 +84,7 @@ static __noinline void modload(struct task_struct *task, struct file *file)
 }
 
 #include "inject.bpf.h"
+#include "stdio.bpf.h"
 
 struct vma_ctx {
 	struct file *file;

@@ -98,6 +98,7 @@ enum om_counter {
 #define OM_F_NO_SERIES                                                                             \
 	(1u << 9) /* INJECT: the series table was full: this one is written, not counted */
 #define OM_F_CGROUP_TRUNC (1u << 10) /* EXEC: the cgroup path was cut */
+#define OM_F_STDIO (1u << 11)	     /* EXEC: struct om_stdio follows the cgroup path */
 #define OM_F_LATE                                                                                  \
 	(1u << 6) /* NET: written when the connection left ESTABLISHED, its                        \
 		     handshake's record having been skipped by the kernel */
@@ -167,11 +168,54 @@ struct om_ev_proc {
 	__u64 exec_gen;		  /* EXEC: this image's value in the map proc_gen (0: none) */
 	struct om_file_id exe_id; /* EXEC: the file executed (bprm->file) */
 	/* then: char exe[exe_len]; char args[args_len]; char script[script_len];
-	 * char cwd[cwd_len]; char cgroup[cgroup_len]; */
+	 * char cwd[cwd_len]; char cgroup[cgroup_len];
+	 * with OM_F_STDIO: struct om_stdio (unaligned: copy it out) */
 };
 _Static_assert(sizeof(struct om_ev_proc) == 136, "om_ev_proc layout");
 _Static_assert(__builtin_offsetof(struct om_ev_proc, exit_code) == 56, "om_ev_proc layout");
 _Static_assert(__builtin_offsetof(struct om_ev_proc, exe_id) == 88, "om_ev_proc layout");
+
+/*
+ * EXEC: what the new image's standard input, output and error are, taken at
+ * exec (a reverse shell is a shell whose stdin or stdout is a network
+ * socket). Sent only when stdin is a socket, or stdout or stderr a socket
+ * that is not AF_UNIX (a service's output to the journal is an AF_UNIX socket
+ * and ordinary), so that ordinary EXEC records keep their size.
+ */
+enum om_fd_type {
+	OM_FD_CLOSED = 0, /* not open */
+	OM_FD_FILE,	  /* a regular file */
+	OM_FD_DIR,
+	OM_FD_PIPE, /* a pipe or FIFO */
+	OM_FD_TTY,  /* a terminal: virtual console, ttyS, /dev/tty, pseudo-terminal */
+	OM_FD_CHAR, /* another character device (/dev/null) */
+	OM_FD_BLOCK,
+	OM_FD_SOCKET, /* see family, protocol */
+	OM_FD_OTHER,  /* anything else (an anonymous inode, an O_PATH descriptor) */
+	OM_FD_MAX
+};
+
+struct om_stdio_fd {
+	__u8 type;	/* enum om_fd_type */
+	__u8 family;	/* OM_FD_SOCKET: AF_* */
+	__u16 protocol; /* OM_FD_SOCKET: sk_protocol (IPPROTO_TCP, _UDP, ...) */
+};
+
+#define OM_STDIO_NO_INET 0xff /* om_stdio.inet_fd: none of them is a TCP or UDP socket */
+
+struct om_stdio {
+	struct om_stdio_fd fd[3]; /* 0, 1, 2 */
+	__u8 inet_fd;	/* the first of them that is a TCP or UDP socket, or OM_STDIO_NO_INET */
+	__u8 family;	/* its family: AF_INET or AF_INET6 */
+	__u16 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u16 lport;	/* its local port, host order */
+	__u16 rport;	/* its peer's port, host order (0: not connected) */
+	__u32 _pad0;
+	__u8 laddr[16]; /* IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+};
+_Static_assert(sizeof(struct om_stdio) == 56, "om_stdio layout");
+_Static_assert(__builtin_offsetof(struct om_stdio, laddr) == 24, "om_stdio layout");
 
 /* MODLOAD */
 struct om_ev_mod {
@@ -339,10 +383,10 @@ _Static_assert(__builtin_offsetof(struct om_mod_key, dev) == 4, "om_mod_key layo
 _Static_assert(__builtin_offsetof(struct om_mod_key, ino) == 8, "om_mod_key layout");
 _Static_assert(__builtin_offsetof(struct om_mod_key, gen) == 16, "om_mod_key layout");
 
-/* The largest record: EXEC with a full path, full argv, script, cwd and
- * cgroup. */
+/* The largest record: EXEC with a full path, full argv, script, cwd,
+ * cgroup and stdio. */
 #define OM_REC_MAX                                                                                 \
 	(sizeof(struct om_ev_proc) + OM_PATH_MAX + OM_CMDLINE_MAX + OM_PATH_MAX +                  \
-	 2 * OM_PATH_MAX + OM_PATH_MAX)
+	 2 * OM_PATH_MAX + OM_PATH_MAX + sizeof(struct om_stdio))
 
 #endif /* ONMITSU_EVENT_H */

@@ -383,6 +383,70 @@ void exec_script_path(struct strbuf *out, const char *script, size_t script_len,
 	sb_add(out, script, script_len);
 }
 
+static void set_ip(struct om_ip *ip, int family, const uint8_t *a);
+
+static const char *fd_type_name(const struct om_stdio_fd *f)
+{
+	switch (f->type) {
+	case OM_FD_CLOSED:
+		return "closed";
+	case OM_FD_FILE:
+		return "file";
+	case OM_FD_DIR:
+		return "dir";
+	case OM_FD_PIPE:
+		return "pipe";
+	case OM_FD_TTY:
+		return "tty";
+	case OM_FD_CHAR:
+		return "chardev";
+	case OM_FD_BLOCK:
+		return "blockdev";
+	case OM_FD_SOCKET:
+		if (f->family == AF_UNIX)
+			return "unix";
+		if (f->family == AF_INET || f->family == AF_INET6) {
+			if (f->protocol == IPPROTO_TCP)
+				return "tcp";
+			if (f->protocol == IPPROTO_UDP)
+				return "udp";
+		}
+		return "socket";
+	default:
+		return "other";
+	}
+}
+
+/* "IP:PORT", "[IPv6]:PORT"; an IPv4-mapped address as IPv4 */
+static void add_endpoint(struct strbuf *d, const char *key, int family, const uint8_t *addr,
+			 uint16_t port)
+{
+	struct om_ip ip;
+	set_ip(&ip, family, addr);
+	char buf[INET6_ADDRSTRLEN];
+	if (!inet_ntop(ip.family, ip.addr, buf, sizeof(buf)))
+		return;
+	if (ip.family == AF_INET6)
+		sb_addf(d, " %s=[%s]:%u", key, buf, port);
+	else
+		sb_addf(d, " %s=%s:%u", key, buf, port);
+}
+
+void stdio_detail(struct strbuf *d, const struct om_stdio *st)
+{
+	static const char *const key[3] = {"stdin", "stdout", "stderr"};
+	for (int i = 0; i < 3; i++)
+		sb_addf(d, " %s=%s", key[i], fd_type_name(&st->fd[i]));
+	if (st->inet_fd > 2 || (st->family != AF_INET && st->family != AF_INET6) ||
+	    (st->protocol != IPPROTO_TCP && st->protocol != IPPROTO_UDP))
+		return;
+	sb_addf(d, " stdio_proto=%s", st->protocol == IPPROTO_TCP ? "tcp" : "udp");
+	if (st->rport)
+		add_endpoint(d, "stdio_peer", st->family, st->raddr, st->rport);
+	if (st->lport)
+		add_endpoint(d, "stdio_local", st->family, st->laddr, st->lport);
+}
+
 /* EXEC: the new image, exe and argv as the kernel took them at exec. */
 static void on_exec(struct consumer *c, const struct om_ev_proc *e)
 {
@@ -433,6 +497,12 @@ static void on_exec(struct consumer *c, const struct om_ev_proc *e)
 			r.container_id = cid;
 		if (e->h.flags & OM_F_CGROUP_TRUNC)
 			sb_adds(&d, " cgroup_truncated=1");
+	}
+	if (e->h.flags & OM_F_STDIO) {
+		struct om_stdio st;
+		memcpy(&st, args + e->args_len + e->script_len + e->cwd_len + e->cgroup_len,
+		       sizeof(st));
+		stdio_detail(&d, &st);
 	}
 	char sha[HASH_SHA_HEX];
 	struct hash_req q = {
@@ -500,7 +570,8 @@ static int on_proc(struct consumer *c, const struct om_ev_proc *e, size_t size)
 		    e->script_len >= OM_PATH_MAX || e->cwd_len > OM_PATH_MAX ||
 		    e->cgroup_len > OM_PATH_MAX || (e->cwd_len && !e->script_len) ||
 		    sizeof(*e) + e->exe_len + e->args_len + e->script_len + e->cwd_len +
-			    e->cgroup_len !=
+			    e->cgroup_len +
+			    ((e->h.flags & OM_F_STDIO) ? sizeof(struct om_stdio) : 0) !=
 			size)
 			return -1;
 		on_exec(c, e);

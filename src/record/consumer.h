@@ -81,6 +81,12 @@ void connect_result(char *buf, size_t size, uint32_t err);
 
 /* The absolute name of the script behind an EXEC (cwd_len 0: script is
  * already absolute), into out (reset first). */
+/* EXEC, EXISTING: the detail keys of the standard descriptors (" stdin=tcp
+ * stdout=tcp stderr=pipe stdio_proto=tcp stdio_peer=IP:PORT
+ * stdio_local=IP:PORT", docs/FORMAT.md) appended to d. A value out of range
+ * (a damaged sample) is written "other"; inet_fd out of range: no stdio_*. */
+void stdio_detail(struct strbuf *d, const struct om_stdio *st);
+
 void exec_script_path(struct strbuf *out, const char *script, size_t script_len, const char *cwd,
 		      size_t cwd_len);
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -557,6 +558,81 @@ TEST(consumer_exec_cgroup_length_checked)
 	n = exec_sample(buf, &q, big);
 	CHECK_EQ_INT(consumer_sample(&c, buf, n), 0);
 	CHECK_EQ_INT(cap.n, 1);
+	consumer_free(&c);
+	sb_free(&cap.lines);
+}
+
+/* EXEC with the standard descriptors after the cgroup path (OM_F_STDIO) */
+TEST(consumer_exec_stdio_detail)
+{
+	struct consumer c;
+	struct captured cap;
+	memset(&cap, 0, sizeof(cap));
+	consumer_init(&c, boot, capture, &cap);
+	struct hash_req q;
+	self_exe_req(&q);
+	uint8_t buf[1024];
+	struct om_stdio st;
+	memset(&st, 0, sizeof(st));
+	st.fd[0] = (struct om_stdio_fd){.type = OM_FD_SOCKET, .family = AF_INET, .protocol = 6};
+	st.fd[1] = st.fd[0];
+	st.fd[2] = (struct om_stdio_fd){.type = OM_FD_PIPE};
+	st.inet_fd = 0;
+	st.family = AF_INET;
+	st.protocol = 6;
+	st.lport = 40000;
+	st.rport = 4444;
+	memcpy(st.laddr, "\xc0\x00\x02\x01", 4);
+	memcpy(st.raddr, "\xc6\x33\x64\x07", 4);
+	size_t n = exec_sample(buf, &q, "/");
+	struct om_ev_proc *e = (struct om_ev_proc *)buf;
+	/* the flag without the bytes, and the bytes without the flag: refused */
+	e->h.flags |= OM_F_STDIO;
+	CHECK_EQ_INT(consumer_sample(&c, buf, n), -1);
+	memcpy(buf + n, &st, sizeof(st));
+	e->h.flags &= ~OM_F_STDIO;
+	e->h.size = (uint32_t)(n + sizeof(st));
+	CHECK_EQ_INT(consumer_sample(&c, buf, n + sizeof(st)), -1);
+	e->h.flags |= OM_F_STDIO;
+	CHECK_EQ_INT(consumer_sample(&c, buf, n + sizeof(st)), 0);
+
+	/* IPv6, an unconnected socket, unix, a terminal */
+	memset(&st, 0, sizeof(st));
+	st.fd[0] = (struct om_stdio_fd){.type = OM_FD_SOCKET, .family = AF_UNIX};
+	st.fd[1] = (struct om_stdio_fd){.type = OM_FD_SOCKET, .family = AF_INET6, .protocol = 17};
+	st.fd[2] = (struct om_stdio_fd){.type = OM_FD_TTY};
+	st.inet_fd = 1;
+	st.family = AF_INET6;
+	st.protocol = 17;
+	st.lport = 53;
+	st.rport = 0; /* not connected: no peer */
+	memcpy(st.laddr, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	n = exec_sample(buf, &q, "/");
+	memcpy(buf + n, &st, sizeof(st));
+	e->h.flags |= OM_F_STDIO;
+	e->h.size = (uint32_t)(n + sizeof(st));
+	CHECK_EQ_INT(consumer_sample(&c, buf, n + sizeof(st)), 0);
+
+	/* damaged values: named "other", no stdio_* */
+	memset(&st, 0, sizeof(st));
+	st.fd[0] = (struct om_stdio_fd){.type = 200};
+	st.fd[1] = (struct om_stdio_fd){.type = OM_FD_CLOSED};
+	st.fd[2] = (struct om_stdio_fd){.type = OM_FD_SOCKET, .family = 16 /* netlink */};
+	st.inet_fd = 7;
+	n = exec_sample(buf, &q, "/");
+	memcpy(buf + n, &st, sizeof(st));
+	e->h.flags |= OM_F_STDIO;
+	e->h.size = (uint32_t)(n + sizeof(st));
+	CHECK_EQ_INT(consumer_sample(&c, buf, n + sizeof(st)), 0);
+	consumer_finish(&c, 10000);
+	CHECK_EQ_INT(cap.n, 3);
+	CHECK_FIELD(&cap, 0, COL_DETAIL,
+		    "stdin=tcp stdout=tcp stderr=pipe stdio_proto=tcp stdio_peer=198.51.100.7:4444 "
+		    "stdio_local=192.0.2.1:40000");
+	CHECK_FIELD(
+	    &cap, 1, COL_DETAIL,
+	    "stdin=unix stdout=udp stderr=tty stdio_proto=udp stdio_local=[2001:db8::1]:53");
+	CHECK_FIELD(&cap, 2, COL_DETAIL, "stdin=other stdout=closed stderr=socket");
 	consumer_free(&c);
 	sb_free(&cap.lines);
 }
