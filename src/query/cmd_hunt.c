@@ -141,9 +141,10 @@ static void finding_details(struct strbuf *sb, const struct history *h,
 	}
 	if (f->other != PROC_NONE)
 		sb_addf(sb, "    %-8s pid %d guid %s\n",
-			f->kind == HUNT_INJECT	       ? "target"
-			: f->kind == HUNT_SERVER_SHELL ? "server"
-						       : "ancestor",
+			f->kind == HUNT_INJECT		? "target"
+			: f->kind == HUNT_SERVER_SHELL	? "server"
+			: f->kind == HUNT_REVERSE_SHELL ? "via"
+							: "ancestor",
 			h->procs[f->other].pid, history_guid(h, f->other));
 }
 

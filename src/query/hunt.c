@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "log/seal.h"
 #include "query/beacon.h"
+#include "query/filter.h"
 #include "query/output.h"
 #include "util/log.h"
 
@@ -17,6 +19,10 @@
 #define BEACON_EXE_TOP_SHARE 0.8   /* beacon-exe: no destination holds this share */
 #define BEACON_MIN_FINDING 0.1	   /* a beacon finding scoring less is left out */
 #define ANCESTRY_MAX 16
+/* reverse-shell: a shell's stdio flow is looked for this long before its exec,
+ * in at most this many flow records */
+#define STDIO_FLOW_BEFORE_NS (600ull * NS)
+#define STDIO_FLOW_SCAN 200000u
 
 struct hunt_exec {
 	uint64_t time_ns;
@@ -25,7 +31,22 @@ struct hunt_exec {
 	uint32_t exe, cmdline; /* history.strings */
 	uint32_t prev;	       /* index + 1 of this process's exec before; 0 none */
 	bool memfd, deleted, existing;
+	/* the standard descriptors at exec (EXEC detail stdin=, stdout=, stdio_*) */
+	uint8_t stdio;		       /* STDIO_* */
+	uint8_t stdio_proto;	       /* IPPROTO_TCP or IPPROTO_UDP; 0 none */
+	uint32_t peer_ip, local_ip;    /* history.ips; 0 none */
+	int32_t peer_port, local_port; /* -1 none */
 };
+
+/* hunt_exec.stdio: what stdin (IN) or stdout (OUT) is */
+#define STDIO_IN_INET 0x01 /* a TCP or UDP socket */
+#define STDIO_OUT_INET 0x02
+#define STDIO_IN_UNIX 0x04
+#define STDIO_OUT_UNIX 0x08
+#define STDIO_IN_SOCK 0x10 /* a socket of another kind */
+#define STDIO_OUT_SOCK 0x20
+#define STDIO_IN_ANY (STDIO_IN_INET | STDIO_IN_UNIX | STDIO_IN_SOCK)
+#define STDIO_OUT_ANY (STDIO_OUT_INET | STDIO_OUT_UNIX | STDIO_OUT_SOCK)
 
 struct hunt_inject {
 	uint64_t time_ns;
@@ -69,6 +90,8 @@ const char *hunt_kind_name(enum hunt_kind k)
 		return "beacon-exe";
 	case HUNT_FIRST_CONTACT:
 		return "first-contact";
+	case HUNT_REVERSE_SHELL:
+		return "reverse-shell";
 	}
 	return "?";
 }
@@ -102,6 +125,56 @@ static bool detail_has(const char *detail, const char *key)
 	return false;
 }
 
+/* "IP:PORT" or "[IPv6]:PORT" under key in detail (stdio_peer=, stdio_local=) */
+static void stdio_endpoint(struct history *h, const char *detail, const char *key, uint32_t *ip,
+			   int32_t *port)
+{
+	char v[64], err[160], text[64];
+	struct endpoint ep;
+	*ip = 0;
+	*port = -1;
+	if (!detail_get(detail, key, v, sizeof(v)) || strlen(v) + 1 == sizeof(v) ||
+	    parse_endpoint(v, &ep, err, sizeof(err)) < 0 || !ep.has_addr || !ep.has_port ||
+	    ep.prefix_len != (ep.addr.family == AF_INET ? 32u : 128u) ||
+	    !ipaddr_format(&ep.addr, text, sizeof(text)))
+		return;
+	*ip = ip_table_add_text(&h->ips, text, strlen(text));
+	*port = *ip ? ep.port : -1;
+}
+
+static uint8_t stdio_bits(const char *detail, const char *key, uint8_t inet, uint8_t unix_bit,
+			  uint8_t sock)
+{
+	char v[16];
+	if (!detail_get(detail, key, v, sizeof(v)))
+		return 0;
+	if (strcmp(v, "tcp") == 0 || strcmp(v, "udp") == 0)
+		return inet;
+	if (strcmp(v, "unix") == 0)
+		return unix_bit;
+	if (strcmp(v, "socket") == 0)
+		return sock;
+	return 0;
+}
+
+static void note_stdio(struct hunt_exec *e, struct history *h, const char *detail)
+{
+	e->stdio = e->stdio_proto = 0;
+	e->peer_ip = e->local_ip = 0;
+	e->peer_port = e->local_port = -1;
+	if (!strstr(detail, "stdin="))
+		return;
+	e->stdio = stdio_bits(detail, "stdin", STDIO_IN_INET, STDIO_IN_UNIX, STDIO_IN_SOCK) |
+		   stdio_bits(detail, "stdout", STDIO_OUT_INET, STDIO_OUT_UNIX, STDIO_OUT_SOCK);
+	char v[8];
+	if (detail_get(detail, "stdio_proto", v, sizeof(v)))
+		e->stdio_proto = strcmp(v, "tcp") == 0	 ? IPPROTO_TCP
+				 : strcmp(v, "udp") == 0 ? IPPROTO_UDP
+							 : 0;
+	stdio_endpoint(h, detail, "stdio_peer", &e->peer_ip, &e->peer_port);
+	stdio_endpoint(h, detail, "stdio_local", &e->local_ip, &e->local_port);
+}
+
 static void note_exec(struct hunt *hu, struct history *h, const struct log_record *rec,
 		      int32_t proc)
 {
@@ -117,6 +190,7 @@ static void note_exec(struct hunt *hu, struct history *h, const struct log_recor
 	e->memfd = detail_has(rec->f[COL_DETAIL], "memfd=1");
 	e->deleted = detail_has(rec->f[COL_DETAIL], "deleted=1");
 	e->existing = rec->event == OM_EVENT_EXISTING;
+	note_stdio(e, h, rec->f[COL_DETAIL]);
 	if ((uint32_t)proc >= hu->last_exec_cap) {
 		uint32_t cap = hu->last_exec_cap ? hu->last_exec_cap : 1024;
 		while (cap <= (uint32_t)proc)
@@ -587,6 +661,237 @@ static void find_exec_shapes(struct hunt *hu, const struct history *h, const str
 	free(seen);
 }
 
+/* programs a reverse shell runs (docs/QUERY.md, "hunt"): shells above, and */
+static const char *const interpreter_prefixes[] = {"python", "perl",  "ruby", "php",
+						   "lua",    "tclsh", "wish", NULL};
+static const char *const interpreters[] = {"node",   "nodejs", "deno", "bun",  "pwsh",
+					   "irb",    "awk",    "gawk", "mawk", "nawk",
+					   "expect", "script", NULL};
+/* programs that relay a connection to a program they start */
+static const char *const relays[] = {"socat",	       "nc",	     "ncat",   "netcat",
+				     "nc.traditional", "nc.openbsd", "pwncat", NULL};
+/* programs that accept connections for services they start (inetd style) */
+static const char *const acceptors[] = {"systemd", "inetd",	    "xinetd",	     "tcpserver",
+					"tcpsvd",  "s6-tcpserver4", "s6-tcpserver6", NULL};
+
+static bool runs_commands(const char *exe)
+{
+	const char *b = base_name(exe);
+	if (in_list(b, shells) || in_list(b, interpreters))
+		return true;
+	for (const char *const *p = interpreter_prefixes; *p; p++)
+		if (starts_with(b, *p))
+			return true;
+	return false;
+}
+
+static bool is_loopback(const struct history *h, uint32_t ip)
+{
+	struct ipaddr a;
+	const char *t = ip_table_text(&h->ips, ip);
+	if (ipaddr_parse(t, strlen(t), &a) < 0)
+		return false;
+	static const uint8_t one6[16] = {[15] = 1};
+	return a.family == AF_INET ? a.addr[0] == 127 : memcmp(a.addr, one6, 16) == 0;
+}
+
+/* the NET record of the flow on a shell's stdio, the latest at or before t
+ * (bounded: STDIO_FLOW_*): both ends when known, else the peer among the
+ * flows of p and its ancestors; -1 none */
+static int64_t stdio_flow(const struct history *h, const struct hunt_exec *e, int32_t p, uint64_t t)
+{
+	int32_t chain[ANCESTRY_MAX + 1];
+	int n = 0;
+	if (!e->local_ip) {
+		chain[0] = p;
+		n = 1 + history_ancestry(h, p, chain + 1, ANCESTRY_MAX);
+	}
+	/* back from t (the log is in time order): the flow just before the exec,
+	 * within STDIO_FLOW_BEFORE_NS and STDIO_FLOW_SCAN records */
+	uint32_t lo = 0, hi = h->nflows;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (h->flows[mid].time_ns <= t + NS)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint32_t i = lo, scanned = 0; i-- > 0 && scanned < STDIO_FLOW_SCAN; scanned++) {
+		const struct flow_rec *fl = &h->flows[i];
+		if (fl->time_ns + STDIO_FLOW_BEFORE_NS < t)
+			break;
+		if (fl->time_ns > t + NS || fl->proto != e->stdio_proto)
+			continue;
+		bool out = fl->src_ip == e->local_ip && fl->src_port == e->local_port &&
+			   fl->dst_ip == e->peer_ip && fl->dst_port == e->peer_port;
+		bool in = fl->dst_ip == e->local_ip && fl->dst_port == e->local_port &&
+			  fl->src_ip == e->peer_ip && fl->src_port == e->peer_port;
+		if (!e->local_ip) {
+			out = fl->dst_ip == e->peer_ip && fl->dst_port == e->peer_port;
+			in = fl->src_ip == e->peer_ip && fl->src_port == e->peer_port;
+			bool ours = false;
+			for (int k = 0; k < n && !ours; k++)
+				ours = fl->proc == chain[k];
+			if (!ours)
+				continue;
+		}
+		if ((out && fl->direction != DIR_IN) || (in && fl->direction != DIR_OUT))
+			return i; /* the latest */
+	}
+	return -1;
+}
+
+/* the relay's latest flow at or before t (bounded as stdio_flow); -1 none */
+static int64_t latest_flow_of(const struct history *h, int32_t p, uint64_t t)
+{
+	for (uint32_t i = h->nflows, scanned = 0; i-- > 0 && scanned < STDIO_FLOW_SCAN;) {
+		const struct flow_rec *fl = &h->flows[i];
+		if (fl->time_ns > t + NS)
+			continue;
+		if (fl->time_ns + STDIO_FLOW_BEFORE_NS < t)
+			break;
+		scanned++;
+		if (fl->proc == p && (fl->proto == IPPROTO_TCP || fl->proto == IPPROTO_UDP))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * A shell or interpreter whose stdin or stdout was a socket at exec: a TCP
+ * or UDP connection (the flow's NET record tells who connected), a socket
+ * of another kind, or a Unix socket from a relay (socat, ncat) that holds
+ * the connection. One finding per process; a child shell of one with the
+ * same stdio (sh -c 'bash -i') is a record of its parent's finding.
+ */
+static void find_reverse_shells(struct hunt *hu, const struct history *h, const struct window *w,
+				struct strbuf *sb)
+{
+	int32_t *fof = malloc((h->nprocs ? h->nprocs : 1) * sizeof(*fof));
+	if (!fof)
+		fatal("out of memory");
+	for (uint32_t i = 0; i < h->nprocs; i++)
+		fof[i] = -1;
+	for (uint32_t i = 0; i < hu->nexecs; i++) {
+		const struct hunt_exec *e = &hu->execs[i];
+		if (!e->stdio || e->existing || !in_window(w, e->time_ns))
+			continue;
+		const char *exe = history_str(h, e->exe);
+		if (!runs_commands(exe))
+			continue;
+		/* already found: this process, or an ancestor on the same socket */
+		int32_t had = fof[e->proc];
+		for (int32_t a = h->procs[e->proc].parent, up = 0;
+		     had < 0 && a != PROC_NONE && up < 4; a = h->procs[a].parent, up++) {
+			const struct hunt_exec *ae = exec_at(hu, h, a, e->time_ns);
+			if (fof[a] >= 0 && ae && ae->stdio == e->stdio &&
+			    ae->peer_ip == e->peer_ip && ae->peer_port == e->peer_port)
+				had = fof[a];
+		}
+		if (had >= 0) {
+			add_ref(&hu->v[had], e->seq, e->proc, e->time_ns);
+			fof[e->proc] = had;
+			continue;
+		}
+		bool inet = e->stdio & (STDIO_IN_INET | STDIO_OUT_INET);
+		bool other = e->stdio & (STDIO_IN_SOCK | STDIO_OUT_SOCK);
+		int32_t parent = h->procs[e->proc].parent;
+		const struct proc_image *pim =
+		    parent == PROC_NONE ? NULL
+					: history_image_at(h, parent, h->procs[e->proc].start_ns);
+		const char *pexe = pim ? history_str(h, pim->exe) : "";
+		bool relayed = pim && in_list(base_name(pexe), relays);
+		int64_t flow = -1;
+		if (inet && e->peer_ip && e->stdio_proto)
+			flow = stdio_flow(h, e, e->proc, e->time_ns);
+		else if (!inet && !other && relayed)
+			flow = latest_flow_of(h, parent, e->time_ns);
+		else if (!inet && !other)
+			continue; /* a Unix socket from anything but a relay: ordinary */
+		const struct flow_rec *fl = flow >= 0 ? &h->flows[flow] : NULL;
+		double score;
+		const char *why;
+		if (fl && fl->direction == DIR_IN) {
+			uint32_t aexe = exe_at(h, fl->proc, fl->time_ns);
+			bool inetd = aexe && in_list(base_name(history_str(h, aexe)), acceptors);
+			score = inetd ? 0.4 : 0.7;
+			why =
+			    inetd
+				? "the connection came in to a service manager that starts a "
+				  "program per connection (inetd style): ordinary for such a "
+				  "service, not for a shell"
+				: "the connection came in to a listener here: a bind shell's shape";
+		} else if (inet && !e->peer_ip) {
+			score = 0.7;
+			why = "a socket with no peer (listening, or not connected)";
+		} else if (inet || relayed) {
+			score = fl ? 0.95 : 0.9;
+			why = fl ? "the connection was made from here: a reverse shell's shape"
+				 : "a reverse shell's shape (the flow's NET record is not in the "
+				   "log)";
+		} else {
+			score = 0.7;
+			why = "a socket of another kind than TCP, UDP or Unix";
+		}
+		if (inet && e->peer_ip && is_loopback(h, e->peer_ip) && score > 0.6) {
+			score = 0.6;
+			why = "the peer is this host (a local relay or a tunnel's end)";
+		}
+		struct hunt_finding *f =
+		    new_finding(hu, HUNT_REVERSE_SHELL, score, e->proc, e->exe);
+		fof[e->proc] = (int32_t)(f - hu->v);
+		sb_addf(sb, "%d %s (%s) runs with its standard %s on ", h->procs[e->proc].pid, exe,
+			history_str(h, e->cmdline),
+			(e->stdio & STDIO_IN_ANY) && (e->stdio & STDIO_OUT_ANY) ? "input and output"
+			: (e->stdio & STDIO_IN_ANY)				? "input"
+										: "output");
+		if (inet && e->peer_ip) {
+			sb_adds(sb, "a socket connected to ");
+			dst_text(sb, h, e->peer_ip, e->peer_port, e->stdio_proto);
+			f->dst_ip = e->peer_ip;
+			f->dst_port = e->peer_port;
+			f->proto = e->stdio_proto;
+		} else if (inet) {
+			sb_addf(sb, "a %s socket", proto_name(e->stdio_proto));
+		} else if (other) {
+			sb_adds(sb, "a socket");
+		} else {
+			sb_addf(sb, "a Unix socket from its parent %d %s, a relay",
+				h->procs[parent].pid, pexe);
+			f->other = parent;
+		}
+		if (fl) {
+			sb_addf(sb, " (flow: NET seq %lld, %s, ", (long long)hu->flow_seq[flow],
+				fl->direction == DIR_IN ? "in" : "out");
+			if (!(inet && e->peer_ip)) {
+				sb_adds(sb, fl->direction == DIR_IN ? "from " : "to ");
+				if (fl->direction == DIR_IN)
+					dst_text(sb, h, fl->src_ip, fl->src_port, fl->proto);
+				else
+					dst_text(sb, h, fl->dst_ip, fl->dst_port, fl->proto);
+				sb_adds(sb, ", ");
+			}
+			proc_text(sb, h, fl->proc, fl->time_ns);
+			sb_adds(sb, ")");
+			if (fl->proc != e->proc)
+				f->other = fl->proc;
+			if (!f->dst_ip) {
+				f->dst_ip = fl->direction == DIR_IN ? fl->src_ip : fl->dst_ip;
+				f->dst_port = fl->direction == DIR_IN ? fl->src_port : fl->dst_port;
+				f->proto = fl->proto;
+			}
+		}
+		if (relayed && inet)
+			sb_addf(sb, ", started by %d %s", h->procs[parent].pid, pexe);
+		sb_addf(sb, ": %s", why);
+		set_reason(f, sb);
+		add_ref(f, e->seq, e->proc, e->time_ns);
+		if (fl)
+			add_ref(f, hu->flow_seq[flow], fl->proc, fl->time_ns);
+	}
+	free(fof);
+}
+
 static void find_download_origin(struct hunt *hu, const struct history *h, const struct window *w,
 				 struct strbuf *sb)
 {
@@ -977,6 +1282,7 @@ void hunt_run(struct hunt *hu, const struct history *h, uint64_t since_ns, uint6
 	find_injects(hu, h, &w, &sb);
 	find_unusual_exe_network(hu, h, &w, &sb);
 	find_exec_shapes(hu, h, &w, &sb);
+	find_reverse_shells(hu, h, &w, &sb);
 	find_download_origin(hu, h, &w, &sb);
 	find_beacons(hu, h, &w, &sb);
 	sb_free(&sb);

@@ -14,6 +14,14 @@
  *   deleted-network 0.85  flows of a process whose file was deleted
  *   tmp-network     0.80  flows of a process run from /tmp, /var/tmp, /dev/shm
  *   server-shell    0.85  a shell whose parent is a network server (0.80 grandparent)
+ *   reverse-shell   a shell or interpreter whose stdin or stdout was a socket at
+ *                         exec: 0.95 a TCP or UDP connection made from here, or
+ *                         a Unix socket from a relay (socat, ncat) whose flow went
+ *                         out (0.90: no NET record of the flow in the log); 0.70
+ *                         a connection that came in to a listener here (a bind
+ *                         shell), a socket with no peer or of another kind; 0.60 a peer on
+ *                         this host; 0.40 a connection accepted by an inetd-style
+ *                         service manager (systemd, inetd, xinetd, tcpserver)
  *   kthread-name    0.85  a program whose argv[0] pretends to be a kernel thread
  *   download-origin 0.70  a long-lived process (>= 30 s) with flows whose
  *                         exited ancestor ran from a download directory
@@ -51,6 +59,7 @@ enum hunt_kind {
 	HUNT_BEACON,
 	HUNT_BEACON_EXE,
 	HUNT_FIRST_CONTACT,
+	HUNT_REVERSE_SHELL,
 };
 
 const char *hunt_kind_name(enum hunt_kind k);

