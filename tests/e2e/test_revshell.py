@@ -123,7 +123,8 @@ def test_exec_stdio_keys():
             unix_pid = run_plain(stdin=a.fileno(), stdout=subprocess.DEVNULL)
             journal_pid = run_plain(stdin=subprocess.DEVNULL, stdout=a.fileno(),
                                     stderr=a.fileno())
-            pipe_pid = run_plain(stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            pipe_pid = run_plain(stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
             with tempfile.TemporaryFile() as f:
                 plain_pid = run_plain(stdin=subprocess.DEVNULL, stdout=f, stderr=f)
             for s in (u, a, b):
