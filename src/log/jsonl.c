@@ -307,6 +307,10 @@ static struct ecs_kind ecs_kind_of(const char *event)
 		k.category = "configuration";
 		k.type = "change";
 		break;
+	case OM_EVENT_EVIDENCE: /* files kept of a process a rule fired for */
+		k.category = "file";
+		k.type = "creation";
+		break;
 	default: /* SEAL, and what this version does not know */
 		break;
 	}
@@ -456,7 +460,8 @@ static void enc_process(struct enc *e, bool modload)
 	enc_text(e, "entity_id", COL_GUID);
 	enc_path(e, "executable", "name", COL_EXE);
 	enc_args(e);
-	if (!modload) {
+	/* EVIDENCE: sha256 is its manifest's, a file's (file.hash.sha256) */
+	if (!modload && strcmp(F(COL_EVENT), "EVIDENCE") != 0) {
 		jw_push(&e->w, "hash");
 		enc_text(e, "sha256", COL_SHA256);
 		jw_pop(&e->w);
@@ -611,6 +616,11 @@ static void enc_ecs(struct enc *e, const struct jsonl_host *host)
 	} else {
 		jw_push(&e->w, "file");
 		enc_path(e, "path", NULL, COL_PATH);
+		if (strcmp(F(COL_EVENT), "EVIDENCE") == 0) {
+			jw_push(&e->w, "hash");
+			enc_text(e, "sha256", COL_SHA256);
+			jw_pop(&e->w);
+		}
 		jw_pop(&e->w);
 	}
 	bool icmp = is_icmp(F(COL_PROTO));
@@ -670,6 +680,7 @@ static void enc_ecs(struct enc *e, const struct jsonl_host *host)
 	X(DETAIL, "onmitsu.detail")                                                                \
 	X(PROCESS_SHA256, "process.hash.sha256")                                                   \
 	X(DLL_SHA256, "dll.hash.sha256")                                                           \
+	X(FILE_SHA256, "file.hash.sha256")                                                         \
 	X(CGROUP, "onmitsu.cgroup")                                                                \
 	X(CONTAINER_ID, "container.id")                                                            \
 	X(TARGET_PID, "onmitsu.target.pid")                                                        \
@@ -1253,7 +1264,8 @@ static void columns_ecs(struct dec *d)
 			col_copy(d, c, P_DETAIL);
 			break;
 		case COL_SHA256:
-			col_either(d, c, P_DLL_SHA256, P_PROCESS_SHA256);
+			col_either(d, c, P_DLL_SHA256,
+				   get(j, P_FILE_SHA256, NULL) ? P_FILE_SHA256 : P_PROCESS_SHA256);
 			break;
 		case COL_CGROUP:
 			col_copy(d, c, P_CGROUP);

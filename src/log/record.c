@@ -4,11 +4,13 @@
 #include <string.h>
 
 static const char *const event_names[OM_EVENT_COUNT] = {
-    [OM_EVENT_START] = "START",	    [OM_EVENT_STOP] = "STOP",	  [OM_EVENT_EXISTING] = "EXISTING",
-    [OM_EVENT_FORK] = "FORK",	    [OM_EVENT_EXEC] = "EXEC",	  [OM_EVENT_EXIT] = "EXIT",
-    [OM_EVENT_MODLOAD] = "MODLOAD", [OM_EVENT_NET] = "NET",	  [OM_EVENT_LOST] = "LOST",
-    [OM_EVENT_SEAL] = "SEAL",	    [OM_EVENT_INJECT] = "INJECT", [OM_EVENT_DNS] = "DNS",
-    [OM_EVENT_CONFIG] = "CONFIG",
+    [OM_EVENT_START] = "START",	      [OM_EVENT_STOP] = "STOP",
+    [OM_EVENT_EXISTING] = "EXISTING", [OM_EVENT_FORK] = "FORK",
+    [OM_EVENT_EXEC] = "EXEC",	      [OM_EVENT_EXIT] = "EXIT",
+    [OM_EVENT_MODLOAD] = "MODLOAD",   [OM_EVENT_NET] = "NET",
+    [OM_EVENT_LOST] = "LOST",	      [OM_EVENT_SEAL] = "SEAL",
+    [OM_EVENT_INJECT] = "INJECT",     [OM_EVENT_DNS] = "DNS",
+    [OM_EVENT_CONFIG] = "CONFIG",     [OM_EVENT_EVIDENCE] = "EVIDENCE",
 };
 
 const char *om_event_name(enum om_event e)

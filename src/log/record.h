@@ -21,10 +21,11 @@ enum om_event {
 	OM_EVENT_MODLOAD,
 	OM_EVENT_NET,
 	OM_EVENT_LOST,
-	OM_EVENT_SEAL,	 /* a forward-secure seal of the hash chain (log/seal.h) */
-	OM_EVENT_INJECT, /* a process acted on another's memory or loading */
-	OM_EVENT_DNS,	 /* a DNS query or response, attributed to the process */
-	OM_EVENT_CONFIG, /* the configuration was reloaded: what changed */
+	OM_EVENT_SEAL,	   /* a forward-secure seal of the hash chain (log/seal.h) */
+	OM_EVENT_INJECT,   /* a process acted on another's memory or loading */
+	OM_EVENT_DNS,	   /* a DNS query or response, attributed to the process */
+	OM_EVENT_CONFIG,   /* the configuration was reloaded: what changed */
+	OM_EVENT_EVIDENCE, /* a rule fired: what was kept of the process, and where */
 	OM_EVENT_COUNT
 };
 

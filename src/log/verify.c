@@ -12,11 +12,13 @@
 
 #include "log/chain.h"
 #include "log/csv.h"
+#include "log/evidence.h"
 #include "log/jsonl.h"
 #include "log/schema.h"
 #include "log/segment.h"
 #include "log/writer.h"
 #include "util/safefile.h"
+#include "util/log.h"
 #include "util/strbuf.h"
 
 #define MAX_REPORTED 20
@@ -85,6 +87,13 @@ struct vstate {
 	bool seal_failed;
 	uint64_t seal_failed_seq;
 	char seal_failed_where[160], seal_failed_error[32];
+	/* EVIDENCE records whose files are checked at the end */
+	struct evidence_ref {
+		uint64_t seq;
+		char path[EVIDENCE_DIRNAME_MAX + 16];
+		char sha[65];
+	} * evidence;
+	size_t nevidence;
 	/* the last record */
 	char last_event[16], last_reason[16];
 	bool any;
@@ -110,7 +119,7 @@ static void problem(struct vstate *s, const char *fmt, ...)
 }
 
 struct fields {
-	const char *time, *seq, *event, *detail;
+	const char *time, *seq, *event, *detail, *path, *sha256;
 };
 
 /* The fields verify reads, from the one record line parser (log/schema.h). */
@@ -124,6 +133,8 @@ static bool get_fields(struct vstate *s, const char *line, size_t len, enum log_
 	out->seq = ln.f[COL_SEQ];
 	out->event = ln.f[COL_EVENT];
 	out->detail = ln.f[COL_DETAIL];
+	out->path = ln.f[COL_PATH];
+	out->sha256 = ln.f[COL_SHA256];
 	return true;
 }
 
@@ -526,6 +537,45 @@ static void check_chain(struct vstate *s, const char *where, const char *line, s
 	}
 }
 
+/* an EVIDENCE record names a directory and its manifest's hash: checked
+ * once every segment is read (log/evidence.h) */
+static void note_evidence(struct vstate *s, const char *where, uint64_t seq,
+			  const struct fields *fl)
+{
+	if (!ev_record_path_ok(fl->path, strlen(fl->path)) || strlen(fl->sha256) != 64) {
+		problem(s,
+			"%s (seq %" PRIu64 "): an EVIDENCE record whose path or sha256 is not "
+			"one the recorder writes (evidence/GUID, 64 hex digits)",
+			where, seq);
+		return;
+	}
+	struct evidence_ref *v = realloc(s->evidence, (s->nevidence + 1) * sizeof(*v));
+	if (!v)
+		fatal("out of memory");
+	s->evidence = v;
+	v[s->nevidence].seq = seq;
+	snprintf(v[s->nevidence].path, sizeof(v[0].path), "%s", fl->path);
+	memcpy(v[s->nevidence].sha, fl->sha256, 65);
+	s->nevidence++;
+}
+
+static void check_evidence(struct vstate *s, int dirfd)
+{
+	for (size_t i = 0; i < s->nevidence; i++) {
+		char err[512];
+		if (ev_check(dirfd, s->evidence[i].path, s->evidence[i].sha, err, sizeof(err)) != 0)
+			problem(s, "evidence of seq %" PRIu64 ": %s", s->evidence[i].seq, err);
+		else
+			s->res->evidence_checked++;
+	}
+	if (s->nevidence)
+		fprintf(s->out, "evidence: %" PRIu64 " of %zu kept as their manifests say\n",
+			s->res->evidence_checked, s->nevidence);
+	free(s->evidence);
+	s->evidence = NULL;
+	s->nevidence = 0;
+}
+
 static void check_record(struct vstate *s, const char *where, char *line, size_t len,
 			 enum log_format f, const struct log_layout *cols, bool seg_first)
 {
@@ -582,6 +632,8 @@ static void check_record(struct vstate *s, const char *where, char *line, size_t
 		check_seal(s, where, seq, fl.detail);
 	if (strcmp(fl.event, "START") == 0)
 		check_start(s, where, seq, &fl, declared, ufirst);
+	if (strcmp(fl.event, "EVIDENCE") == 0 && (fl.path[0] || fl.sha256[0]))
+		note_evidence(s, where, seq, &fl);
 	snprintf(s->last_event, sizeof(s->last_event), "%s", fl.event);
 	memcpy(s->prev_chain, c, sizeof(s->prev_chain));
 	s->have_prev = c[0] != '\0';
@@ -818,6 +870,7 @@ int log_verify_opts(const char *dir, const struct verify_opts *o, FILE *out,
 				       "they cannot be checked");
 	verify_end(&s, key0);
 	check_last_epoch(&s, o);
+	check_evidence(&s, dirfd);
 	char lossbuf[128] = "";
 	if (res->unwritten)
 		snprintf(lossbuf, sizeof(lossbuf),

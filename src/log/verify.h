@@ -20,7 +20,8 @@ struct verify_result {
 	/* records the recorder could not write, declared by the record after
 	 * them (unwritten_seqs=): counted loss, not tampering */
 	uint64_t unwritten, losses;
-	bool running; /* a recorder holds the directory's lock */
+	bool running;		   /* a recorder holds the directory's lock */
+	uint64_t evidence_checked; /* EVIDENCE directories whose files match their manifest */
 	char first_problem[512];
 };
 

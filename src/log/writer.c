@@ -499,7 +499,7 @@ int log_writer_sync(struct log_writer *w)
 static bool log_dir_entry_ours(const char *name)
 {
 	return strncmp(name, "onmitsu", 7) == 0 || strncmp(name, "syslog-", 7) == 0 ||
-	       strcmp(name, "lost+found") == 0;
+	       strcmp(name, "lost+found") == 0 || strcmp(name, "evidence") == 0;
 }
 
 static int lock_dir(struct log_writer *w)

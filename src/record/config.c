@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "onmitsu/event.h"
+#include "record/evidence.h"
 #include "record/filehash.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -35,6 +36,10 @@ static const char *const setting_names[CFG_S_COUNT] = {
     [CFG_S_RING_SIZE] = "ring-size",
     [CFG_S_CMDLINE_MAX] = "cmdline-max",
     [CFG_S_HASH_MAX] = "hash-max",
+    [CFG_S_EVIDENCE_MAX] = "evidence-max",
+    [CFG_S_EVIDENCE_EXE_MAX] = "evidence-exe-max",
+    [CFG_S_EVIDENCE_RULES] = "evidence-rules",
+    [CFG_S_EVIDENCE_ENVIRON] = "evidence-environ",
 };
 
 /* the writer's option for each of its settings */
@@ -93,6 +98,10 @@ void record_settings_init(struct record_settings *r)
 	r->ring = RECORD_DEFAULT_RING_BYTES;
 	r->cmdline_max = OM_CMDLINE_DEFAULT;
 	r->hash_max = HASH_DEFAULT_MAX;
+	r->evidence_max = EVIDENCE_DEFAULT_MAX;
+	r->evidence_exe_max = EVIDENCE_DEFAULT_EXE_MAX;
+	r->evidence_rules = EV_RULES_ALL;
+	r->evidence_environ = EV_ENV_REDACTED;
 }
 
 int record_setting_set(struct record_settings *r, enum cfg_setting s, const char *value, char *err,
@@ -130,6 +139,42 @@ int record_setting_set(struct record_settings *r, enum cfg_setting s, const char
 			return -1;
 		}
 		r->hash_max = v;
+		return 0;
+	case CFG_S_EVIDENCE_MAX:
+	case CFG_S_EVIDENCE_EXE_MAX:
+		if (parse_size(value, &v) != 0 || v > (1ull << 40)) {
+			snprintf(err, errsize, "want bytes up to 1T, e.g. %s",
+				 s == CFG_S_EVIDENCE_MAX ? "256M, or 0 to keep no evidence"
+							 : "32M");
+			return -1;
+		}
+		if (s == CFG_S_EVIDENCE_MAX)
+			r->evidence_max = v;
+		else
+			r->evidence_exe_max = v;
+		return 0;
+	case CFG_S_EVIDENCE_RULES: {
+		unsigned rules;
+		if (ev_rules_parse(value, &rules) != 0) {
+			snprintf(err, errsize,
+				 "want a comma-separated list of suspicious-exe-net, inject, "
+				 "reverse-shell, or none");
+			return -1;
+		}
+		r->evidence_rules = rules;
+		return 0;
+	}
+	case CFG_S_EVIDENCE_ENVIRON:
+		if (strcmp(value, "redacted") == 0)
+			r->evidence_environ = EV_ENV_REDACTED;
+		else if (strcmp(value, "full") == 0)
+			r->evidence_environ = EV_ENV_FULL;
+		else if (strcmp(value, "none") == 0)
+			r->evidence_environ = EV_ENV_NONE;
+		else {
+			snprintf(err, errsize, "want redacted, full or none");
+			return -1;
+		}
 		return 0;
 	default:
 		if ((unsigned)s >= CFG_S_COUNT ||
@@ -601,7 +646,8 @@ static int record_key(struct parser *p, const char *key, size_t kn, const char *
 	return fail(p,
 		    "unknown key \"%.*s\" in [record]: want log-dir, format, rotate-size, "
 		    "rotate-age, keep-size, keep-age, compress-level, seal-key, seal-interval, "
-		    "syslog, ring-size, cmdline-max or hash-max",
+		    "syslog, ring-size, cmdline-max, hash-max, evidence-max, evidence-exe-max, "
+		    "evidence-rules or evidence-environ",
 		    (int)(kn > 64 ? 64 : kn), key);
 }
 

@@ -40,6 +40,10 @@ enum cfg_setting {
 	CFG_S_RING_SIZE,
 	CFG_S_CMDLINE_MAX,
 	CFG_S_HASH_MAX,
+	CFG_S_EVIDENCE_MAX,
+	CFG_S_EVIDENCE_EXE_MAX,
+	CFG_S_EVIDENCE_RULES,
+	CFG_S_EVIDENCE_ENVIRON,
 	CFG_S_COUNT
 };
 
@@ -58,6 +62,12 @@ struct record_settings {
 	struct log_settings ls;
 	uint64_t ring, cmdline_max;
 	uint64_t hash_max; /* bytes of the largest file hashed; 0: none */
+	/* evidence preservation (record/evidence.h): bytes under LOG_DIR/evidence
+	 * (0: none kept), bytes of one executable or mapping copied, the rules
+	 * (1 << EV_RULE_*), what of the environment is kept (enum ev_environ) */
+	uint64_t evidence_max, evidence_exe_max;
+	unsigned evidence_rules;
+	int evidence_environ;
 };
 
 void record_settings_init(struct record_settings *r);

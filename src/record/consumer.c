@@ -71,6 +71,21 @@ void consumer_set_inject_source(struct consumer *c, const struct inject_source *
 	c->inject.src = *src;
 }
 
+void consumer_evidence(struct consumer *c, enum ev_rule rule, uint32_t pid, uint64_t start_ns,
+		       const char *guid, int64_t uid, const char *trigger)
+{
+	if (!c->evidence || !guid)
+		return;
+	uint64_t ticks = guid_ticks_from_ns(start_ns);
+	struct proc_entry *p = proctable_lookup(&c->procs, pid);
+	if (p && p->start_ticks == ticks) {
+		if (p->evidence_fired)
+			return;
+		p->evidence_fired = true;
+	}
+	evidence_fire(c->evidence, rule, pid, ticks, guid, uid, trigger);
+}
+
 void hash_error_detail(struct strbuf *d, enum hash_err err)
 {
 	const char *name = hash_err_name(err);
@@ -352,6 +367,11 @@ static void on_fork(struct consumer *c, const struct om_ev_proc *e)
 		proc_entry_set_image(ch, p->exe, p->exe_len, p->args, p->args_len,
 				     p->args_truncated);
 		ch->exe_truncated = p->exe_truncated;
+		/* it runs its parent's image: a suspicious one is snapshot too */
+		ch->exe_suspicious = p->exe_suspicious;
+		if (ch->exe_suspicious && c->evidence)
+			evidence_snapshot(c->evidence, e->h.pid, ch->start_ticks, guid, NULL, 0,
+					  NULL, 0, 0);
 	}
 	r.ppid = e->ppid;
 	r.parent_guid = pguid;
@@ -469,6 +489,12 @@ static void on_exec(struct consumer *c, const struct om_ev_proc *e)
 	proc_entry_set_image(p, exe, e->exe_len, args, e->args_len,
 			     (e->h.flags & OM_F_ARGS_TRUNC) != 0);
 	p->exe_truncated = (e->h.flags & OM_F_PATH_TRUNC) != 0;
+	/* a flag test and three compares: near nothing for ordinary execs */
+	p->exe_suspicious = ev_exe_suspicious(e->h.flags, exe, e->exe_len);
+	if (p->exe_suspicious && c->evidence)
+		evidence_snapshot(c->evidence, e->h.pid, ticks, guid, &e->exe_id, e->exec_gen,
+				  (e->h.flags & OM_F_PATH_TRUNC) ? NULL : exe, e->exe_len,
+				  (int64_t)r.time_ns);
 	r.ppid = p->ppid;
 	r.parent_guid = p->parent_guid;
 	r.exe = exe;
@@ -518,6 +544,9 @@ static void on_exec(struct consumer *c, const struct om_ev_proc *e)
 	struct hash_wait *w = ask_hash(c, &q, &r, sha, &d);
 	r.detail = detail_str(&d);
 	consumer_emit(c, &r, w);
+	if (c->evidence && ev_exec_reverse_shell(r.detail))
+		consumer_evidence(c, EV_RULE_REVERSE_SHELL, e->h.pid, e->h.start_ns, guid, r.uid,
+				  "exec");
 	sb_free(&d);
 	sb_free(&script);
 }
@@ -704,6 +733,14 @@ static int on_net(struct consumer *c, const struct om_ev_net *e, size_t size)
 			    e->dport, true, true) == 0)
 		r.community_id = cid;
 	consumer_emit(c, &r, NULL);
+	if (c->evidence && r.guid) {
+		/* a NET of a process whose exe is suspicious */
+		struct proc_entry *p = proctable_lookup(&c->procs, e->h.pid);
+		if (p && p->exe_suspicious && !p->evidence_fired &&
+		    p->start_ticks == guid_ticks_from_ns(e->h.start_ns))
+			consumer_evidence(c, EV_RULE_SUSPICIOUS_NET, e->h.pid, e->h.start_ns, guid,
+					  r.uid, e->direction == OM_DIR_IN ? "net_in" : "net_out");
+	}
 	return 0;
 }
 

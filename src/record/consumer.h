@@ -13,6 +13,7 @@
 #include "log/record.h"
 #include "onmitsu/event.h"
 #include "record/dns.h"
+#include "record/evidence.h"
 #include "record/inject.h"
 #include "record/hasher.h"
 #include "record/proctable.h"
@@ -40,7 +41,8 @@ struct consumer {
 	struct hasher *hasher;	    /* NULL: no hashing (record --hash-max 0, tests) */
 	struct pending_record *pending, **pending_tail;
 	size_t npending;
-	uint64_t hash_errors; /* records written with hash_error= */
+	uint64_t hash_errors;	   /* records written with hash_error= */
+	struct evidence *evidence; /* NULL: no evidence rules (record/evidence.h) */
 };
 
 void consumer_init(struct consumer *c, const uint8_t boot_id[16], consumer_out_fn out, void *ctx);
@@ -71,6 +73,11 @@ void consumer_drain(struct consumer *c);
 /* Wait up to timeout_ms for every held record, then write those still
  * waiting with hash_error=stopped. */
 void consumer_finish(struct consumer *c, int timeout_ms);
+/* A rule fired for process (pid, start_ns): keep its evidence, once per
+ * process (no-op without c->evidence). trigger: a word for the record. */
+void consumer_evidence(struct consumer *c, enum ev_rule rule, uint32_t pid, uint64_t start_ns,
+		       const char *guid, int64_t uid, const char *trigger);
+
 /* " hash_error=NAME" into d. */
 void hash_error_detail(struct strbuf *d, enum hash_err err);
 

@@ -137,17 +137,17 @@ static int reopen_for_read(int fd)
 }
 
 /* The file by its name, when it is the kernel's very file, unchanged. */
-static enum hash_err open_by_path(const struct cand *c, int *fdp, struct stat *st)
+static enum hash_err open_by_path(const struct hash_req *req, int *fdp, struct stat *st)
 {
-	if (!c->path || c->path[0] != '/')
+	if (!req->path || req->path[0] != '/')
 		return HASH_E_EXITED;
-	int fd = open(c->path, O_PATH | O_CLOEXEC);
+	int fd = open(req->path, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return errno_reason(errno);
 	long f_type;
 	struct stat s;
 	if (fstat_both(fd, &s, &f_type) != 0 ||
-	    !file_is_unchanged(&c->req.id, &s, f_type, c->req.event_unix_ns)) {
+	    !file_is_unchanged(&req->id, &s, f_type, req->event_unix_ns)) {
 		close(fd);
 		return HASH_E_CHANGED;
 	}
@@ -172,24 +172,26 @@ static enum hash_err open_by_path(const struct cand *c, int *fdp, struct stat *s
  * executable cannot be written (ETXTBSY). Else it must be unchanged by
  * its change time.
  */
-static enum hash_err open_exe(struct hasher *h, const struct cand *c, int *fdp, struct stat *st)
+enum hash_err exec_file_open(const struct hasher_opts *o, const struct hash_req *req, int *fdp,
+			     struct stat *st)
 {
-	char p[64];
-	snprintf(p, sizeof(p), "%s/%" PRIu32 "/exe", h->proc_root, c->req.pid);
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%" PRIu32 "/exe", o->proc_root ? o->proc_root : "/proc",
+		 req->pid);
 	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	enum hash_err err = HASH_E_EXITED;
 	if (fd >= 0) {
 		struct stat s;
 		long f_type;
 		err = HASH_E_CHANGED;
-		if (fstat_both(fd, &s, &f_type) == 0 && file_is_same(&c->req.id, &s, f_type)) {
+		if (fstat_both(fd, &s, &f_type) == 0 && file_is_same(&req->id, &s, f_type)) {
 			/* after the fstat: no exec since, up to now */
 			uint64_t gen = 0;
-			bool same_image =
-			    h->o.running_exe_unwritable && c->req.gen && h->o.exec_gen &&
-			    h->o.exec_gen(h->o.ctx, c->req.pid, &gen) == 0 && gen == c->req.gen;
+			bool same_image = o->running_exe_unwritable && req->gen && o->exec_gen &&
+					  o->exec_gen(o->ctx, req->pid, &gen) == 0 &&
+					  gen == req->gen;
 			if (same_image ||
-			    file_is_unchanged(&c->req.id, &s, f_type, c->req.event_unix_ns)) {
+			    file_is_unchanged(&req->id, &s, f_type, req->event_unix_ns)) {
 				*fdp = fd;
 				*st = s;
 				return HASH_OK;
@@ -199,7 +201,7 @@ static enum hash_err open_exe(struct hasher *h, const struct cand *c, int *fdp, 
 	} else if (errno != ENOENT && errno != ESRCH) {
 		err = HASH_E_UNREADABLE;
 	}
-	enum hash_err perr = open_by_path(c, fdp, st);
+	enum hash_err perr = open_by_path(req, fdp, st);
 	if (perr == HASH_OK)
 		return HASH_OK;
 	return err;
@@ -253,9 +255,9 @@ static enum hash_err open_cand(struct hasher *h, struct cand *c, int *fdp, struc
 {
 	switch (c->req.kind) {
 	case HASH_REQ_EXEC:
-		return open_exe(h, c, fdp, st);
+		return exec_file_open(&h->o, &c->req, fdp, st);
 	case HASH_REQ_MODULE: {
-		enum hash_err err = open_by_path(c, fdp, st);
+		enum hash_err err = open_by_path(&c->req, fdp, st);
 		if (err == HASH_OK)
 			return err;
 		enum hash_err merr = open_map_file(h, c, fdp, st);
@@ -412,6 +414,7 @@ struct hasher *hasher_new(const struct hasher_opts *o)
 		return NULL;
 	h->o = *o;
 	h->proc_root = strdup(o->proc_root ? o->proc_root : "/proc");
+	h->o.proc_root = h->proc_root; /* exec_file_open reads it from the options */
 	h->buf = malloc(HASH_CHUNK);
 	h->cands_tail = &h->cands;
 	if (!h->proc_root || !h->buf || hash_cache_init(&h->cache, HASH_CACHE_ENTRIES) != 0)

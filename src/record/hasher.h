@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "record/filehash.h"
 
@@ -71,6 +72,17 @@ struct hasher_stats {
 
 struct hasher;
 struct hash_wait;
+
+/*
+ * Open the file pid executed the way HASH_REQ_EXEC proves it (r->kind,
+ * r->fd unused; r->path NUL-terminated or NULL): /proc/PID/exe when it is the
+ * kernel's inode r->id and still the image of that exec (r->gen) or
+ * unchanged, else r->path when it holds that very file unchanged. HASH_OK
+ * with *fd (read-only) and *st; else the reason. For another reader of what
+ * ran than the hasher's worker (record/evidence.c); o->proc_root NULL: /proc.
+ */
+enum hash_err exec_file_open(const struct hasher_opts *o, const struct hash_req *r, int *fd,
+			     struct stat *st);
 
 /* Starts the worker thread. NULL when out of memory or threads. */
 struct hasher *hasher_new(const struct hasher_opts *o);

@@ -174,6 +174,17 @@ int inject_sample(struct consumer *c, const struct om_ev_inject *e, size_t size)
 		r.detail = sb_str(&d);
 	}
 	consumer_emit(c, &r, NULL);
+	if (c->evidence) {
+		/* the actor's evidence, and the target's (its memory was acted on) */
+		char trig[48];
+		snprintf(trig, sizeof(trig), "inject:%s", r.result);
+		consumer_evidence(c, EV_RULE_INJECT, e->h.pid, e->h.start_ns, guid, r.uid, trig);
+		if (e->target_pid && e->target_pid != e->h.pid) {
+			snprintf(trig, sizeof(trig), "inject_target:%s", r.result);
+			consumer_evidence(c, EV_RULE_INJECT, e->target_pid, e->target_start_ns,
+					  tguid, OM_NONE, trig);
+		}
+	}
 	if (!is_env_method(e->method) && !is_new_name(e) && !(e->h.flags & OM_F_NO_SERIES)) {
 		struct om_inject_key k = {
 		    .actor = e->h.pid,

@@ -25,7 +25,10 @@ struct proc_entry {
 	char *args;
 	size_t args_len;
 	bool args_truncated;
-	bool used; /* slot in use */
+	bool exe_suspicious; /* a memfd, deleted, or in /tmp, /var/tmp, /dev/shm (record/evidence.h)
+			      */
+	bool evidence_fired; /* an evidence rule fired for it */
+	bool used;	     /* slot in use */
 };
 
 struct proctable {

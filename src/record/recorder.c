@@ -17,6 +17,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -30,6 +31,7 @@
 #include "record/config.h"
 #include "record/cgroup.h"
 #include "record/consumer.h"
+#include "record/evidence.h"
 #include "record/filter.h"
 #include "record/guid.h"
 #include "record/hasher.h"
@@ -45,7 +47,8 @@
 
 #define DEFAULT_LOG_DIR RECORD_DEFAULT_LOG_DIR
 #define POLL_MS 10
-#define HASH_STOP_WAIT_MS 30000 /* at stop, for hashes still to come */
+#define HASH_STOP_WAIT_MS 30000	    /* at stop, for hashes still to come */
+#define EVIDENCE_STOP_WAIT_MS 10000 /* at stop, for evidence of rules already fired */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -93,8 +96,10 @@ struct recorder {
 	struct om_proc_attrs snapshot_attrs; /* of the process being snapshot */
 	bool snapshot_have_attrs;
 	char cgroup_root[4096];
-	struct hasher *hasher;	   /* NULL: --hash-max 0 */
-	uint64_t snapshot_boot_ns; /* CLOCK_BOOTTIME before the /proc snapshot was read */
+	struct hasher *hasher;	      /* NULL: --hash-max 0 */
+	struct evidence *evidence;    /* NULL: --evidence-max 0 or no rule */
+	struct hasher_opts exec_opts; /* how exe files are proven (the hasher's and evidence's) */
+	uint64_t snapshot_boot_ns;    /* CLOCK_BOOTTIME before the /proc snapshot was read */
 };
 
 static void count_excluded(struct recorder *rec, const char *name, uint64_t n)
@@ -507,6 +512,12 @@ static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
 		memcpy(e->parent_guid, pguid, GUID_STR_LEN);
 		proc_entry_set_image(e, pi->exe.data, pi->exe.len, pi->args.data, pi->args.len,
 				     pi->args_truncated);
+		uint32_t fl =
+		    (pi->exe_deleted ? OM_F_DELETED : 0) | (pi->exe_memfd ? OM_F_MEMFD : 0);
+		e->exe_suspicious = ev_exe_suspicious(fl, pi->exe.data, pi->exe.len);
+		if (e->exe_suspicious && rec->evidence)
+			evidence_snapshot(rec->evidence, pi->stat.pid, pi->stat.start_ticks, guid,
+					  NULL, 0, NULL, 0, 0);
 	}
 	snapshot_modules(rec, pi, guid, t);
 }
@@ -572,6 +583,14 @@ static void usage(FILE *out)
 		"      --cmdline-max BYTES bytes of argv kept per exec, 64..%u (default %u)\n"
 		"      --hash-max BYTES    SHA-256 of executed and mapped files up to this size;\n"
 		"                          0: none; K/M/G suffixes (default 64M)\n"
+		"      --evidence-max BYTES  evidence kept in DIR/evidence when a rule fires,\n"
+		"                          all in all (default 256M; 0: none)\n"
+		"      --evidence-exe-max BYTES  the largest executable or mapping copied\n"
+		"                          (default 32M)\n"
+		"      --evidence-rules LIST  suspicious-exe-net,inject,reverse-shell (the\n"
+		"                          default) or none\n"
+		"      --evidence-environ redacted|full|none  the environment kept (default\n"
+		"                          redacted: values of secrets replaced)\n"
 		"%s"
 		"  -v, --verbose           more diagnostics (twice: libbpf's debug output)\n"
 		"  -h, --help              this help\n"
@@ -588,6 +607,10 @@ static const struct option record_opts[] = {
     {"ring-size", required_argument, NULL, 'r'},
     {"cmdline-max", required_argument, NULL, 'c'},
     {"hash-max", required_argument, NULL, 'H'},
+    {"evidence-max", required_argument, NULL, 0x4d00},
+    {"evidence-exe-max", required_argument, NULL, 0x4d01},
+    {"evidence-rules", required_argument, NULL, 0x4d02},
+    {"evidence-environ", required_argument, NULL, 0x4d03},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     LOG_WRITER_LONGOPTS,
@@ -606,6 +629,14 @@ static int option_setting(int ch)
 		return CFG_S_CMDLINE_MAX;
 	case 'H':
 		return CFG_S_HASH_MAX;
+	case 0x4d00:
+		return CFG_S_EVIDENCE_MAX;
+	case 0x4d01:
+		return CFG_S_EVIDENCE_EXE_MAX;
+	case 0x4d02:
+		return CFG_S_EVIDENCE_RULES;
+	case 0x4d03:
+		return CFG_S_EVIDENCE_ENVIRON;
 	case LOG_OPT_FORMAT:
 		return CFG_S_FORMAT;
 	case LOG_OPT_ROTATE_SIZE:
@@ -845,6 +876,17 @@ static int recorder_begin(struct recorder *rec)
 	host_info_detail(&rec->host, &d);
 	sb_addf(&d, " ring_bytes=%" PRIu64 " cmdline_max=%" PRIu64 " hash_max=%" PRIu64, a->ring,
 		a->cmdline_max, a->hash_max);
+	sb_addf(&d, " evidence_max=%" PRIu64 " evidence_exe_max=%" PRIu64 " evidence_rules=",
+		a->evidence_max, a->evidence_exe_max);
+	for (int i = 0, n = 0; i < EV_RULE_COUNT; i++)
+		if (a->evidence_rules & (1u << i))
+			sb_addf(&d, "%s%s", n++ ? "," : "", ev_rule_name((enum ev_rule)i));
+	if (!a->evidence_rules)
+		sb_adds(&d, "none");
+	sb_addf(&d, " evidence_environ=%s",
+		a->evidence_environ == EV_ENV_FULL   ? "full"
+		: a->evidence_environ == EV_ENV_NONE ? "none"
+						     : "redacted");
 	if (rec->cfg->loaded) {
 		char hex[65];
 		config_hash_hex(rec->cfg, hex);
@@ -864,15 +906,38 @@ static int recorder_begin(struct recorder *rec)
 		log_warnx("START could not be written yet");
 
 	/* before capabilities are dropped: the worker keeps those it needs */
-	if (a->hash_max) {
-		struct hasher_opts ho = {
-		    .max_size = a->hash_max,
-		    .proc_root = "/proc",
-		    .exec_gen = hasher_exec_gen,
-		    .known = hasher_known,
-		    .ctx = rec,
-		    .running_exe_unwritable = hasher_probe_running_exe_unwritable(),
+	struct hasher_opts ho = {
+	    .max_size = a->hash_max,
+	    .proc_root = "/proc",
+	    .exec_gen = hasher_exec_gen,
+	    .known = hasher_known,
+	    .ctx = rec,
+	    .running_exe_unwritable = hasher_probe_running_exe_unwritable(),
+	};
+	rec->exec_opts = ho;
+	if (a->evidence_max && a->evidence_rules) {
+		/* snapshots hold descriptors (an exe and mappings each, at most
+		 * EV_SNAPSHOTS_MAX * (1 + EV_MAPS_MAX)) besides the hasher's: the
+		 * soft limit is raised to the hard one (no privilege needed) */
+		struct rlimit nf;
+		if (getrlimit(RLIMIT_NOFILE, &nf) == 0 && nf.rlim_cur < nf.rlim_max) {
+			nf.rlim_cur = nf.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &nf);
+		}
+		struct evidence_opts eo = {
+		    .log_dirfd = rec->w.dirfd,
+		    .max_total = a->evidence_max,
+		    .exe_max = a->evidence_exe_max,
+		    .rules = a->evidence_rules,
+		    .environ_mode = (enum ev_environ)a->evidence_environ,
+		    .exec = ho,
 		};
+		rec->evidence = evidence_new(&eo);
+		if (!rec->evidence)
+			log_warnx("evidence preservation is off (see above)");
+		rec->c.evidence = rec->evidence;
+	}
+	if (a->hash_max) {
 		if (!ho.running_exe_unwritable)
 			log_warnx(
 			    "this kernel lets a running executable be written: a file changed "
@@ -920,6 +985,10 @@ static int settings_diff(const struct record_settings *o, const struct record_se
 	    [CFG_S_RING_SIZE] = o->ring != n->ring,
 	    [CFG_S_CMDLINE_MAX] = o->cmdline_max != n->cmdline_max,
 	    [CFG_S_HASH_MAX] = o->hash_max != n->hash_max,
+	    [CFG_S_EVIDENCE_MAX] = o->evidence_max != n->evidence_max,
+	    [CFG_S_EVIDENCE_EXE_MAX] = o->evidence_exe_max != n->evidence_exe_max,
+	    [CFG_S_EVIDENCE_RULES] = o->evidence_rules != n->evidence_rules,
+	    [CFG_S_EVIDENCE_ENVIRON] = o->evidence_environ != n->evidence_environ,
 	};
 	for (int s = 0; s < CFG_S_COUNT; s++) {
 		if (!diff[s])
@@ -1049,6 +1118,8 @@ static int record_loop(struct recorder *rec)
 			return 1;
 		}
 		consumer_drain(&rec->c);
+		if (rec->evidence)
+			evidence_emit(rec->evidence, &rec->c);
 		uint64_t now = now_mono_ms();
 		uint64_t ms = now - last;
 		if (ms >= 1000 || rec->w.buf.len > (1u << 20)) {
@@ -1106,6 +1177,8 @@ static int recorder_end(struct recorder *rec, int rc)
 	for (int i = 0; i < 100 && loader_poll(rec->l, 0) > 0; i++)
 		;
 	inject_tick(&rec->c);
+	/* the evidence of rules already fired, then its records */
+	evidence_finish(rec->evidence, &rec->c, EVIDENCE_STOP_WAIT_MS);
 	/* the hashes still to come (each ends: --hash-max bounds its time) */
 	consumer_finish(&rec->c, HASH_STOP_WAIT_MS);
 	report_lost(rec);
@@ -1130,6 +1203,14 @@ static int recorder_end(struct recorder *rec, int rc)
 		" hashes=%" PRIu64 " hash_cache_hits=%" PRIu64 " hash_errors=%" PRIu64
 		" hash_bytes=%" PRIu64,
 		hs.hashed, hs.cache_hits, rec->c.hash_errors, hs.bytes);
+	struct evidence_stats es = {0};
+	if (rec->evidence)
+		evidence_get_stats(rec->evidence, &es);
+	sb_addf(&d,
+		" evidence_kept=%" PRIu64 " evidence_partial=%" PRIu64 " evidence_skipped=%" PRIu64
+		" evidence_bytes=%" PRIu64 " evidence_snapshots=%" PRIu64
+		" evidence_snapshots_dropped=%" PRIu64,
+		es.kept, es.partial, es.skipped, es.bytes, es.snapshots, es.snapshots_dropped);
 	for (int e = 0; e < OM_EVENT_COUNT; e++) {
 		if (e == OM_EVENT_STOP || e == OM_EVENT_SEAL)
 			continue; /* the writer counts its seals */
@@ -1151,6 +1232,7 @@ static int recorder_end(struct recorder *rec, int rc)
 	log_writer_sync(&rec->w); /* a full disk may take a moment to make room */
 	sb_free(&d);
 	consumer_free(&rec->c);
+	evidence_free(rec->evidence);
 	hasher_free(rec->hasher);
 	loader_stop(rec->l);
 	/* 1 when records could not be written in the end (the writer says which) */

@@ -598,6 +598,16 @@ static int kind_cases(struct kind_case *k)
 	c->set[COL_PID] = "100";
 	c->set[COL_RESULT] = "applied";
 	c->set[COL_DETAIL] = "file=/etc/onmitsu/onmitsu.conf sha256=ab rules=2 changed=rules";
+	c = KIND("EVIDENCE");
+	c->set[COL_EVENT] = "EVIDENCE";
+	c->set[COL_PID] = "4242";
+	c->set[COL_GUID] = GUID_A;
+	c->set[COL_UID] = "0";
+	c->set[COL_RESULT] = "partial";
+	c->set[COL_PATH] = "evidence/" GUID_A;
+	c->set[COL_SHA256] = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+	c->set[COL_DETAIL] = "rule=inject trigger=inject:ptrace_attach files=9 bytes=1000 "
+			     "not_kept=environ:exited";
 #undef KIND
 	return n;
 }

@@ -16,6 +16,8 @@
  *                               grandchild (reparented) connects
  *   selfdelete HOST PORT        unlink own executable, then connect
  *   sleep MS                    just sleep (a process that stays alive)
+ *   tcp-linger HOST PORT MS     connect, keep the socket MS ms, exit (a payload
+ *                               that lives a few ms: tests/e2e/test_evidence.py)
  * Bounded: every wait has a timeout of a few seconds.
  */
 #include <arpa/inet.h>
@@ -254,6 +256,15 @@ int main(int argc, char **argv)
 				 : "a"(20)
 				 : "memory", "r8", "r9", "r10", "r11");
 		return ret == getpid() ? 0 : 1;
+	} else if (!strcmp(mode, "tcp-linger") && argc == 5) {
+		struct sockaddr_storage ss;
+		socklen_t len = make_addr(&ss, argv[2], atoi(argv[3]));
+		int fd = socket(family_of(argv[2]), SOCK_STREAM, 0);
+		int err = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+		report(local_port(fd), err);
+		struct timespec ts = {atoi(argv[4]) / 1000, (atoi(argv[4]) % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		close(fd);
 	} else if (!strcmp(mode, "sleep") && argc == 3) {
 		report(0, 0);
 		struct timespec ts = {atoi(argv[2]) / 1000, (atoi(argv[2]) % 1000) * 1000000L};
