@@ -2,7 +2,8 @@
 /*
  * onmitsu report: one self-contained HTML page about a process family, the
  * processes that talked to a destination, or the hunt's findings: the process
- * tree with each process's programs, flows, DNS names and modules, the hunt
+ * tree with each process's programs, flows, DNS names, modules and the
+ * evidence kept of it (EVIDENCE records, as plain markup: they are rare), the hunt
  * findings, and a timeline. No network access is needed to read it: the CSS
  * and the script are inline, no font or image is fetched. Every value from
  * the log is HTML-escaped (the log holds attacker-chosen text), after the
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log/seal.h"
 #include "query/cli.h"
 #include "query/commands.h"
 #include "query/dnsmap.h"
@@ -100,10 +102,54 @@ static int report_option(int c, const char *arg, void *ctx)
 	}
 }
 
+/* an EVIDENCE record: what was kept of a process (docs/FORMAT.md, "Evidence") */
+struct evidence_rec {
+	int32_t proc;
+	uint64_t time_ns;
+	char *result, *path, *sha, *detail;
+};
+#define REPORT_EVIDENCE_MAX                                                                        \
+	100000 /* EVIDENCE records shown (a recorder keeps each process once)                      \
+		*/
+
 struct report_state {
 	struct hunt hu;
 	struct dns_map dns;
+	struct evidence_rec *ev;
+	uint32_t nev, cap;
 };
+
+static void keep_evidence(struct report_state *st, const struct log_record *rec, int32_t proc)
+{
+	if (proc == PROC_NONE || st->nev == REPORT_EVIDENCE_MAX)
+		return;
+	if (st->nev == st->cap) {
+		st->cap = st->cap ? 2 * st->cap : 16;
+		st->ev = realloc(st->ev, st->cap * sizeof(*st->ev));
+		if (!st->ev)
+			fatal("out of memory");
+	}
+	struct evidence_rec *e = &st->ev[st->nev++];
+	e->proc = proc;
+	e->time_ns = rec->time_ns;
+	e->result = strdup(rec->f[COL_RESULT]);
+	e->path = strdup(rec->f[COL_PATH]);
+	e->sha = strdup(rec->f[COL_SHA256]);
+	e->detail = strdup(rec->f[COL_DETAIL]);
+	if (!e->result || !e->path || !e->sha || !e->detail)
+		fatal("out of memory");
+}
+
+static void evidence_free(struct report_state *st)
+{
+	for (uint32_t i = 0; i < st->nev; i++) {
+		free(st->ev[i].result);
+		free(st->ev[i].path);
+		free(st->ev[i].sha);
+		free(st->ev[i].detail);
+	}
+	free(st->ev);
+}
 
 static void report_record(struct history *h, const struct log_record *rec, int32_t proc, void *arg)
 {
@@ -114,6 +160,10 @@ static void report_record(struct history *h, const struct log_record *rec, int32
 	}
 	if (rec->event == OM_EVENT_MODLOAD) {
 		history_keep_module(h, rec, PROC_NONE);
+		return;
+	}
+	if (rec->event == OM_EVENT_EVIDENCE) {
+		keep_evidence(st, rec, proc != PROC_NONE ? proc : history_proc_of(h, rec));
 		return;
 	}
 	hunt_record(h, rec, proc, &st->hu);
@@ -177,7 +227,7 @@ static const char *const CSS =
     ".flagged>.head{background:#ffe3e0}"
     ".pid{font-weight:bold}.guid{color:#777}.exit{color:#555}"
     ".score{font-weight:bold}.hi{color:#b00000}.mid{color:#a05a00}.lo{color:#555}"
-    ".more{margin-left:1em}.sec{margin-left:1em}"
+    ".more{margin-left:1em}.sec{margin-left:1em}.evidence{margin-left:1em;background:#fff4e0}"
     "button.tg{font:inherit;border:0;background:none;padding:0 .8em 0 0;cursor:pointer;"
     "color:#0645ad}"
     "button.tg::before{content:'\\25b8  '}button.tg[aria-expanded=true]::before{content:'\\25be  '}"
@@ -305,6 +355,11 @@ static int32_t dns_proc(const void *items, uint32_t i)
 	return ((const struct dns_answer_rec *)items)[i].proc;
 }
 
+static int32_t evidence_proc(const void *items, uint32_t i)
+{
+	return ((const struct evidence_rec *)items)[i].proc;
+}
+
 struct page {
 	struct strbuf *out;
 	struct strbuf *data; /* the JSON data block: one object per process shown */
@@ -313,7 +368,8 @@ struct page {
 	const struct dns_map *dns;
 	const uint8_t *shown;
 	const uint8_t *flagged;
-	struct per_proc flows, modules, names;
+	struct per_proc flows, modules, names, evidence;
+	const struct evidence_rec *ev;
 	uint64_t since, until;
 };
 
@@ -359,6 +415,48 @@ static void js_endpoint(struct strbuf *out, const struct history *h, uint32_t ip
 
 /* [time, proto, from, to, dir, result, DNS name, 1 when another process
  * resolved the name] */
+/* value of key in an EVIDENCE detail, HTML-escaped, or "" */
+static void detail_html(struct strbuf *out, const char *detail, const char *key)
+{
+	char v[1024];
+	if (detail_get(detail, key, v, sizeof(v)))
+		esc(out, v);
+}
+
+/* what was kept of process p: where, the manifest's hash, what was not and why */
+static void evidence_html(struct page *pg, int32_t p)
+{
+	struct strbuf *out = pg->out;
+	uint32_t n = pg->evidence.first[p + 1] - pg->evidence.first[p];
+	if (!n)
+		return;
+	/* plain markup: evidence is rare, and must be seen without a click */
+	sb_adds(out, "<div class=evidence><b>evidence kept</b><table><tr>"
+		     "<th>time</th><th>result</th><th>rule</th><th>in the log directory</th>"
+		     "<th>manifest SHA-256</th><th>files</th><th>not kept (why)</th></tr>\n");
+	for (uint32_t k = pg->evidence.first[p]; k < pg->evidence.first[p + 1]; k++) {
+		const struct evidence_rec *e = &pg->ev[pg->evidence.idx[k]];
+		sb_adds(out, "<tr><td class=mono>");
+		tm(out, e->time_ns);
+		sb_adds(out, "</td><td>");
+		esc(out, e->result);
+		sb_adds(out, "</td><td>");
+		detail_html(out, e->detail, "rule");
+		sb_adds(out, "</td><td class=mono>");
+		esc(out, e->path);
+		sb_adds(out, "</td><td class=mono>");
+		esc(out, e->sha);
+		sb_adds(out, "</td><td>");
+		detail_html(out, e->detail, "files");
+		sb_adds(out, " (");
+		detail_html(out, e->detail, "bytes");
+		sb_adds(out, " bytes)</td><td>");
+		detail_html(out, e->detail, "not_kept");
+		sb_adds(out, "</td></tr>\n");
+	}
+	sb_adds(out, "</table></div>");
+}
+
 static void flow_data(struct page *pg, const struct flow_rec *f)
 {
 	const struct history *h = pg->h;
@@ -427,6 +525,7 @@ static void proc_block(struct page *pg, int32_t p)
 		tm(out, pr->gone_ns);
 	}
 	sb_adds(out, "</span></div>");
+	evidence_html(pg, p);
 
 	sb_adds(data, pg->ndata++ ? ",\n{" : "{");
 	const char *sep = "";
@@ -759,11 +858,15 @@ int cmd_report(int argc, char **argv)
 	struct report_state st;
 	hunt_init(&st.hu);
 	dns_map_init(&st.dns);
+	st.ev = NULL;
+	st.nev = st.cap = 0;
 	if (cli_load(&cli, &h,
-		     HUNT_EVENTS | LOG_EVENT_BIT(OM_EVENT_DNS) | LOG_EVENT_BIT(OM_EVENT_MODLOAD),
+		     HUNT_EVENTS | LOG_EVENT_BIT(OM_EVENT_DNS) | LOG_EVENT_BIT(OM_EVENT_MODLOAD) |
+			 LOG_EVENT_BIT(OM_EVENT_EVIDENCE),
 		     report_record, &st) < 0) {
 		hunt_free(&st.hu);
 		dns_map_free(&st.dns);
+		evidence_free(&st);
 		return 1;
 	}
 	dns_map_index(&st.dns);
@@ -830,6 +933,8 @@ int cmd_report(int argc, char **argv)
 	group_by_proc(&pg.flows, h.nprocs, h.nflows, flow_proc, h.flows);
 	group_by_proc(&pg.modules, h.nprocs, h.nmodules, module_proc, h.modules);
 	group_by_proc(&pg.names, h.nprocs, st.dns.n, dns_proc, st.dns.v);
+	group_by_proc(&pg.evidence, h.nprocs, st.nev, evidence_proc, st.ev);
+	pg.ev = st.ev;
 	uint32_t nshown = 0;
 	for (uint32_t p = 0; p < h.nprocs; p++)
 		nshown += shown[p];
@@ -927,12 +1032,15 @@ int cmd_report(int argc, char **argv)
 	free(pg.modules.idx);
 	free(pg.names.first);
 	free(pg.names.idx);
+	free(pg.evidence.first);
+	free(pg.evidence.idx);
 	sb_free(&out);
 out:
 	free(shown);
 	free(flagged);
 	hunt_free(&st.hu);
 	dns_map_free(&st.dns);
+	evidence_free(&st);
 	history_free(&h);
 	return rc;
 }

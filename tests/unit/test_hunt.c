@@ -546,3 +546,36 @@ TEST(hunt_reverse_shells)
 	history_free(&h);
 	tq_rmdir(dir);
 }
+
+/* report: the evidence kept of a process, its values HTML-escaped */
+TEST(report_shows_evidence_kept)
+{
+	char *dir = tq_tempdir();
+	tq_write_str(dir, "onmitsu.csv",
+		     "time,seq,event,pid,ppid,guid,parent_guid,uid,exe,cmdline,proto,src_ip,"
+		     "src_port,dst_ip,dst_port,direction,result,path,community_id,detail,sha256\n"
+		     "2026-11-25T00:00:00.000000Z,1,START,,,,,,,,,,,,,,,,,version=0.3.0,\n"
+		     "2026-11-25T00:00:01.000000Z,2,EXEC,11,1,6f1c000b-0000-4000-8000-"
+		     "00000000000b,,0,/tmp/x,x,,,,,,,,,,,\n"
+		     "2026-11-25T00:00:02.000000Z,3,NET,11,,6f1c000b-0000-4000-8000-"
+		     "00000000000b,,0,,,tcp,192.0.2.10,40000,203.0.113.5,443,out,"
+		     "established,,,,\n"
+		     "2026-11-25T00:00:02.010000Z,4,EVIDENCE,11,,6f1c000b-0000-4000-8000-"
+		     "00000000000b,,0,,,,,,,,,partial,evidence/6f1c000b-0000-4000-8000-"
+		     "00000000000b,,rule=suspicious-exe-net trigger=net_out files=8 bytes=4321 "
+		     "not_kept=exe:too_big<b>,"
+		     "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0\n");
+	char *out, *err;
+	const char *argv[] = {"report", "-d", dir, "--guid", "6f1c000b-0000-4000-8000-00000000000b",
+			      "--html", "-",  NULL};
+	CHECK_EQ_INT(tq_run(cmd_report, argv, &out, &err), 0);
+	if (!strstr(out, "evidence kept") ||
+	    !strstr(out, "evidence/6f1c000b-0000-4000-8000-00000000000b") ||
+	    !strstr(out, "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0") ||
+	    !strstr(out, "suspicious-exe-net") || !strstr(out, "8 (4321 bytes)") ||
+	    !strstr(out, "exe:too_big&lt;b&gt;") || strstr(out, "too_big<b>"))
+		TEST_FAIL_("page: %s", out);
+	free(out);
+	free(err);
+	tq_rmdir(dir);
+}
