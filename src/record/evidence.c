@@ -80,12 +80,24 @@ bool ev_exec_reverse_shell(const char *detail)
 {
 	if (!detail)
 		return false;
-	static const char *const keys[] = {"stdin=socket", "stdout=socket", "stderr=socket"};
-	for (size_t i = 0; i < 3; i++) {
-		size_t kl = strlen(keys[i]);
-		for (const char *p = strstr(detail, keys[i]); p; p = strstr(p + 1, keys[i]))
-			if ((p == detail || p[-1] == ' ') && (p[kl] == '\0' || p[kl] == ' '))
-				return true;
+	/* stdin=, stdout=, stderr= (docs/FORMAT.md, "Standard descriptors at
+	 * exec"): a network socket, not a Unix one (local plumbing) */
+	static const char *const keys[] = {"stdin=", "stdout=", "stderr="};
+	static const char *const nets[] = {"tcp", "udp", "socket"};
+	for (const char *p = detail; *p;) {
+		size_t n = strcspn(p, " ");
+		for (size_t k = 0; k < 3; k++) {
+			size_t kl = strlen(keys[k]);
+			if (n <= kl || memcmp(p, keys[k], kl) != 0)
+				continue;
+			for (size_t v = 0; v < 3; v++)
+				if (n - kl == strlen(nets[v]) &&
+				    memcmp(p + kl, nets[v], n - kl) == 0)
+					return true;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
 	}
 	return false;
 }

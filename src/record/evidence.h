@@ -40,7 +40,8 @@ struct consumer;
 enum ev_rule {
 	EV_RULE_SUSPICIOUS_NET, /* "suspicious-exe-net": a NET of a suspicious exe */
 	EV_RULE_INJECT,		/* "inject": an INJECT (its actor, and its target) */
-	EV_RULE_REVERSE_SHELL,	/* "reverse-shell": an EXEC whose stdin/out/err is a socket */
+	EV_RULE_REVERSE_SHELL,	/* "reverse-shell": an EXEC whose stdin/out/err is a network socket
+				 */
 	EV_RULE_COUNT
 };
 #define EV_RULES_ALL ((1u << EV_RULE_COUNT) - 1)
@@ -92,8 +93,9 @@ void evidence_free(struct evidence *ev);
  * or a path under /tmp/, /var/tmp/ or /dev/shm/. One test and three
  * compares: it runs on every EXEC. */
 bool ev_exe_suspicious(uint32_t flags, const char *exe, size_t exe_len);
-/* Whether an EXEC's detail says a standard stream is a socket
- * (stdin=socket, stdout=socket or stderr=socket): the reverse-shell rule. */
+/* Whether an EXEC's detail says a standard stream is a network socket
+ * (stdin=, stdout= or stderr= tcp, udp or socket; not unix): the
+ * reverse-shell rule. */
 bool ev_exec_reverse_shell(const char *detail);
 
 /*

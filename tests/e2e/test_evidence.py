@@ -12,6 +12,8 @@ manifest, and an EVIDENCE record names it (docs/FORMAT.md, docs/DESIGN.md).
 - a program run from /tmp that connects: kept, its socket listed, its
   environment's secrets redacted (and nowhere in the evidence);
 - an ordinary program from /usr/bin that connects: no evidence;
+- a shell whose stdin and stdout are a TCP socket (a reverse shell: the EXEC's
+  stdin=tcp): kept, its socket listed;
 - the caps: a tiny --evidence-exe-max and --evidence-max make copies not kept,
   each with its reason in the record;
 - tampering with a kept file, the shared copy of the executable or the
@@ -255,6 +257,39 @@ def test_ordinary_program_no_evidence():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_reverse_shell():
+    """/bin/sh with a TCP socket as stdin and stdout (the revshell EXEC keys): kept."""
+    d = tempfile.mkdtemp(prefix="onm-ev-")
+    lis = Listener()
+    try:
+        rec = harness.Recorder(d)
+        s = socket.create_connection(("127.0.0.1", lis.port), 5)
+        p = subprocess.Popen(["/bin/sh", "-c", "sleep 0.3"], stdin=s.fileno(), stdout=s.fileno())
+        p.wait(timeout=10)
+        s.close()
+        rows = wait_evidence(d, rec)
+        execs = [r for r in rows if r["event"] == "EXEC" and r["pid"] == str(p.pid)]
+        check_eq("the shell's EXEC says stdin=tcp (%r)" % [r["detail"] for r in execs],
+                 detail(execs[0]).get("stdin"), "tcp")
+        ev = evidence_of(rows, p.pid)
+        check_eq("one EVIDENCE for the shell", len(ev), 1)
+        e = ev[0]
+        check_eq("rule", detail(e).get("rule"), "reverse-shell")
+        check_eq("trigger", detail(e).get("trigger"), "exec")
+        if e["result"] not in ("kept", "partial"):
+            raise AssertionError("not kept: %r" % e)
+        files, _ = manifest(d, e)
+        check_eq("kept exe = the EXEC's sha256", files["exe"][2], execs[0]["sha256"])
+        fds = read(kept_path(d, e, files["fds"][0])).decode()
+        if "0 socket:[" not in fds or "tcp 127.0.0.1:" not in fds:
+            raise AssertionError("stdin's socket is not listed:\n%s" % fds)
+        v = verify(d)
+        check_eq("verify (%s)" % v.stdout, v.returncode, 0)
+    finally:
+        lis.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_caps_say_why():
     """A tiny per-executable cap and total cap: copies not made, each with its reason."""
     with tmp_program_recorded("--evidence-exe-max", "1K", "--evidence-max", "8K") as (
@@ -309,6 +344,7 @@ TESTS = [
     ("memfd_payload", test_memfd_payload),
     ("tmp_program_and_environ", test_tmp_program_and_environ),
     ("ordinary_program_no_evidence", test_ordinary_program_no_evidence),
+    ("reverse_shell", test_reverse_shell),
     ("caps_say_why", test_caps_say_why),
     ("tamper_fails_verify", test_tamper_fails_verify),
 ]

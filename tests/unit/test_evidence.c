@@ -279,10 +279,16 @@ TEST(evidence_rules_and_suspicious_exes)
 	CHECK(!ev_exe_suspicious(0, "/tmpfoo/x", 9));
 	CHECK(!ev_exe_suspicious(0, "/usr/bin/python3", 16));
 	CHECK(!ev_exe_suspicious(0, NULL, 0));
-	CHECK(ev_exec_reverse_shell("stdin=socket stdout=socket"));
-	CHECK(ev_exec_reverse_shell("truncated=1 stderr=socket"));
-	CHECK(!ev_exec_reverse_shell("stdin=socketpair"));
-	CHECK(!ev_exec_reverse_shell("xstdin=socket"));
+	CHECK(ev_exec_reverse_shell("stdin=tcp stdout=tcp stderr=tcp stdio_proto=tcp "
+				    "stdio_peer=192.0.2.1:4444 stdio_local=192.0.2.10:40312"));
+	CHECK(ev_exec_reverse_shell("truncated=1 stdin=pipe stdout=udp stderr=tty"));
+	CHECK(ev_exec_reverse_shell("stdin=socket"));
+	CHECK(!ev_exec_reverse_shell("stdin=unix stdout=unix stderr=unix"));
+	CHECK(!ev_exec_reverse_shell("stdin=pipe stdout=file stderr=tty"));
+	CHECK(!ev_exec_reverse_shell("stdin=tcpx"));
+	CHECK(!ev_exec_reverse_shell("xstdin=tcp"));
+	CHECK(!ev_exec_reverse_shell("stdio_proto=tcp"));
+	CHECK(!ev_exec_reverse_shell(""));
 	CHECK(!ev_exec_reverse_shell(NULL));
 }
 
