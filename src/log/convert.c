@@ -56,6 +56,10 @@ struct cat_state {
 	const struct log_cat_filter *filter;
 	bool started;
 	uint64_t next_seq;
+	/* log_follow_each: each record goes to fn instead of out */
+	log_follow_fn fn;
+	void *fn_arg;
+	bool fn_stop; /* fn said to stop */
 };
 
 /* Whether a record passes the filter; once one has, the ones after it do
@@ -100,7 +104,7 @@ static void bad_line(struct cat_state *s, const char *name, uint64_t line_no, co
 
 static void emit_csv_header(struct cat_state *s)
 {
-	if (s->header_done || s->want != LOG_FORMAT_CSV)
+	if (s->header_done || s->want != LOG_FORMAT_CSV || s->fn)
 		return;
 	struct strbuf h = STRBUF_INIT;
 	log_write_header(&h, true);
@@ -136,6 +140,10 @@ static void one_line(struct cat_state *s, const struct segment_info *si, char *l
 		note_host(s, ln.f[COL_EVENT], ln.f[COL_DETAIL]);
 		if (!wanted(s, &ln))
 			return;
+		if (s->fn) {
+			s->fn_stop = s->fn_stop || s->fn(&ln, s->fn_arg) != 0;
+			return;
+		}
 		if (s->want == LOG_FORMAT_CSV && s->cols_standard) {
 			sb_add(&s->line, line, len);
 			sb_addc(&s->line, '\n');
@@ -160,6 +168,10 @@ static void one_line(struct cat_state *s, const struct segment_info *si, char *l
 		note_host(s, ln.f[COL_EVENT], ln.f[COL_DETAIL]);
 		if (!wanted(s, &ln))
 			return;
+		if (s->fn) {
+			s->fn_stop = s->fn_stop || s->fn(&ln, s->fn_arg) != 0;
+			return;
+		}
 		if (s->want == LOG_FORMAT_JSONL && !s->parser.flat) {
 			sb_add(&s->line, line, len);
 			sb_addc(&s->line, '\n');
@@ -443,8 +455,8 @@ static bool follow_reopen(struct cat_state *s, int dfd, const char *dir, struct 
 	return true;
 }
 
-int log_follow(const char *dir, int want, const struct log_cat_filter *filter, FILE *out,
-	       volatile sig_atomic_t *stop)
+static int follow(const char *dir, int want, const struct log_cat_filter *filter, FILE *out,
+		  log_follow_fn fn, void *arg, volatile sig_atomic_t *stop)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -458,9 +470,11 @@ int log_follow(const char *dir, int want, const struct log_cat_filter *filter, F
 	s.out = out;
 	s.want = (enum log_format)want;
 	s.filter = filter;
+	s.fn = fn;
+	s.fn_arg = arg;
 	struct tail t = {.fd = -1};
 	bool waiting_said = false;
-	while (!*stop) {
+	while (!*stop && !s.fn_stop) {
 		if (!tail_current(&t, dfd)) {
 			/* what the held segment gained before it was renamed */
 			if (t.fd >= 0)
@@ -480,8 +494,10 @@ int log_follow(const char *dir, int want, const struct log_cat_filter *filter, F
 			emit_csv_header(&s);
 			follow_active(&s, &t);
 		}
-		if (fflush(out) != 0 || ferror(out))
+		if (out && (fflush(out) != 0 || ferror(out)))
 			break; /* the reader went away (EPIPE): done */
+		if (s.fn_stop)
+			break;
 		struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
 		nanosleep(&ts, NULL); /* a signal ends it early: *stop is checked */
 	}
@@ -492,4 +508,16 @@ int log_follow(const char *dir, int want, const struct log_cat_filter *filter, F
 	log_line_parser_free(&s.parser);
 	sb_free(&s.shown);
 	return 0;
+}
+
+int log_follow(const char *dir, int want, const struct log_cat_filter *filter, FILE *out,
+	       volatile sig_atomic_t *stop)
+{
+	return follow(dir, want, filter, out, NULL, NULL, stop);
+}
+
+int log_follow_each(const char *dir, const struct log_cat_filter *filter, log_follow_fn fn,
+		    void *arg, volatile sig_atomic_t *stop)
+{
+	return follow(dir, LOG_FORMAT_CSV, filter, NULL, fn, arg, stop);
 }

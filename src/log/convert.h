@@ -40,6 +40,18 @@ int log_cat_filtered(const char *dir, enum log_format out_format,
 int log_follow(const char *dir, int want, const struct log_cat_filter *filter, FILE *out,
 	       volatile sig_atomic_t *stop);
 
+/*
+ * The same walk, for a command that reads the records as they come (`who
+ * --follow`): fn gets each record, parsed into columns (a JSON Lines record
+ * as its CSV columns), in seq order, every seq once; fn returns nonzero to
+ * stop (its output failed). Ends when *stop is set. 0, or 1 when the
+ * directory cannot be read.
+ */
+struct log_line;
+typedef int (*log_follow_fn)(const struct log_line *ln, void *arg);
+int log_follow_each(const char *dir, const struct log_cat_filter *filter, log_follow_fn fn,
+		    void *arg, volatile sig_atomic_t *stop);
+
 /* Which format the log in dir is written in; -1 when there is none. */
 int log_dir_format(const char *dir);
 

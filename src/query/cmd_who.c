@@ -6,15 +6,20 @@
  * end, so a process's exit, logged after its flows, is known.
  */
 #include <fnmatch.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log/convert.h"
+#include "log/csv.h"
+#include "log/record.h"
 #include "query/cli.h"
 #include "query/commands.h"
 #include "query/dnsmap.h"
 #include "query/filter.h"
 #include "query/history.h"
+#include "query/live.h"
 #include "query/output.h"
 #include "query/report.h"
 #include "util/log.h"
@@ -37,6 +42,8 @@ static void who_usage(void)
 	    "  --pid N, --guid G     flows of this process\n"
 	    "  --name PATTERN        flows to an address their process resolved from a name\n"
 	    "                        matching PATTERN (a glob, any case: '*.example.com')\n"
+	    "  -F, --follow          print each matching flow as it is recorded (from now,\n"
+	    "                        or from --since), until interrupted\n"
 	    "  --json                JSON Lines, one object per flow (see docs/QUERY.md)\n"
 	    "  --csv                 CSV with a header line\n"
 	    "  -d, --log-dir DIR     the log directory (default " DEFAULT_LOG_DIR ")\n"
@@ -55,6 +62,7 @@ enum {
 struct who_options {
 	struct net_filter filter;
 	const char *name; /* --name: a glob */
+	bool follow;
 };
 
 struct who_state {
@@ -82,6 +90,9 @@ static int who_option(int c, const char *arg, void *ctx)
 	struct net_filter *filter = &o->filter;
 	char err[512];
 	switch (c) {
+	case 'F':
+		o->follow = true;
+		return CLI_NEXT;
 	case OPT_NAME:
 		if (!*arg)
 			return usage_error("who", "--name needs a name or a glob, e.g. "
@@ -126,6 +137,113 @@ static int who_option(int c, const char *arg, void *ctx)
 	}
 }
 
+/* ---- --follow ---- */
+
+struct who_follow {
+	struct live live;
+	const struct who_options *opt;
+	enum out_format format;
+	bool first;
+	struct strbuf out;
+};
+
+static enum om_event event_of(const char *name)
+{
+	for (int e = 0; e < OM_EVENT_COUNT; e++) {
+		const char *n = om_event_name((enum om_event)e);
+		if (n && strcmp(n, name) == 0)
+			return (enum om_event)e;
+	}
+	return OM_EVENT_COUNT;
+}
+
+/* Each record as it comes: into the live table; a matching flow out at once. */
+static int who_follow_line(const struct log_line *ln, void *arg)
+{
+	struct who_follow *w = arg;
+	struct log_record rec;
+	memset(&rec, 0, sizeof(rec));
+	for (int c = 0; c < COL_COUNT; c++) {
+		rec.f[c] = ln->f[c];
+		rec.len[c] = ln->len[c];
+	}
+	enum om_event e = event_of(ln->f[COL_EVENT]);
+	if (e == OM_EVENT_COUNT || csv_parse_time(ln->f[COL_TIME], &rec.time_ns) != 0)
+		return 0; /* a kind this version does not know, or a damaged time */
+	rec.event = (int)e;
+	live_add(&w->live, &rec);
+	if (e != OM_EVENT_NET || !net_filter_match(NULL, &w->opt->filter, &rec))
+		return 0;
+
+	struct flow_answer a;
+	memset(&a, 0, sizeof(a));
+	a.flow = (struct flow_view){
+	    .proto = rec.f[COL_PROTO],
+	    .src_ip = rec.f[COL_SRC_IP],
+	    .dst_ip = rec.f[COL_DST_IP],
+	    .src_port = (int32_t)log_record_num(&rec, COL_SRC_PORT),
+	    .dst_port = (int32_t)log_record_num(&rec, COL_DST_PORT),
+	    .direction = rec.f[COL_DIRECTION],
+	    .result = rec.f[COL_RESULT],
+	    .community_id = rec.f[COL_COMMUNITY_ID],
+	    .time_ns = rec.time_ns,
+	};
+	if (a.flow.src_port > 65535)
+		a.flow.src_port = -1;
+	if (a.flow.dst_port > 65535)
+		a.flow.dst_port = -1;
+	a.proc_time = rec.time_ns;
+	struct history h;
+	a.proc = live_history(&w->live, rec.f[COL_GUID], rec.len[COL_GUID], rec.f[COL_DST_IP],
+			      strcmp(rec.f[COL_DIRECTION], "in") != 0, &h, &a.dns);
+	int rc = 0;
+	if (!w->opt->name ||
+	    (a.dns.from == DNS_FROM_PROCESS &&
+	     fnmatch(w->opt->name, history_str(&h, a.dns.name), FNM_CASEFOLD) == 0)) {
+		report_answer_live(&w->out, &h, &a, w->format, w->first);
+		w->first = false;
+		/* whole, at once: a reader acts on each flow as it comes */
+		if (out_flush(&w->out, stdout, true) < 0 || fflush(stdout) != 0)
+			rc = 1; /* the reader went away: done */
+	}
+	history_free(&h);
+	return rc;
+}
+
+static volatile sig_atomic_t who_stop;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	who_stop = 1;
+}
+
+/* Until SIGINT or SIGTERM (exit 0), or until the reader of the output goes
+ * away (SIGPIPE ignored: the write fails, exit 0 quietly). */
+static int who_follow(const struct cli *cli, const struct who_options *opt)
+{
+	struct who_follow w = {.opt = opt, .format = cli->format, .first = true};
+	live_init(&w.live);
+	struct sigaction sa, old_int, old_term, old_pipe;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal; /* no SA_RESTART: the wait ends at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old_pipe);
+	who_stop = 0;
+	/* the whole log is read (the processes of the flows to come may have
+	 * started long ago); flows are printed from filter.since_ns */
+	int rc = log_follow_each(cli->dir, NULL, who_follow_line, &w, &who_stop);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	sb_free(&w.out);
+	live_free(&w.live);
+	return rc;
+}
+
 int cmd_who(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -141,6 +259,7 @@ int cmd_who(int argc, char **argv)
 	    CLI_LONG_GUID,
 	    CLI_LONG_JSON,
 	    CLI_LONG_CSV,
+	    {"follow", no_argument, NULL, 'F'},
 	    CLI_LONG_END,
 	};
 	struct cli cli;
@@ -148,7 +267,7 @@ int cmd_who(int argc, char **argv)
 	struct who_options opt = {.name = NULL};
 	net_filter_init(&opt.filter);
 	struct net_filter *filter = &opt.filter;
-	int rc = cli_parse(&cli, argc, argv, CLI_SHORT, longopts, who_option, &opt);
+	int rc = cli_parse(&cli, argc, argv, CLI_SHORT "F", longopts, who_option, &opt);
 	if (rc != CLI_NEXT)
 		return rc;
 	if (cli.noperands)
@@ -162,6 +281,15 @@ int cmd_who(int argc, char **argv)
 	filter->until_ns = cli.until_ns;
 	filter->pid = cli.pid;
 	filter->guid = cli.guid;
+	if (opt.follow) {
+		if (cli.until_ns != UINT64_MAX)
+			return usage_error("who",
+					   "--until cannot end --follow: it follows until "
+					   "interrupted (drop --until, or leave out --follow)");
+		if (!cli.since_ns)
+			filter->since_ns = cli.now_ns; /* from now on */
+		return who_follow(&cli, &opt);
+	}
 
 	struct history h;
 	struct who_state st = {.filter = filter};

@@ -187,9 +187,21 @@ void table_add(struct table *t, const char *const *cells, const char *after)
 	add_row(t, cells, after);
 }
 
+void table_min_width(struct table *t, const size_t *width)
+{
+	for (size_t c = 0; c < t->ncols; c++)
+		if (width[c] > t->width[c])
+			t->width[c] = width[c];
+}
+
 void table_print(struct table *t, struct strbuf *out)
 {
-	for (size_t r = 0; r < t->nrows; r++) {
+	table_print_rows(t, out, true);
+}
+
+void table_print_rows(struct table *t, struct strbuf *out, bool header)
+{
+	for (size_t r = header ? 0 : 1; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++) {
 			const char *cell = t->cells[r * t->ncols + c];
 			sb_adds(out, cell);

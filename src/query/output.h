@@ -57,6 +57,10 @@ struct table;
 struct table *table_new(size_t ncols, const char *const *headers);
 void table_add(struct table *t, const char *const *cells, const char *after);
 void table_print(struct table *t, struct strbuf *out);
+/* Columns at least this wide (a stream of tables that line up), and the
+ * rows without the header line. */
+void table_min_width(struct table *t, const size_t *width);
+void table_print_rows(struct table *t, struct strbuf *out, bool header);
 void table_free(struct table *t);
 
 /* "onmitsu CMD: message" and the --help hint on stderr; returns 2. */

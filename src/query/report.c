@@ -424,7 +424,7 @@ static void details(struct strbuf *out, const struct history *h, const struct fl
 
 /* The aligned table of all answers, each followed by its process and chain. */
 static void report_table(struct strbuf *out, const struct history *h, const struct flow_answer *a,
-			 size_t n, bool correlate)
+			 size_t n, bool correlate, const size_t *min_width, bool header)
 {
 	static const char *const headers[] = {"TIME", "PROTO",	"SOURCE", "DESTINATION",
 					      "DIR",  "RESULT", "PID",	  "EXE"};
@@ -466,7 +466,9 @@ static void report_table(struct strbuf *out, const struct history *h, const stru
 		details(&after, h, &a[i]);
 		table_add(t, cells, sb_str(&after));
 	}
-	table_print(t, out);
+	if (min_width)
+		table_min_width(t, min_width);
+	table_print_rows(t, out, header);
 	table_free(t);
 	sb_free(&after);
 }
@@ -486,6 +488,23 @@ void report_answers(struct strbuf *out, const struct history *h, const struct fl
 			out_flush(out, stdout, false);
 		}
 	} else if (n) {
-		report_table(out, h, a, n, correlate);
+		report_table(out, h, a, n, correlate, NULL, true);
+	}
+}
+
+void report_answer_live(struct strbuf *out, const struct history *h, const struct flow_answer *a,
+			enum out_format format, bool first)
+{
+	/* wide enough for IPv4 endpoints and most results: the rows line up
+	 * (a wider cell pushes the rest of its row only) */
+	static const size_t width[8] = {27, 5, 21, 21, 3, 11, 7, 0};
+	if (format == OUT_JSON) {
+		report_json(out, h, a);
+	} else if (format == OUT_CSV) {
+		if (first)
+			report_csv_header(out, false);
+		report_csv(out, h, a, false);
+	} else {
+		report_table(out, h, a, 1, false, width, first);
 	}
 }

@@ -54,6 +54,11 @@ void flow_view_from_rec(const struct history *h, const struct flow_rec *f, struc
 void report_answers(struct strbuf *out, const struct history *h, const struct flow_answer *a,
 		    size_t n, enum out_format format, bool correlate);
 
+/* One answer as it comes (who --follow), in out: the CSV header and the
+ * table's header line before the first; table columns of a fixed width. */
+void report_answer_live(struct strbuf *out, const struct history *h, const struct flow_answer *a,
+			enum out_format format, bool first);
+
 /* Who acted on process p (INJECT) up to until_ns: ,"injected_by":[{"pid":N,
  * "guid":"…","exe":"…","method":"…","time":"…","count":N},…] (the actor's
  * exe when it first did so; count: the events counted up to until_ns), and

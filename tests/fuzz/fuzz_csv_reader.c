@@ -5,13 +5,16 @@
  * read it: once on the caller's thread keeping every record, once with an
  * event filter and the raw lines kept (the path that peeks at the event
  * before splitting), and, for short inputs, once on the reading thread.
- * Every record handed out must hold what the reader promises.
+ * Every record handed out must hold what the reader promises. The records of
+ * the first pass also go through `who --follow`'s live process table
+ * (query/live.h), each NET record told with its process and ancestry.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "query/live.h"
 #include "query/reader.h"
 
 static void check_record(const struct log_record *rec, bool keep_raw)
@@ -40,7 +43,26 @@ static void check_record(const struct log_record *rec, bool keep_raw)
 	}
 }
 
-static uint64_t read_all(const char *dir, const struct log_reader_opts *o)
+static void live_one(struct live *lv, const struct log_record *rec)
+{
+	if (rec->event < 0)
+		return;
+	live_add(lv, rec);
+	FUZZ_CHECK(live_count(lv) <= LIVE_MAX_PROCS + 1, "the live table holds %u", live_count(lv));
+	if (rec->event != OM_EVENT_NET)
+		return;
+	struct history h;
+	struct dns_hit dns;
+	int32_t p = live_history(lv, rec->f[COL_GUID], rec->len[COL_GUID], rec->f[COL_DST_IP], true,
+				 &h, &dns);
+	FUZZ_CHECK(p == PROC_NONE || (uint32_t)p < h.nprocs, "process %d of %u", p, h.nprocs);
+	int32_t chain[HISTORY_MAX_DEPTH];
+	FUZZ_CHECK(history_ancestry(&h, p, chain, HISTORY_MAX_DEPTH) < (int)h.nprocs + 1,
+		   "an ancestry longer than the processes");
+	history_free(&h);
+}
+
+static uint64_t read_all(const char *dir, const struct log_reader_opts *o, struct live *lv)
 {
 	char err[512];
 	struct log_reader *r = log_reader_open(dir, o, err, sizeof(err));
@@ -49,6 +71,8 @@ static uint64_t read_all(const char *dir, const struct log_reader_opts *o)
 	uint64_t n = 0;
 	while (log_reader_next(r, &rec) == 1) {
 		check_record(&rec, o->keep_raw);
+		if (lv)
+			live_one(lv, &rec);
 		if (o->events)
 			FUZZ_CHECK(rec.event >= 0 && (o->events & LOG_EVENT_BIT(rec.event)),
 				   "an unwanted event %d", rec.event);
@@ -68,14 +92,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_write_file(dir, "onmitsu.csv", data, size);
 
 	struct log_reader_opts all = {.quiet = true, .single_thread = true};
-	uint64_t n_all = read_all(dir, &all);
+	struct live lv;
+	live_init(&lv);
+	uint64_t n_all = read_all(dir, &all, &lv);
+	live_free(&lv);
 
 	struct log_reader_opts some = {.events = LOG_EVENT_BIT(OM_EVENT_NET) |
 						 LOG_EVENT_BIT(OM_EVENT_EXEC),
 				       .keep_raw = true,
 				       .quiet = true,
 				       .single_thread = true};
-	uint64_t n_some = read_all(dir, &some);
+	uint64_t n_some = read_all(dir, &some, NULL);
 	FUZZ_CHECK(n_some <= n_all, "a filter let through more records (%llu > %llu)",
 		   (unsigned long long)n_some, (unsigned long long)n_all);
 
@@ -87,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h = (h ^ data[i]) * 16777619u;
 	if ((h & 15) == 0) {
 		struct log_reader_opts threaded = {.quiet = true, .keep_raw = true};
-		uint64_t n_thr = read_all(dir, &threaded);
+		uint64_t n_thr = read_all(dir, &threaded, NULL);
 		FUZZ_CHECK(n_thr == n_all, "threaded read %llu records, single %llu",
 			   (unsigned long long)n_thr, (unsigned long long)n_all);
 	}
