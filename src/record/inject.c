@@ -34,6 +34,18 @@ const char *inject_method_name(uint32_t method)
 	return method < OM_INJ_MAX ? method_names[method] : NULL;
 }
 
+bool inject_method_keeps_evidence(uint32_t method)
+{
+	switch (method) {
+	case OM_INJ_WX_MEMORY:
+	case OM_INJ_ANON_EXEC:
+	case OM_INJ_LD_LIBRARY_PATH:
+		return false;
+	default:
+		return inject_method_name(method) != NULL;
+	}
+}
+
 /* the LD_* variables found at exec: one record each, no series */
 static bool is_env_method(uint32_t method)
 {
@@ -174,7 +186,7 @@ int inject_sample(struct consumer *c, const struct om_ev_inject *e, size_t size)
 		r.detail = sb_str(&d);
 	}
 	consumer_emit(c, &r, NULL);
-	if (c->evidence) {
+	if (c->evidence && inject_method_keeps_evidence(e->method)) {
 		/* the actor's evidence, and the target's (its memory was acted on) */
 		char trig[48];
 		snprintf(trig, sizeof(trig), "inject:%s", r.result);

@@ -18,6 +18,13 @@
 
 struct consumer;
 
+/* Whether an INJECT of this method fires the evidence rule "inject": a
+ * process acting on another (ptrace, process_vm_writev, a proc mem file) or
+ * forcing code into programs (LD_PRELOAD, LD_AUDIT, ld.so.preload); not
+ * wx_memory, anon_exec or LD_LIBRARY_PATH, which every JIT engine and many
+ * launchers do: each JVM, browser or node process would be copied. */
+bool inject_method_keeps_evidence(uint32_t method);
+
 /* Where the kernel keeps a series' count (the loader; a fake in tests).
  * read: 0 and *v filled, or -1 when the kernel has no entry for k. */
 struct inject_source {

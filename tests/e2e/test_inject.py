@@ -311,6 +311,23 @@ class Checks:
         check_injected_by(a, child, actor, guid_of(self.log, actor, INJECTOR),
                           {"process_vm_writev": 1})
 
+    def evidence_for_acting_on_others_not_for_jit(self):
+        """the evidence rule "inject": the ptrace actor and its victim are kept;
+        a JIT's wx_memory keeps nothing"""
+        ev = self.log.find(event="EVIDENCE")
+        x = self.s["ptrace"]
+        for who, pid in (("actor", int(x["actor"]["pid"])), ("victim", x["victim"])):
+            mine = [r for r in ev if r["pid"] == str(pid) or
+                    (who == "victim" and "inject_target:" in r["detail"] and
+                     r["guid"] == guid_of(self.log, pid, INJECTOR))]
+            if not mine:
+                raise AssertionError("no EVIDENCE for the ptrace %s %d: %r" % (who, pid, ev))
+        jit = str(int(self.s["jit"]["pid"]))
+        bad = [r for r in ev if r["pid"] == jit or "wx_memory" in r["detail"] or
+               "anon_exec" in r["detail"]]
+        if bad:
+            raise AssertionError("evidence kept for a JIT's own executable memory: %r" % bad)
+
     def jit(self):
         pid = int(self.s["jit"]["pid"])
         recs = injects(self.log, pid=pid, result="wx_memory")

@@ -192,6 +192,21 @@ TEST(inject_series_survive_other_exits)
 }
 
 /* LD_*: the value, last in detail (it may hold spaces), no series */
+/* the evidence rule "inject": acting on another process or forcing code in,
+ * not what every JIT engine and launcher does */
+TEST(inject_methods_that_keep_evidence)
+{
+	CHECK(inject_method_keeps_evidence(OM_INJ_PTRACE_ATTACH));
+	CHECK(inject_method_keeps_evidence(OM_INJ_PROCESS_VM_WRITEV));
+	CHECK(inject_method_keeps_evidence(OM_INJ_PROC_MEM_WRITE));
+	CHECK(inject_method_keeps_evidence(OM_INJ_LD_PRELOAD));
+	CHECK(inject_method_keeps_evidence(OM_INJ_LD_SO_PRELOAD));
+	CHECK(!inject_method_keeps_evidence(OM_INJ_WX_MEMORY));
+	CHECK(!inject_method_keeps_evidence(OM_INJ_ANON_EXEC));
+	CHECK(!inject_method_keeps_evidence(OM_INJ_LD_LIBRARY_PATH));
+	CHECK(!inject_method_keeps_evidence(OM_INJ_MAX));
+}
+
 TEST(inject_env_value)
 {
 	struct consumer c;
