@@ -57,6 +57,9 @@ def by_pid(rows, event, pid):
     return [r for r in rows if r["event"] == event and r["pid"] == str(pid)]
 
 
+LIFE_S = "4"  # seconds a victim of the exec-then-change tests runs
+
+
 def copy_exe(src, dst, extra=b""):
     data = read(src) + extra
     with open(dst, "wb") as f:
@@ -98,7 +101,11 @@ def test_deleted_right_after_exec():
     try:
         exe = os.path.join(run.tmp, "gone")
         data = copy_exe(SLEEP, exe, b"\0deleted-after-exec")
-        p = subprocess.Popen([exe, "1"])  # returns once the exec succeeded
+        # returns once the exec succeeded; it lives on for LIFE_S so that the
+        # hasher finds it running (its exe then is what ran, whatever the
+        # name does): one second was too short on a loaded machine, where the
+        # hasher came as it exited and could only say hash_error=changed
+        p = subprocess.Popen([exe, LIFE_S])
         os.unlink(exe)
         p.wait(timeout=10)
         rows = run.stop()
@@ -116,13 +123,13 @@ def test_replaced_and_overwritten_after_exec():
     try:
         exe = os.path.join(run.tmp, "replaced")
         data = copy_exe(SLEEP, exe, b"\0original")
-        p = subprocess.Popen([exe, "1"])
+        p = subprocess.Popen([exe, LIFE_S])
         new = os.path.join(run.tmp, "new")
         copy_exe(SLEEP, new, b"\0replacement")
         os.rename(new, exe)
         exe2 = os.path.join(run.tmp, "inplace")
         data2 = copy_exe(SLEEP, exe2, b"\0before-write")
-        q = subprocess.Popen([exe2, "1"])
+        q = subprocess.Popen([exe2, LIFE_S])
         overwritten = False
         try:
             with open(exe2, "r+b") as f:  # ETXTBSY where the kernel denies it
