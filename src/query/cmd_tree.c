@@ -304,17 +304,6 @@ static const char *const csv_header =
     "src_ip,src_port,dst_ip,dst_port,direction,result,community_id,sha256,cgroup,container_id,"
     "injected_by\n";
 
-/* ,sha256,cgroup,container_id of an image, then the line's end */
-static void csv_image_tail(struct strbuf *out, const struct history *h, const struct proc_image *im)
-{
-	sb_addc(out, ',');
-	csv_field(out, im ? history_str(h, im->sha256) : "");
-	sb_addc(out, ',');
-	csv_field(out, im ? history_str(h, im->cgroup) : "");
-	sb_addc(out, ',');
-	csv_field(out, im ? history_str(h, im->container_id) : "");
-}
-
 static void csv_row_start(struct emit *e, int32_t p, int depth, enum role role, const char *kind,
 			  uint64_t t_ns)
 {
@@ -347,7 +336,7 @@ static void emit_csv(struct emit *e, int32_t p, int depth, enum role role)
 	sb_addc(out, ',');
 	csv_field(out, history_str(h, pr->exit_result));
 	sb_adds(out, ",,,,,,,,,");
-	csv_image_tail(out, h, im);
+	report_image_csv(out, h, im);
 	sb_addc(out, ',');
 	report_injected_csv(out, h, p, UINT64_MAX);
 	sb_addc(out, '\n');
@@ -358,7 +347,7 @@ static void emit_csv(struct emit *e, int32_t p, int depth, enum role role)
 		sb_addc(out, ',');
 		csv_field(out, history_str(h, x->cmdline));
 		sb_adds(out, ",,,,,,,,,,");
-		csv_image_tail(out, h, x);
+		report_image_csv(out, h, x);
 		sb_adds(out, ",\n");
 	}
 	for (int32_t fl = e->st->flow_head[p]; fl != PROC_NONE; fl = e->st->flow_next[fl]) {

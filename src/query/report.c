@@ -138,6 +138,16 @@ void report_injected_json(struct strbuf *out, const struct history *h, int32_t p
 	free(v);
 }
 
+void report_image_csv(struct strbuf *out, const struct history *h, const struct proc_image *im)
+{
+	sb_addc(out, ',');
+	csv_field(out, im ? history_str(h, im->sha256) : "");
+	sb_addc(out, ',');
+	csv_field(out, im ? history_str(h, im->cgroup) : "");
+	sb_addc(out, ',');
+	csv_field(out, im ? history_str(h, im->container_id) : "");
+}
+
 void report_injected_csv(struct strbuf *out, const struct history *h, int32_t p, uint64_t until_ns)
 {
 	struct inject_by *v;
@@ -328,12 +338,7 @@ static void report_csv(struct strbuf *out, const struct history *h, const struct
 	/* what the flow's process was, and who acted on it before the flow */
 	const struct proc_image *im =
 	    a->proc != PROC_NONE ? history_image_at(h, a->proc, a->proc_time) : NULL;
-	sb_addc(out, ',');
-	csv_field(out, im ? history_str(h, im->sha256) : "");
-	sb_addc(out, ',');
-	csv_field(out, im ? history_str(h, im->cgroup) : "");
-	sb_addc(out, ',');
-	csv_field(out, im ? history_str(h, im->container_id) : "");
+	report_image_csv(out, h, im);
 	sb_addc(out, ',');
 	if (a->proc != PROC_NONE)
 		report_injected_csv(out, h, a->proc, f->time_ns);

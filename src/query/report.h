@@ -71,6 +71,8 @@ void report_injected_lines(struct strbuf *out, const struct history *h, int32_t 
 /* ... and as one CSV field: "METHOD:PID:GUID:COUNT" for each, joined by
  * "; " (PID and GUID empty when the log does not name the actor) */
 void report_injected_csv(struct strbuf *out, const struct history *h, int32_t p, uint64_t until_ns);
+/* ",SHA256,CGROUP,CONTAINER_ID" of an image (empty fields when im is NULL) */
+void report_image_csv(struct strbuf *out, const struct history *h, const struct proc_image *im);
 
 /* A flow on one line of a tree or timeline: "PROTO SRC -> DST", ICMP with
  * its type and code (what the log keeps in the port columns) after the
