@@ -150,3 +150,22 @@ int cli_flush(const struct cli *cli, struct strbuf *sb)
 	}
 	return 0;
 }
+
+void follow_signals_install(struct follow_signals *s, void (*handler)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler; /* no SA_RESTART: the wait ends at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &s->old_int);
+	sigaction(SIGTERM, &sa, &s->old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &s->old_pipe);
+}
+
+void follow_signals_restore(const struct follow_signals *s)
+{
+	sigaction(SIGINT, &s->old_int, NULL);
+	sigaction(SIGTERM, &s->old_term, NULL);
+	sigaction(SIGPIPE, &s->old_pipe, NULL);
+}

@@ -13,6 +13,7 @@
 #define ONMITSU_QUERY_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "query/history.h"
@@ -109,5 +110,14 @@ int cli_load(const struct cli *cli, struct history *h, uint32_t extra_events, hi
 /* Write out what is left of sb to stdout; on failure say so (with errno) and
  * return 1, else 0. */
 int cli_flush(const struct cli *cli, struct strbuf *sb);
+
+/* --follow: SIGINT and SIGTERM call handler (no SA_RESTART, so that a wait
+ * ends at once) and SIGPIPE is ignored (a write to a closed reader fails);
+ * restore puts back what was there. */
+struct follow_signals {
+	struct sigaction old_int, old_term, old_pipe;
+};
+void follow_signals_install(struct follow_signals *s, void (*handler)(int));
+void follow_signals_restore(const struct follow_signals *s);
 
 #endif

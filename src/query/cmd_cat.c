@@ -89,20 +89,12 @@ static void on_stop_signal(int sig)
  * away (SIGPIPE is ignored: the write fails, and that ends it quietly). */
 static int cat_follow(const char *dir, int format, const struct log_cat_filter *filter)
 {
-	struct sigaction sa, old_int, old_term, old_pipe;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal; /* no SA_RESTART: the wait ends at once */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
+	struct follow_signals sigs;
+	follow_signals_install(&sigs, on_stop_signal);
 	follow_stop = 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	int rc = log_follow(dir, format, filter, stdout, &follow_stop);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	follow_signals_restore(&sigs);
 	return rc;
 }
 

@@ -224,21 +224,13 @@ static int who_follow(const struct cli *cli, const struct who_options *opt)
 {
 	struct who_follow w = {.opt = opt, .format = cli->format, .first = true};
 	live_init(&w.live);
-	struct sigaction sa, old_int, old_term, old_pipe;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal; /* no SA_RESTART: the wait ends at once */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
+	struct follow_signals sigs;
+	follow_signals_install(&sigs, on_stop_signal);
 	who_stop = 0;
 	/* the whole log is read (the processes of the flows to come may have
 	 * started long ago); flows are printed from filter.since_ns */
 	int rc = log_follow_each(cli->dir, NULL, who_follow_line, &w, &who_stop);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	follow_signals_restore(&sigs);
 	sb_free(&w.out);
 	live_free(&w.live);
 	return rc;

@@ -32,6 +32,26 @@ static void push(struct dns_map *m, const struct dns_answer_rec *a)
 	m->v[m->n++] = *a;
 }
 
+bool dns_answer_next(const char **p, const char *end, const char **v, size_t *vlen)
+{
+	/* "TYPE value;TYPE value": the values of A and AAAA are addresses */
+	while (*p < end) {
+		const char *a = *p;
+		const char *semi = memchr(a, ';', (size_t)(end - a));
+		const char *e = semi ? semi : end;
+		*p = semi ? semi + 1 : end;
+		if (e - a > 2 && memcmp(a, "A ", 2) == 0)
+			*v = a + 2;
+		else if (e - a > 5 && memcmp(a, "AAAA ", 5) == 0)
+			*v = a + 5;
+		else
+			continue;
+		*vlen = (size_t)(e - *v);
+		return true;
+	}
+	return false;
+}
+
 void dns_map_add(struct dns_map *m, struct history *h, const struct log_record *rec, int32_t proc)
 {
 	if (rec->event != OM_EVENT_DNS || !rec->len[COL_DNS_ANSWERS] || !rec->len[COL_DNS_NAME])
@@ -40,20 +60,11 @@ void dns_map_add(struct dns_map *m, struct history *h, const struct log_record *
 		proc = history_proc_of(h, rec);
 	struct dns_answer_rec a = {.time_ns = rec->time_ns, .proc = proc};
 	a.name = intern_add(&h->strings, rec->f[COL_DNS_NAME], rec->len[COL_DNS_NAME]);
-	/* "TYPE value;TYPE value": the values of A and AAAA are addresses */
-	const char *p = rec->f[COL_DNS_ANSWERS], *end = p + rec->len[COL_DNS_ANSWERS];
-	while (p < end) {
-		const char *semi = memchr(p, ';', (size_t)(end - p));
-		const char *e = semi ? semi : end;
-		const char *v = NULL;
-		if (e - p > 2 && memcmp(p, "A ", 2) == 0)
-			v = p + 2;
-		else if (e - p > 5 && memcmp(p, "AAAA ", 5) == 0)
-			v = p + 5;
-		if (v && (a.ip = ip_table_add_text(&h->ips, v, (size_t)(e - v))) != 0)
+	const char *p = rec->f[COL_DNS_ANSWERS], *end = p + rec->len[COL_DNS_ANSWERS], *v;
+	size_t vlen;
+	while (dns_answer_next(&p, end, &v, &vlen))
+		if ((a.ip = ip_table_add_text(&h->ips, v, vlen)) != 0)
 			push(m, &a);
-		p = semi ? semi + 1 : end;
-	}
 }
 
 /* qsort has no context argument: the array being sorted, for the comparators */

@@ -39,6 +39,12 @@ struct dns_hit {
 	uint64_t time_ns; /* its response */
 };
 
+/* The next A or AAAA answer's value in a DNS record's dns_answers text
+ * ("TYPE value;TYPE value", [*p, end)): true with [*v, *v + *vlen) the
+ * address text (not yet checked to be one), *p past it; false at the end.
+ * Answers of other types are passed over. */
+bool dns_answer_next(const char **p, const char *end, const char **v, size_t *vlen);
+
 void dns_map_init(struct dns_map *m);
 void dns_map_free(struct dns_map *m);
 /* Keep the A/AAAA answers of a DNS response record (others are ignored). */

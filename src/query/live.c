@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/dnsmap.h"
 #include "util/log.h"
 
 struct live_image {
@@ -380,24 +381,16 @@ static void add_dns(struct live *lv, const struct log_record *rec, struct live_p
 {
 	if (!rec->len[COL_DNS_ANSWERS] || !rec->len[COL_DNS_NAME])
 		return;
-	/* "TYPE value;TYPE value": the values of A and AAAA are addresses */
-	const char *p = rec->f[COL_DNS_ANSWERS], *end = p + rec->len[COL_DNS_ANSWERS];
-	while (p < end) {
-		const char *semi = memchr(p, ';', (size_t)(end - p));
-		const char *e = semi ? semi : end;
-		const char *v = NULL;
-		if (e - p > 2 && memcmp(p, "A ", 2) == 0)
-			v = p + 2;
-		else if (e - p > 5 && memcmp(p, "AAAA ", 5) == 0)
-			v = p + 5;
+	const char *p = rec->f[COL_DNS_ANSWERS], *end = p + rec->len[COL_DNS_ANSWERS], *v;
+	size_t vlen;
+	while (dns_answer_next(&p, end, &v, &vlen)) {
 		struct ipaddr a;
-		if (v && (size_t)(e - v) < sizeof(lv->dns[0].ip) &&
-		    ipaddr_parse(v, (size_t)(e - v), &a) == 0) {
+		if (vlen < sizeof(lv->dns[0].ip) && ipaddr_parse(v, vlen, &a) == 0) {
 			struct live_dns *d = &lv->dns[lv->dns_next];
 			dns_free(d);
 			d->time_ns = rec->time_ns;
-			memcpy(d->ip, v, (size_t)(e - v));
-			d->ip[e - v] = '\0';
+			memcpy(d->ip, v, vlen);
+			d->ip[vlen] = '\0';
 			d->name = xstrndup(rec->f[COL_DNS_NAME], rec->len[COL_DNS_NAME]);
 			d->guid = xstrdup0(asker ? asker->guid : NULL);
 			d->exe = xstrdup0(asker && asker->has_img ? asker->img.exe : "");
@@ -406,7 +399,6 @@ static void add_dns(struct live *lv, const struct log_record *rec, struct live_p
 			if (lv->ndns < LIVE_MAX_DNS)
 				lv->ndns++;
 		}
-		p = semi ? semi + 1 : end;
 	}
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "query/commands.h"
+#include "query/dnsmap.h"
 #include "test.h"
 #include "test_query_util.h"
 
@@ -80,6 +81,29 @@ static const char *flow_line(const char *out, const char *sport, char *buf, size
 		s--;
 	snprintf(buf, size, "%.*s", (int)(e - s), s);
 	return buf;
+}
+
+/* The addresses of a dns_answers text, one parser for who, correlate and
+ * who --follow: A and AAAA values only, whatever surrounds them. */
+TEST(query_dns_answer_values)
+{
+	const char *text = "CNAME a.example;A 192.0.2.1;;A;AAAA 2001:db8::1;TXT A 1.2.3.4;A ;A x;";
+	const char *p = text, *end = text + strlen(text), *v;
+	size_t n;
+	const char *want[] = {"192.0.2.1", "2001:db8::1", "x"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		CHECK(dns_answer_next(&p, end, &v, &n));
+		CHECK_EQ_INT((int)n, (int)strlen(want[i]));
+		CHECK(memcmp(v, want[i], n) == 0);
+	}
+	CHECK(!dns_answer_next(&p, end, &v, &n));
+	CHECK(p == end);
+	/* the end is where the field ends, not at a NUL */
+	p = "A 192.0.2.1;A 192.0.2.2";
+	end = p + 11;
+	CHECK(dns_answer_next(&p, end, &v, &n));
+	CHECK_EQ_INT((int)n, 9);
+	CHECK(!dns_answer_next(&p, end, &v, &n));
 }
 
 TEST(query_who_dns_name_process_host_none)
