@@ -544,7 +544,9 @@ static void on_exec(struct consumer *c, const struct om_ev_proc *e)
 	struct hash_wait *w = ask_hash(c, &q, &r, sha, &d);
 	r.detail = detail_str(&d);
 	consumer_emit(c, &r, w);
-	if (c->evidence && ev_exec_reverse_shell(r.detail))
+	/* the stdio keys are written only with OM_F_STDIO: no scan of an
+	 * ordinary EXEC's detail */
+	if (c->evidence && (e->h.flags & OM_F_STDIO) && ev_exec_reverse_shell(r.detail))
 		consumer_evidence(c, EV_RULE_REVERSE_SHELL, e->h.pid, e->h.start_ns, guid, r.uid,
 				  "exec");
 	sb_free(&d);
