@@ -5,7 +5,7 @@
  *
  * TCP out: the owner is taken by the connect hook (process context,
  *   connect()); the record is emitted when the handshake ends (ESTABLISHED or CLOSE, in
- *   softirq context), when the source port and the outcome are known. Six
+ *   softirq context), when the source port and the outcome are known. Four
  *   programs share this; the table below is the whole of it.
  * TCP in: at accept() (syscall.bpf.c).
  * UDP, ICMP: the first datagram of each flow each way, seen by cgroup skb
@@ -25,8 +25,8 @@
  *  connect() enters, before any  om_connect4/6 (net)    process   pending = destination asked
  *    state change                                                 for; owner = this process,
  *                                                                 clear REPORTED (no record)
- *  CLOSE -> SYN_SENT             om_inet_syn_sent       process   pending.syn_seen = 1; no
- *                                (net)                  (connect) pending (no connect hook ran):
+ *  CLOSE -> SYN_SENT             om_inet_state:         process   pending.syn_seen = 1; no
+ *                                inet_syn_sent (net)    (connect) pending (no connect hook ran):
  *                                                                 count OM_C_PENDING_EVICTED;
  *                                                                 no owner: owner = this
  *                                                                 process, clear REPORTED
@@ -47,13 +47,13 @@
  *                                connect_done                     and (no syn_seen or
  *                                (syscall)                        needs_report): NET with the
  *                                                                 error, no source; retire pending
- *  ESTABLISHED -> any, not       om_inet_late (net)     either    NET result=established late=1
- *    REPORTED                                                     (om_inet_state's run was skipped
+ *  ESTABLISHED -> any, not       om_inet_state:         either    NET result=established late=1
+ *    REPORTED                    inet_late (net)                  (the outcome's run was skipped
  *                                                                 by the kernel), set REPORTED
  *
  * Each of these transitions happens once per attempt, and a row that writes
  * a NET sets REPORTED or retires pending, so an attempt is written once; a
- * run the kernel skips is counted (LOST hook_skipped), and om_inet_late
+ * run the kernel skips is counted (LOST hook_skipped), and inet_late
  * catches the one that matters. A pending entry lives from connect()'s hook
  * to its return, in one thread's own storage, so nothing else can push it
  * out; one missing at SYN_SENT means no connect hook ran for that connect in
@@ -79,18 +79,18 @@ static __always_inline void tcp_emit(const struct sock *sk, struct sk_owner *o, 
 }
 
 /*
- * Two programs on the same tracepoint, on purpose. The kernel skips a
- * tracing program that fires while the same program already runs on that
- * CPU (counted: LOST kind=hook_skipped). SYN_SENT runs in process context,
- * where a softirq can interrupt it and complete another socket's handshake;
- * with the handshake outcomes in a program of their own, that nested run is
- * not skipped.
+ * One program on the tracepoint for all three transitions (it fires some ten
+ * times per connection, both ends: each program attached there is a run of
+ * its own, so one program rather than three). The kernel skips a tracing
+ * program that fires while the same program already runs on that CPU
+ * (counted: LOST kind=hook_skipped): a softirq that completes a handshake
+ * while the program runs in process context (SYN_SENT, or ESTABLISHED -> any
+ * at close) is skipped. Its outcome, when established, is written late at the
+ * socket's next transition (inet_late); the window is the few dozen
+ * instructions of a process-context run.
  */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(om_inet_syn_sent, const struct sock *sk, const int oldstate, const int newstate)
+static __always_inline void inet_syn_sent(const struct sock *sk)
 {
-	if (newstate != TCP_SYN_SENT || sk->sk_protocol != IPPROTO_TCP)
-		return 0;
 	/* connect() in process context: its connect hook, just before, took
 	 * the owner and made the thread's pending entry; both look-ups are
 	 * into storage the thread and the socket already have */
@@ -99,7 +99,7 @@ int BPF_PROG(om_inet_syn_sent, const struct sock *sk, const int oldstate, const 
 	if (pc && pc->active) {
 		pc->syn_seen = 1;
 		if (bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0))
-			return 0;
+			return;
 	} else {
 		count(OM_C_PENDING_EVICTED); /* no connect hook ran for it */
 	}
@@ -107,24 +107,19 @@ int BPF_PROG(om_inet_syn_sent, const struct sock *sk, const int oldstate, const 
 	struct sk_owner *o =
 	    bpf_sk_storage_get(&sk_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o)
-		return 0;
+		return;
 	struct task_struct *t = bpf_get_current_task_btf();
 	o->tgid = t->tgid;
 	o->uid = (__u32)bpf_get_current_uid_gid();
 	o->start_ns = t->group_leader->start_boottime;
 	o->flags &= ~SKO_REPORTED;
-	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int newstate)
+static __always_inline void inet_outcome(const struct sock *sk, const int newstate)
 {
-	if (oldstate != TCP_SYN_SENT || sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
 	if (o && (o->flags & SKO_REPORTED))
-		return 0;
+		return;
 	__u32 result;
 	if (newstate == TCP_ESTABLISHED) {
 		result = OM_RES_ESTABLISHED;
@@ -139,7 +134,7 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 				/* connect() itself failed, in this thread:
 				 * syscall.bpf.c reports it with the syscall's error */
 				pc->needs_report = 1;
-				return 0;
+				return;
 			} else {
 				/* given up with connect(AF_UNSPEC): tcp_disconnect()
 				 * sets ECONNRESET just after this transition */
@@ -147,29 +142,41 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 			}
 		}
 	} else {
-		return 0;
+		return;
 	}
 	if (o)
 		o->flags |= SKO_REPORTED;
 	tcp_emit(sk, o, result, 0);
-	return 0;
 }
 
 /*
  * An outgoing connection leaving ESTABLISHED unreported: the kernel skipped
- * om_inet_state when its handshake completed. Write it now, marked late,
- * rather than never. A program of its own, so that its work (in process
- * context when the process closes) does not widen om_inet_state's window.
+ * the run at its handshake's end. Write it now, marked late, rather than
+ * never.
  */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(om_inet_late, const struct sock *sk, const int oldstate, const int newstate)
+static __always_inline void inet_late(const struct sock *sk)
 {
-	if (oldstate != TCP_ESTABLISHED || sk->sk_protocol != IPPROTO_TCP)
-		return 0;
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
 	if (o && !(o->flags & SKO_REPORTED)) {
 		o->flags |= SKO_REPORTED;
 		tcp_emit(sk, o, OM_RES_ESTABLISHED, OM_F_LATE);
+	}
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	/* the states first (registers), the protocol (a load) only for the
+	 * three transitions of interest */
+	if (newstate == TCP_SYN_SENT) {
+		if (sk->sk_protocol == IPPROTO_TCP)
+			inet_syn_sent(sk);
+	} else if (oldstate == TCP_SYN_SENT) {
+		if (sk->sk_protocol == IPPROTO_TCP)
+			inet_outcome(sk, newstate);
+	} else if (oldstate == TCP_ESTABLISHED) {
+		if (sk->sk_protocol == IPPROTO_TCP)
+			inet_late(sk);
 	}
 	return 0;
 }

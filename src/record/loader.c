@@ -174,9 +174,7 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 	    {l->skel->progs.om_exit, "sched_process_exit", 0},
 	    {l->skel->progs.om_exit_modules, "sched_process_exit", 0},
 	    {l->skel->progs.om_sys_exit, "sys_exit", 0},
-	    {l->skel->progs.om_inet_syn_sent, "inet_sock_set_state", 0},
 	    {l->skel->progs.om_inet_state, "inet_sock_set_state", 0},
-	    {l->skel->progs.om_inet_late, "inet_sock_set_state", 0},
 	    {l->skel->progs.om_sock_create, "cgroup/sock_create", 1},
 	    {l->skel->progs.om_connect4, "cgroup/connect4", 1},
 	    {l->skel->progs.om_connect6, "cgroup/connect6", 1},
@@ -221,8 +219,8 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		log_warn("cannot open the cgroup v2 root %s", cgpath);
 		goto fail;
 	}
-	/* Attached in that order, but the connect hooks first: om_inet_syn_sent
-	 * counts a connect without the pending entry they make as one whose
+	/* Attached in that order, but the connect hooks first: om_inet_state
+	 * at SYN_SENT counts a connect without the pending entry they make as one whose
 	 * entry was evicted. */
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
@@ -291,11 +289,6 @@ uint64_t loader_hook_misses(struct loader *l)
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, l->skel->obj)
 	{
-		/* Its skipped runs cannot have been events: the kernel skips only
-		 * a run nested in a softirq, and SYN_SENT, all it records,
-		 * happens in process context (connect()). */
-		if (prog == l->skel->progs.om_inet_syn_sent)
-			continue;
 		struct bpf_prog_info info;
 		uint32_t len = sizeof(info);
 		memset(&info, 0, sizeof(info));
