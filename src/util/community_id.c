@@ -16,6 +16,9 @@
  * (type, code), and the tuple is never flipped, because there is no reverse
  * direction to pair it with.
  */
+/* the low-level SHA-1 calls, deprecated in OpenSSL 3.0 (see digest_sha1) */
+#define OPENSSL_API_COMPAT 0x10100000L
+
 #include "util/community_id.h"
 
 #include <netinet/in.h>
@@ -23,6 +26,7 @@
 #include <sys/socket.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "util/hex.h"
 #include "util/log.h"
@@ -77,20 +81,19 @@ static bool icmp_map(const struct icmp_pair *pairs, size_t n, uint16_t *sport, u
 }
 
 /*
- * One digest context per thread, with the algorithm fetched once: OpenSSL 3
- * looks the algorithm up again and allocates a context on every
- * EVP_Digest(), which costs more than the hash of a few dozen bytes.
+ * OpenSSL's low-level SHA-1 on a context on the stack, not EVP: this runs for
+ * every NET record, and EVP's provider dispatch, context reset and cleanse
+ * cost more than the hash of a few dozen bytes (as for the chain's SHA-256,
+ * log/chain.c). Deprecated since OpenSSL 3.0 but kept, and OPENSSL_API_COMPAT
+ * (above the includes) asks for it on purpose.
  */
 static int digest_sha1(const void *in, size_t n, unsigned char *md, unsigned int *mdlen)
 {
-	static __thread EVP_MD *alg;
-	static __thread EVP_MD_CTX *ctx;
-	if (!alg && !(alg = EVP_MD_fetch(NULL, "SHA1", NULL)))
+	SHA_CTX c;
+	if (SHA1_Init(&c) != 1 || SHA1_Update(&c, in, n) != 1 || SHA1_Final(md, &c) != 1)
 		return 0;
-	if (!ctx && !(ctx = EVP_MD_CTX_new()))
-		return 0;
-	return EVP_DigestInit_ex2(ctx, alg, NULL) && EVP_DigestUpdate(ctx, in, n) &&
-	       EVP_DigestFinal_ex(ctx, md, mdlen);
+	*mdlen = SHA_DIGEST_LENGTH;
+	return 1;
 }
 
 int community_id_v1(char out[COMMUNITY_ID_LEN], uint16_t seed, uint8_t proto, int family,

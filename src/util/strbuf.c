@@ -34,7 +34,7 @@ void sb_add(struct strbuf *sb, const void *p, size_t n)
 	sb->data[sb->len] = '\0';
 }
 
-void sb_addc(struct strbuf *sb, char c)
+void sb_addc_slow(struct strbuf *sb, char c)
 {
 	sb_reserve(sb, 1);
 	sb->data[sb->len++] = c;

@@ -200,6 +200,39 @@ TEST(csv_net_exact)
 	sb_free(&sb);
 }
 
+/* IPv4 formatted by hand: every octet value, in every place, as inet_ntop
+ * writes it; mapped IPv6 the same */
+TEST(csv_ipv4_every_octet)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct om_record r;
+	om_record_init(&r, OM_EVENT_NET);
+	r.time_ns = T_FIXED;
+	for (unsigned v = 0; v < 256; v++) {
+		uint8_t a[4] = {(uint8_t)v, (uint8_t)(255 - v), (uint8_t)(v * 7), (uint8_t)(v / 3)};
+		for (int mapped = 0; mapped < 2; mapped++) {
+			memset(&r.src, 0, sizeof(r.src));
+			if (mapped) {
+				r.src.family = AF_INET6;
+				r.src.addr[10] = r.src.addr[11] = 0xff;
+				memcpy(r.src.addr + 12, a, 4);
+			} else {
+				r.src.family = AF_INET;
+				memcpy(r.src.addr, a, 4);
+			}
+			char want[INET_ADDRSTRLEN];
+			CHECK(inet_ntop(AF_INET, a, want, sizeof(want)) != NULL);
+			const char *line = encode(&sb, &r);
+			/* src_ip is the 12th field */
+			const char *f = line;
+			for (int i = 0; i < 11; i++)
+				f = strchr(f, ',') + 1;
+			CHECK(strncmp(f, want, strlen(want)) == 0 && f[strlen(want)] == ',');
+		}
+	}
+	sb_free(&sb);
+}
+
 /* The columns appended in 0.3, each in its place after detail. */
 TEST(csv_appended_columns_exact)
 {
@@ -555,6 +588,17 @@ TEST(csv_time_fixed)
 	/* a small buffer gets a cut, terminated string */
 	csv_format_time(buf, 11, T_FIXED);
 	CHECK_EQ_STR(buf, "2026-11-25");
+
+	/* the date and time of day are kept from one call to the next: the
+	 * same second again, the next one, and back */
+	csv_format_time(buf, sizeof(buf), T_FIXED + 1000);
+	CHECK_EQ_STR(buf, "2026-11-25T19:13:17.123457Z");
+	csv_format_time(buf, sizeof(buf), T_FIXED + 1000000000ull);
+	CHECK_EQ_STR(buf, "2026-11-25T19:13:18.123456Z");
+	csv_format_time(buf, sizeof(buf), T_FIXED - 123456789ull);
+	CHECK_EQ_STR(buf, "2026-11-25T19:13:17.000000Z");
+	csv_format_time(buf, sizeof(buf), T_FIXED + 86400000000000ull);
+	CHECK_EQ_STR(buf, "2026-11-26T19:13:17.123456Z");
 }
 
 TEST(csv_time_round_trip)
