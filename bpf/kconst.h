@@ -49,7 +49,15 @@
 #define EEXIST 17
 #define ECONNABORTED 103
 #define ECONNRESET 104
+#define EALREADY 114
 #define EINPROGRESS 115
+#define EINTR 4
+/* the kernel's own, seen at a system call's exit before a restart
+ * (include/linux/errno.h) */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
 
 /* The largest errno a system call returns as -errno; a return value in
  * [-MAX_ERRNO, -1] is an error (IS_ERR_VALUE, include/linux/err.h), a larger

@@ -60,22 +60,77 @@
  * that thread (the storage could not be allocated, or the hooks were being
  * attached), and that connect, if it then fails inside connect(), is written
  * as reset instead of with its error: counted (LOST pending_evicted).
+ *
+ * A connect(2) to a loopback address makes no owner storage ("deferred" in
+ * pending): the outcome, written in the connecting thread, takes the current
+ * task as owner, and one written elsewhere meets its owner from the system
+ * call exit in tcp_handoffs (net.bpf.h). Without storage there is no
+ * REPORTED flag: the thread's pending.reported, or the exit itself, stands
+ * for it, and a skipped outcome is written late by the exit (connect_late).
  */
 #include "net.bpf.h"
 #include "dns.bpf.h"
 
-static __always_inline void tcp_emit(const struct sock *sk, struct sk_owner *o, __u32 result,
+static __always_inline void tcp_fill(struct om_ev_net *e, const struct sock *sk,
+				     const struct sk_owner *o, __u32 result, __u32 flags)
+{
+	net_hdr_from_owner(e, o);
+	e->h.flags = flags;
+	e->proto = IPPROTO_TCP;
+	e->direction = OM_DIR_OUT;
+	e->result = result;
+	sk_tuple(sk, e->saddr, e->daddr, &e->sport, &e->dport, &e->family);
+	e->sock_cookie = bpf_get_socket_cookie((void *)sk);
+}
+
+static __always_inline void tcp_emit(const struct sock *sk, const struct sk_owner *o, __u32 result,
 				     __u32 flags)
 {
 	struct om_ev_net e = {};
-	net_hdr_from_owner(&e, o);
-	e.h.flags = flags;
-	e.proto = IPPROTO_TCP;
-	e.direction = OM_DIR_OUT;
-	e.result = result;
-	sk_tuple(sk, e.saddr, e.daddr, &e.sport, &e.dport, &e.family);
-	e.sock_cookie = bpf_get_socket_cookie((void *)sk);
+	tcp_fill(&e, sk, o, result, flags);
 	emit(&e, sizeof(e), OM_K_NET);
+}
+
+/* the socket's remote address is a loopback one (127/8, ::1, ::ffff:127/104) */
+static __always_inline int sk_remote_loopback(const struct sock *sk)
+{
+	const struct sock_common *c = &sk->__sk_common;
+	if (c->skc_family == AF_INET)
+		return (c->skc_daddr & 0xff) == 127;
+	const __u32 *a = (const __u32 *)&c->skc_v6_daddr;
+	if (a[0] || a[1])
+		return 0;
+	if (a[2] == bpf_htonl(0xffff))
+		return (a[3] & 0xff) == 127;
+	return !a[2] && a[3] == bpf_htonl(1);
+}
+
+/* the connect hook's destination is a loopback address */
+static __always_inline int addr_loopback(struct bpf_sock_addr *ctx, int v6)
+{
+	if (!v6)
+		return (ctx->user_ip4 & 0xff) == 127;
+	if (ctx->user_ip6[0] || ctx->user_ip6[1])
+		return 0;
+	if (ctx->user_ip6[2] == bpf_htonl(0xffff))
+		return (ctx->user_ip6[3] & 0xff) == 127;
+	return !ctx->user_ip6[2] && ctx->user_ip6[3] == bpf_htonl(1);
+}
+
+/* this connect hook runs inside connect(2), whose system call exit
+ * (syscall.bpf.c, connect_done) will hand over the owner if need be */
+static __always_inline int in_connect_syscall(void)
+{
+	if (!cfg_defer_local)
+		return 0;
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!r)
+		return 0;
+	long nr = BPF_CORE_READ(r, orig_ax);
+	if (t->thread_info.status & TS_COMPAT)
+		return nr == NR32_CONNECT;
+	return nr == NR_CONNECT;
 }
 
 /*
@@ -98,6 +153,8 @@ static __always_inline void inet_syn_sent(const struct sock *sk)
 	    bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0, 0);
 	if (pc && pc->active) {
 		pc->syn_seen = 1;
+		if (pc->deferred) /* a local connect(2): no storage (tcp_handoffs) */
+			return;
 		if (bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0))
 			return;
 	} else {
@@ -120,14 +177,15 @@ static __always_inline void inet_outcome(const struct sock *sk, const int newsta
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
 	if (o && (o->flags & SKO_REPORTED))
 		return;
+	struct pending_connect *pc;
 	__u32 result;
 	if (newstate == TCP_ESTABLISHED) {
 		result = OM_RES_ESTABLISHED;
 	} else if (newstate == TCP_CLOSE) {
 		result = sk->sk_err;
 		if (result == 0) {
-			struct pending_connect *pc = bpf_task_storage_get(
-			    &pending_connects, bpf_get_current_task_btf(), 0, 0);
+			pc = bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0,
+						  0);
 			if (sk->sk_shutdown == SHUTDOWN_MASK /* closed by its process */) {
 				result = ECONNABORTED;
 			} else if (pc && pc->active) {
@@ -144,9 +202,34 @@ static __always_inline void inet_outcome(const struct sock *sk, const int newsta
 	} else {
 		return;
 	}
-	if (o)
+	if (o) {
 		o->flags |= SKO_REPORTED;
-	tcp_emit(sk, o, result, 0);
+		tcp_emit(sk, o, result, 0);
+		return;
+	}
+	/* No storage: a local connect(2) (its owner is the current task when
+	 * this runs in its own thread), or a socket older than the recorder
+	 * (owner unknown). */
+	if (!sk_remote_loopback(sk)) {
+		tcp_emit(sk, NULL, result, 0);
+		return;
+	}
+	__u64 cookie = bpf_get_socket_cookie((void *)sk);
+	pc = bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0, 0);
+	if (pc && pc->active && pc->deferred && pc->cookie == cookie) {
+		pc->reported = 1;
+		struct task_struct *t = bpf_get_current_task_btf();
+		struct sk_owner cur = {};
+		cur.tgid = t->tgid;
+		cur.uid = (__u32)bpf_get_current_uid_gid();
+		cur.start_ns = t->group_leader->start_boottime;
+		tcp_emit(sk, &cur, result, 0);
+		return;
+	}
+	/* elsewhere, before connect() returned: its exit brings the owner */
+	struct om_ev_net e = {};
+	tcp_fill(&e, sk, NULL, result, 0);
+	handoff_outcome(cookie, &e);
 }
 
 /*
@@ -236,12 +319,26 @@ static __always_inline void own_connect(struct bpf_sock_addr *ctx, int v6)
 		}
 		pc->syn_seen = 0;
 		pc->needs_report = 0;
+		pc->deferred = 0;
+		pc->reported = 0;
+		pc->cookie = 0;
 		pc->active = 1;
 	}
 	struct bpf_sock *bsk = ctx->sk;
 	if (!bsk)
 		return;
-	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);
+	/* a local connect(2) of a socket without storage: none is made (the
+	 * largest part of this hook's cost), see tcp_handoffs. Port 53 keeps
+	 * it: the DNS tap reads the owner from it. */
+	if (!o && pc && ctx->user_port != bpf_htons(53) && addr_loopback(ctx, v6) &&
+	    in_connect_syscall()) {
+		pc->deferred = 1;
+		pc->cookie = bpf_get_socket_cookie(ctx);
+		return;
+	}
+	if (!o)
+		o = bpf_sk_storage_get(&sk_owners, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o)
 		return;
 	owner_set_current(o);

@@ -63,7 +63,9 @@ struct pending_connect {
 	__u8 syn_seen;	   /* reached SYN_SENT: the state hook reports the outcome */
 	__u8 needs_report; /* failed inside connect() with no error on the socket */
 	__u8 active;	   /* set by the connect hook, cleared at the syscall's exit */
-	__u8 _pad[2];
+	__u8 deferred;	   /* a local connect(2): no socket storage, see tcp_handoffs */
+	__u8 reported;	   /* deferred: its outcome was written in this thread */
+	__u64 cookie;	   /* deferred: the socket's cookie */
 };
 
 struct {
@@ -72,6 +74,91 @@ struct {
 	__type(key, int);
 	__type(value, struct pending_connect);
 } pending_connects SEC(".maps") __weak;
+
+/*
+ * A local TCP connect (to a loopback address, by connect(2)) gets no socket
+ * storage: creating it was the largest part of the connect hook's cost, and
+ * such a handshake nearly always ends inside connect() itself, in the
+ * connecting thread, where the owner is the current task. When it ends
+ * elsewhere (a softirq run by ksoftirqd, another CPU) before connect()
+ * returns, the two halves of the record meet here, keyed by the socket's
+ * cookie: the outcome (from the state hook, with the socket's tuple) and the
+ * owner (from the connect's system call exit). Each side writes its half and
+ * then sets its bit; the side that finds the other's bit set writes the
+ * record and deletes the entry, so it is written once. LRU: an entry whose
+ * other half never comes (the kernel skipped a run, counted as
+ * hook_skipped) is pushed out in time.
+ */
+#define HO_OUTCOME (1u << 0)
+#define HO_OWNER (1u << 1)
+
+struct tcp_handoff {
+	struct om_ev_net e; /* the outcome's half: all but the owner */
+	__u64 start_ns;	    /* the owner's half */
+	__u32 tgid;
+	__u32 uid;
+	__u64 flags; /* HO_*; 64 bits: the atomic operations on it */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct tcp_handoff);
+} tcp_handoffs SEC(".maps") __weak;
+
+/* the record, when the other half is there: once its second half is in */
+static __always_inline void handoff_done(__u64 cookie, struct tcp_handoff *h, __u64 old, __u64 mine)
+{
+	if (!(old & (HO_OUTCOME | HO_OWNER) & ~mine))
+		return;
+	/* the other side set its bit: its half is written */
+	struct om_ev_net e = h->e;
+	e.h.pid = h->tgid;
+	e.h.tid = h->tgid;
+	e.h.start_ns = h->start_ns;
+	e.h.uid = h->uid;
+	emit(&e, sizeof(e), OM_K_NET);
+	bpf_map_delete_elem(&tcp_handoffs, &cookie);
+}
+
+static __always_inline struct tcp_handoff *handoff_get(__u64 cookie)
+{
+	struct tcp_handoff *h = bpf_map_lookup_elem(&tcp_handoffs, &cookie);
+	if (h)
+		return h;
+	struct tcp_handoff zero = {};
+	bpf_map_update_elem(&tcp_handoffs, &cookie, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&tcp_handoffs, &cookie);
+}
+
+/* the outcome's half (e: the record, owner unknown) */
+static __always_inline void handoff_outcome(__u64 cookie, const struct om_ev_net *e)
+{
+	struct tcp_handoff *h = handoff_get(cookie);
+	if (!h) {
+		/* cannot happen with an LRU map; rather ownerless than never */
+		emit((void *)e, sizeof(*e), OM_K_NET);
+		return;
+	}
+	h->e = *e;
+	handoff_done(cookie, h, __sync_fetch_and_or(&h->flags, (__u64)HO_OUTCOME), HO_OUTCOME);
+}
+
+/* the owner's half: the current task, at the connect's system call exit;
+ * 1 when the outcome's half was there (the record is written) */
+static __always_inline int handoff_owner(__u64 cookie, struct task_struct *task)
+{
+	struct tcp_handoff *h = handoff_get(cookie);
+	if (!h)
+		return 0;
+	h->tgid = task->tgid;
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	h->start_ns = task->group_leader->start_boottime;
+	__u64 old = __sync_fetch_and_or(&h->flags, (__u64)HO_OWNER);
+	handoff_done(cookie, h, old, HO_OWNER);
+	return (old & HO_OUTCOME) != 0;
+}
 
 static __always_inline void owner_set_current(struct sk_owner *o)
 {

@@ -25,6 +25,11 @@ extern const volatile __u32 cfg_wakeup_bytes;
 /* record --hash-max: files larger are not hashed (0: no hashing), so their
  * EXEC or MODLOAD need not wake user space */
 extern const volatile __u64 cfg_hash_max;
+/* 1: bpf_task_pt_regs works in cgroup sock_addr programs (the loader probes
+ * it), so a connect hook can tell connect(2) from io_uring's or TCP Fast
+ * Open's connect, which have no connect system call exit (net.bpf.h,
+ * tcp_handoffs) */
+extern const volatile __u32 cfg_defer_local;
 
 /* Sized by the loader (--ring-size). */
 struct {

@@ -144,13 +144,58 @@ static __noinline void accepted(struct task_struct *task, long fd)
 	emit(&e, sizeof(e), OM_K_NET);
 }
 
-/* TCP out that failed inside connect() before the handshake could report it */
-static __noinline void connect_done(struct task_struct *task, long ret)
+/* a deferred local connect whose outcome's run the kernel skipped: write it
+ * now, late, from the socket behind the fd (as accepted() reads one) */
+static __noinline void connect_late(struct task_struct *task, long fd, __u64 cookie)
+{
+	struct file *fp = fd_file(task, fd);
+	if (!fp)
+		return;
+	struct file *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
+	struct socket *sock =
+	    bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	struct sock *sk = sock->sk;
+	if (!sk || sk->sk_protocol != IPPROTO_TCP)
+		return;
+	struct om_ev_net e = {};
+	fill_hdr(&e.h, OM_K_NET, sizeof(e), task);
+	e.h.flags = OM_F_LATE;
+	e.proto = IPPROTO_TCP;
+	e.direction = OM_DIR_OUT;
+	e.result = OM_RES_ESTABLISHED;
+	sk_tuple(sk, e.saddr, e.daddr, &e.sport, &e.dport, &e.family);
+	e.sock_cookie = cookie;
+	emit(&e, sizeof(e), OM_K_NET);
+}
+
+/* connect() still going on in the kernel after the system call returned */
+static __always_inline int connect_continues(long ret)
+{
+	return ret == -EINPROGRESS || ret == -EALREADY || ret == -EINTR || ret == -ERESTARTSYS ||
+	       ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK;
+}
+
+/* TCP out that failed inside connect() before the handshake could report it;
+ * a deferred local connect's owner (net.bpf.h, tcp_handoffs) */
+static __noinline void connect_done(struct task_struct *task, long ret, long fd)
 {
 	struct pending_connect *pc = bpf_task_storage_get(&pending_connects, task, 0, 0);
 	if (!pc || !pc->active)
 		return;
 	int report = ret < 0 && ret != -EINPROGRESS && (!pc->syn_seen || pc->needs_report);
+	if (!report && pc->deferred && pc->syn_seen && !pc->reported) {
+		/* the outcome ran outside this thread (its half waits in
+		 * tcp_handoffs), is still to come, or its run was skipped */
+		__u64 cookie = pc->cookie;
+		if (!handoff_owner(cookie, task) && !connect_continues(ret)) {
+			/* no outcome and none to come: skipped (hook_skipped) */
+			bpf_map_delete_elem(&tcp_handoffs, &cookie);
+			if (ret == 0)
+				connect_late(task, fd, cookie);
+			else
+				report = ret < 0;
+		}
+	}
 	if (report) {
 		struct om_ev_net e = {};
 		fill_hdr(&e.h, OM_K_NET, sizeof(e), task);
@@ -259,7 +304,7 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 				accepted(task, ret);
 			return 0;
 		case NR_CONNECT:
-			connect_done(task, ret);
+			connect_done(task, ret, (int)regs->di);
 			return 0;
 		}
 		if (ret != 0)
@@ -332,7 +377,7 @@ int BPF_PROG(om_sys_exit, struct pt_regs *regs, long ret)
 			accepted(task, ret);
 		return 0;
 	case NR32_CONNECT:
-		connect_done(task, ret);
+		connect_done(task, ret, (int)regs->bx);
 		return 0;
 	}
 	if (ret != 0)

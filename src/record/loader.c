@@ -148,6 +148,11 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 	l->skel->rodata->cfg_cmdline_max = opts->cmdline_max;
 	l->skel->rodata->cfg_wakeup_bytes = opts->wakeup_bytes;
 	l->skel->rodata->cfg_hash_max = opts->hash_max;
+	/* a local TCP connect without socket storage needs the connect hook to
+	 * tell connect(2) from io_uring's and TCP Fast Open's (net.bpf.h) */
+	l->skel->rodata->cfg_defer_local =
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_task_pt_regs, NULL) ==
+	    1;
 	int ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {
 		log_warnx("cannot count the possible CPUs: %s", strerror(-ncpus));
@@ -219,14 +224,19 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		log_warn("cannot open the cgroup v2 root %s", cgpath);
 		goto fail;
 	}
-	/* Attached in that order, but the connect hooks first: om_inet_state
-	 * at SYN_SENT counts a connect without the pending entry they make as one whose
-	 * entry was evicted. */
-	for (int pass = 0; pass < 2; pass++)
+	/* Attached in that order, but the system call exit first and the
+	 * connect hooks next: a local connect the connect hook leaves without
+	 * socket storage relies on its connect()'s exit (net.bpf.h,
+	 * tcp_handoffs), and om_inet_state at SYN_SENT counts a connect without
+	 * the pending entry the connect hooks make as one whose entry was
+	 * evicted. */
+	for (int pass = 0; pass < 3; pass++)
 		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-			int early = progs[i].prog == l->skel->progs.om_connect4 ||
-				    progs[i].prog == l->skel->progs.om_connect6;
-			if (early == (pass == 0) &&
+			int when = progs[i].prog == l->skel->progs.om_sys_exit	 ? 0
+				   : progs[i].prog == l->skel->progs.om_connect4 ? 1
+				   : progs[i].prog == l->skel->progs.om_connect6 ? 1
+										 : 2;
+			if (when == pass &&
 			    attach_one(l, progs[i].prog, progs[i].hook, progs[i].cgroup) != 0)
 				goto fail;
 		}

@@ -374,6 +374,120 @@ def tcp_loopback_both_ends():
 
 
 @scenario
+def tcp_loopback_v6():
+    """a local connect to ::1 (no socket storage: the outcome is written in the connecting
+    thread), established and refused"""
+    srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    srv.bind(("::1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    ok, _ = probe("tcp", "::1", port)
+    srv.settimeout(5)
+    srv.accept()[0].close()
+    srv.close()
+    refused, _ = probe("tcp", "::1", port)  # nothing listens there now
+    def check(log):
+        for info, result in ((ok[0], "established"), (refused[0], "refused")):
+            r = one(log.find(event="NET", pid=info["pid"], proto="tcp", direction="out"),
+                    "::1 " + result)
+            check_eq("::1 " + result, (r["src_ip"], r["src_port"], r["dst_ip"], r["dst_port"],
+                                       r["result"], r["detail"]),
+                     ("::1", str(info["sport"]), "::1", str(port), result, ""))
+            ex = one(log.find(event="EXEC", pid=info["pid"], exe=PROBE), "::1 EXEC")
+            check_eq("::1 guid", r["guid"], ex["guid"])
+    return check
+
+
+def fill_accept_queue(srv, port, n):
+    """n connections the listener (listen(1)) has not accepted: its queue is full, so the
+    kernel drops the next SYN, and the client's retransmission, from a timer, completes the
+    handshake outside the connecting thread"""
+    fillers = []
+    for _ in range(n):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.settimeout(5)
+        c.connect(("127.0.0.1", port))
+        fillers.append(c)
+    return fillers
+
+
+def tcp_loopback_outcome_elsewhere(mode):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    fillers = fill_accept_queue(srv, port, 2)
+    p = subprocess.Popen([PROBE, mode, "127.0.0.1", str(port)], stdout=subprocess.PIPE,
+                         text=True)
+    time.sleep(0.3)  # its SYN was dropped: make room for the retransmission (~1 s)
+    srv.settimeout(5)
+    accepted = [srv.accept()[0] for _ in range(3)]
+    out, _ = p.communicate(timeout=15)
+    for c in fillers + accepted:
+        c.close()
+    srv.close()
+    info = parse_probe(out)[0]
+    if info["errno"] != 0:
+        raise AssertionError("the probe's connect failed: errno %d" % info["errno"])
+    def check(log):
+        r = one(log.find(event="NET", pid=info["pid"], proto="tcp", direction="out"),
+                mode + " to a full listener")
+        check_eq(mode + " late handshake", (r["src_port"], r["dst_port"], r["result"],
+                                            r["detail"]),
+                 (str(info["sport"]), str(port), "established", ""))
+        ex = one(log.find(event="EXEC", pid=info["pid"], exe=PROBE), mode + " EXEC")
+        check_eq(mode + " guid", r["guid"], ex["guid"])
+    return check
+
+
+@scenario
+def tcp_loopback_blocking_handshake_elsewhere():
+    """a blocking local connect whose handshake ends in a timer, not in its thread: the
+    outcome waits for connect()'s exit, which brings the owner"""
+    return tcp_loopback_outcome_elsewhere("tcp")
+
+
+@scenario
+def tcp_loopback_nonblocking_handshake_elsewhere():
+    """a non-blocking local connect (EINPROGRESS) whose handshake ends later, elsewhere: the
+    owner, left at connect()'s exit, waits for the outcome"""
+    return tcp_loopback_outcome_elsewhere("tcp-nb")
+
+
+@scenario
+def tcp_fast_open_loopback():
+    """TCP Fast Open's connect (sendto with MSG_FASTOPEN) has no connect() exit to bring the
+    owner: it keeps socket storage, so its flow is written with this process as owner even
+    when its handshake ends outside its thread (a full listener, as above)"""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    fillers = fill_accept_queue(srv, port, 2)
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    c.setblocking(False)
+    try:
+        c.sendto(b"hello", socket.MSG_FASTOPEN, ("127.0.0.1", port))
+    except BlockingIOError:
+        pass  # EINPROGRESS: its SYN was dropped, the handshake goes on in the kernel
+    sport = c.getsockname()[1]
+    time.sleep(0.3)
+    srv.settimeout(5)
+    accepted = [srv.accept()[0] for _ in range(3)]
+    err = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    for x in fillers + accepted + [c, srv]:
+        x.close()
+    if err:
+        raise AssertionError("the fast open connect failed: errno %d" % err)
+    def check(log):
+        r = one([x for x in log.find(event="NET", pid=os.getpid(), proto="tcp", direction="out")
+                 if x["src_port"] == str(sport)], "fast open")
+        check_eq("fast open", (r["dst_port"], r["result"], r["detail"]),
+                 (str(port), "established", ""))
+    return check
+
+
+@scenario
 def tcp_from_thread():
     infos, _ = probe("tcp-thread", PEER4, TCP_PORT)
     def check(log):
