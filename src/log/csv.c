@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -71,13 +72,31 @@ static void csv_write_path(struct strbuf *out, const char *p, size_t n, bool cut
 	csv_quote_tail(out, start);
 }
 
+/* printable ASCII that neither escaping nor quoting changes: all but the
+ * double quote, the backslash and the comma */
+static bool csv_plain(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == ',')
+			return false;
+	}
+	return true;
+}
+
 static void csv_write_str(struct strbuf *out, const char *s)
 {
 	/* The recorder's own strings (guid, proto, result, ...) go through the
-	 * same escaping: for the plain ASCII they normally hold it copies them
-	 * unchanged, and it keeps a bad value from ever splitting a record. */
-	if (s)
-		csv_write_text(out, s, strlen(s));
+	 * same escaping: for the plain ASCII they normally hold (one pass to
+	 * see it) they are copied unchanged, and a bad value can never split a
+	 * record. */
+	if (!s)
+		return;
+	size_t n = strlen(s);
+	if (csv_plain(s, n))
+		sb_add(out, s, n);
+	else
+		csv_write_text(out, s, n);
 }
 
 static void csv_write_u64(struct strbuf *out, uint64_t v)

@@ -288,7 +288,10 @@ void connect_result(char *buf, size_t size, uint32_t err)
 		break;
 	}
 	if (r) {
-		snprintf(buf, size, "%s", r);
+		/* every TCP NET passes here: a copy, not a printf */
+		size_t n = strnlen(r, size - 1);
+		memcpy(buf, r, n);
+		buf[n] = '\0';
 		return;
 	}
 	const char *name = strerrorname_np((int)err);

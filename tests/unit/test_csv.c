@@ -200,6 +200,41 @@ TEST(csv_net_exact)
 	sb_free(&sb);
 }
 
+/* the recorder's own strings: plain ones copied, any other escaped and
+ * quoted like every text field */
+TEST(csv_own_strings_escaped_unless_plain)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct om_record r;
+	om_record_init(&r, OM_EVENT_NET);
+	r.time_ns = T_FIXED;
+	r.result = "plain text: ok=1 (x)";
+	CHECK(strstr(encode(&sb, &r), ",plain text: ok=1 (x),") != NULL);
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"a,b", ",\"a,b\","},
+	    {"a\"b", ",\"a\"\"b\","},
+	    {"a\\b", ",a\\x5cb,"},
+	    {"a\x7f", ",a\\x7f,"},
+	    {"a\x1f"
+	     "b",
+	     ",a\\x1fb,"},
+	    {"a\xc3\xa9", ",a\xc3\xa9,"},
+	    {"a\xff"
+	     "b",
+	     ",a\\xffb,"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r.result = cases[i].in;
+		const char *line = encode(&sb, &r);
+		if (!strstr(line, cases[i].out))
+			fprintf(stderr, "case %zu: %s", i, line);
+		CHECK(strstr(line, cases[i].out) != NULL);
+	}
+	sb_free(&sb);
+}
+
 /* IPv4 formatted by hand: every octet value, in every place, as inet_ntop
  * writes it; mapped IPv6 the same */
 TEST(csv_ipv4_every_octet)
