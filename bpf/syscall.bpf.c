@@ -121,18 +121,27 @@ static __noinline void modload_at(struct task_struct *task, __u64 addr, int need
 		inject_mprotect(task, prot, c.file, c.anon_vma);
 }
 
-/* TCP in: the connection a process took with accept() */
-static __noinline void accepted(struct task_struct *task, long fd)
+/* The TCP socket behind a process's fd, or NULL: typed (read-only) pointers,
+ * so that its fields are plain loads */
+static __always_inline struct sock *fd_tcp_sock(struct task_struct *task, long fd)
 {
 	struct file *fp = fd_file(task, fd);
 	if (!fp)
-		return;
-	/* typed (read-only) pointers: the fields below are plain loads */
+		return NULL;
 	struct file *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
 	struct socket *sock =
 	    bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
 	struct sock *sk = sock->sk;
 	if (!sk || sk->sk_protocol != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+/* TCP in: the connection a process took with accept() */
+static __noinline void accepted(struct task_struct *task, long fd)
+{
+	struct sock *sk = fd_tcp_sock(task, fd);
+	if (!sk)
 		return;
 	struct om_ev_net e = {};
 	fill_hdr(&e.h, OM_K_NET, sizeof(e), task);
@@ -148,14 +157,8 @@ static __noinline void accepted(struct task_struct *task, long fd)
  * now, late, from the socket behind the fd (as accepted() reads one) */
 static __noinline void connect_late(struct task_struct *task, long fd, __u64 cookie)
 {
-	struct file *fp = fd_file(task, fd);
-	if (!fp)
-		return;
-	struct file *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
-	struct socket *sock =
-	    bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
-	struct sock *sk = sock->sk;
-	if (!sk || sk->sk_protocol != IPPROTO_TCP)
+	struct sock *sk = fd_tcp_sock(task, fd);
+	if (!sk)
 		return;
 	struct om_ev_net e = {};
 	fill_hdr(&e.h, OM_K_NET, sizeof(e), task);

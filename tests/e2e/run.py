@@ -345,16 +345,21 @@ def tcp_no_route():
     return check
 
 
+def local_listener(family, addr, backlog=4):
+    """a TCP listener on a free port of a loopback address: (socket, port)"""
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.bind((addr, 0))
+    srv.listen(backlog)
+    srv.settimeout(5)
+    return srv, srv.getsockname()[1]
+
+
 @scenario
 def tcp_loopback_both_ends():
     """both ends on this host: the client's out and the server's in, one Community ID
     (equal addresses: the spec orders the endpoints by port)"""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    port = srv.getsockname()[1]
+    srv, port = local_listener(socket.AF_INET, "127.0.0.1")
     infos, _ = probe("tcp", "127.0.0.1", port)
-    srv.settimeout(5)
     conn, _ = srv.accept()
     conn.close()
     srv.close()
@@ -377,12 +382,8 @@ def tcp_loopback_both_ends():
 def tcp_loopback_v6():
     """a local connect to ::1 (no socket storage: the outcome is written in the connecting
     thread), established and refused"""
-    srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    srv.bind(("::1", 0))
-    srv.listen(4)
-    port = srv.getsockname()[1]
+    srv, port = local_listener(socket.AF_INET6, "::1")
     ok, _ = probe("tcp", "::1", port)
-    srv.settimeout(5)
     srv.accept()[0].close()
     srv.close()
     refused, _ = probe("tcp", "::1", port)  # nothing listens there now
@@ -412,15 +413,11 @@ def fill_accept_queue(srv, port, n):
 
 
 def tcp_loopback_outcome_elsewhere(mode):
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
+    srv, port = local_listener(socket.AF_INET, "127.0.0.1", 1)
     fillers = fill_accept_queue(srv, port, 2)
     p = subprocess.Popen([PROBE, mode, "127.0.0.1", str(port)], stdout=subprocess.PIPE,
                          text=True)
     time.sleep(0.3)  # its SYN was dropped: make room for the retransmission (~1 s)
-    srv.settimeout(5)
     accepted = [srv.accept()[0] for _ in range(3)]
     out, _ = p.communicate(timeout=15)
     for c in fillers + accepted:
@@ -459,10 +456,7 @@ def tcp_fast_open_loopback():
     """TCP Fast Open's connect (sendto with MSG_FASTOPEN) has no connect() exit to bring the
     owner: it keeps socket storage, so its flow is written with this process as owner even
     when its handshake ends outside its thread (a full listener, as above)"""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
+    srv, port = local_listener(socket.AF_INET, "127.0.0.1", 1)
     fillers = fill_accept_queue(srv, port, 2)
     c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     c.setblocking(False)
@@ -472,7 +466,6 @@ def tcp_fast_open_loopback():
         pass  # EINPROGRESS: its SYN was dropped, the handshake goes on in the kernel
     sport = c.getsockname()[1]
     time.sleep(0.3)
-    srv.settimeout(5)
     accepted = [srv.accept()[0] for _ in range(3)]
     err = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     for x in fillers + accepted + [c, srv]:

@@ -200,14 +200,20 @@ TEST(csv_net_exact)
 	sb_free(&sb);
 }
 
+/* an empty NET record at T_FIXED */
+static void net_record_fixed(struct om_record *r)
+{
+	om_record_init(r, OM_EVENT_NET);
+	r->time_ns = T_FIXED;
+}
+
 /* the recorder's own strings: plain ones copied, any other escaped and
  * quoted like every text field */
 TEST(csv_own_strings_escaped_unless_plain)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct om_record r;
-	om_record_init(&r, OM_EVENT_NET);
-	r.time_ns = T_FIXED;
+	net_record_fixed(&r);
 	r.result = "plain text: ok=1 (x)";
 	CHECK(strstr(encode(&sb, &r), ",plain text: ok=1 (x),") != NULL);
 	static const struct {
@@ -241,8 +247,7 @@ TEST(csv_ipv4_every_octet)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct om_record r;
-	om_record_init(&r, OM_EVENT_NET);
-	r.time_ns = T_FIXED;
+	net_record_fixed(&r);
 	for (unsigned v = 0; v < 256; v++) {
 		uint8_t a[4] = {(uint8_t)v, (uint8_t)(255 - v), (uint8_t)(v * 7), (uint8_t)(v / 3)};
 		for (int mapped = 0; mapped < 2; mapped++) {
