@@ -110,8 +110,10 @@ static const char *const tcp_states[] = {
 };
 
 /* "HEX:PORT" (8 or 32 hex digits of address, as the kernel prints them:
- * 32-bit words in host order) into text "ADDR:PORT" / "[ADDR]:PORT". */
-static bool parse_endpoint(const char *s, size_t n, char *out, size_t outsize)
+ * 32-bit words in host order) into addr (network order) and port; *alen 4
+ * or 16 */
+static bool parse_endpoint(const char *s, size_t n, uint8_t addr[16], size_t *alen,
+			   uint16_t *port_out)
 {
 	const char *colon = memchr(s, ':', n);
 	if (!colon)
@@ -119,7 +121,7 @@ static bool parse_endpoint(const char *s, size_t n, char *out, size_t outsize)
 	size_t an = (size_t)(colon - s), pn = n - an - 1;
 	if ((an != 8 && an != 32) || pn != 4)
 		return false;
-	uint8_t addr[16];
+	memset(addr, 0, 16);
 	for (size_t w = 0; w < an / 8; w++) {
 		uint32_t v = 0;
 		for (size_t k = 0; k < 8; k++) {
@@ -137,14 +139,22 @@ static bool parse_endpoint(const char *s, size_t n, char *out, size_t outsize)
 			return false;
 		port = port << 4 | (unsigned)h;
 	}
-	char a[INET6_ADDRSTRLEN];
-	if (!inet_ntop(an == 8 ? AF_INET : AF_INET6, addr, a, sizeof(a)))
-		return false;
-	snprintf(out, outsize, an == 8 ? "%s:%u" : "[%s]:%u", a, port);
+	*alen = an / 2;
+	*port_out = (uint16_t)port;
 	return true;
 }
 
-int ev_parse_net_line(const char *line, size_t len, uint64_t *inode, char *out, size_t outsize)
+static bool format_endpoint(const uint8_t *addr, size_t alen, uint16_t port, char *out,
+			    size_t outsize)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (!inet_ntop(alen == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a)))
+		return false;
+	snprintf(out, outsize, alen == 4 ? "%s:%u" : "[%s]:%u", a, port);
+	return true;
+}
+
+int ev_parse_net_entry(const char *line, size_t len, struct ev_net_entry *e)
 {
 	const char *tok[10];
 	size_t tl[10];
@@ -165,14 +175,15 @@ int ev_parse_net_line(const char *line, size_t len, uint64_t *inode, char *out, 
 		return 0;
 	if (n < 10 || tl[0] < 2 || tok[0][tl[0] - 1] != ':' || tl[3] != 2)
 		return -1;
-	char local[64], remote[64];
-	if (!parse_endpoint(tok[1], tl[1], local, sizeof(local)) ||
-	    !parse_endpoint(tok[2], tl[2], remote, sizeof(remote)))
+	size_t ll, rl;
+	if (!parse_endpoint(tok[1], tl[1], e->laddr, &ll, &e->lport) ||
+	    !parse_endpoint(tok[2], tl[2], e->raddr, &rl, &e->rport) || ll != rl)
 		return -1;
+	e->family = ll == 4 ? AF_INET : AF_INET6;
 	int h1 = hex_digit(tok[3][0]), h2 = hex_digit(tok[3][1]);
 	if (h1 < 0 || h2 < 0)
 		return -1;
-	unsigned st = (unsigned)(h1 * 16 + h2);
+	e->state = (unsigned)(h1 * 16 + h2);
 	uint64_t ino = 0;
 	if (tl[9] == 0 || tl[9] > 19)
 		return -1;
@@ -181,11 +192,26 @@ int ev_parse_net_line(const char *line, size_t len, uint64_t *inode, char *out, 
 			return -1;
 		ino = ino * 10 + (uint64_t)(tok[9][k] - '0');
 	}
-	*inode = ino;
-	if (st < sizeof(tcp_states) / sizeof(tcp_states[0]))
-		snprintf(out, outsize, "%s %s %s", local, remote, tcp_states[st]);
+	e->inode = ino;
+	return 1;
+}
+
+int ev_parse_net_line(const char *line, size_t len, uint64_t *inode, char *out, size_t outsize)
+{
+	struct ev_net_entry e;
+	int r = ev_parse_net_entry(line, len, &e);
+	if (r != 1)
+		return r;
+	char local[64], remote[64];
+	size_t alen = e.family == AF_INET ? 4 : 16;
+	if (!format_endpoint(e.laddr, alen, e.lport, local, sizeof(local)) ||
+	    !format_endpoint(e.raddr, alen, e.rport, remote, sizeof(remote)))
+		return -1;
+	*inode = e.inode;
+	if (e.state < sizeof(tcp_states) / sizeof(tcp_states[0]))
+		snprintf(out, outsize, "%s %s %s", local, remote, tcp_states[e.state]);
 	else
-		snprintf(out, outsize, "%s %s %02X", local, remote, st);
+		snprintf(out, outsize, "%s %s %02X", local, remote, e.state);
 	return 1;
 }
 

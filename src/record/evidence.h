@@ -121,4 +121,15 @@ void evidence_get_stats(struct evidence *ev, struct evidence_stats *s);
  */
 int ev_parse_net_line(const char *line, size_t len, uint64_t *inode, char *out, size_t outsize);
 
+/* The same line's fields: addresses in network order (IPv4 in the first 4
+ * bytes), ports in host order. 1, 0 (header), -1 (malformed). */
+struct ev_net_entry {
+	uint64_t inode;
+	int family; /* AF_INET or AF_INET6 */
+	unsigned state;
+	uint8_t laddr[16], raddr[16];
+	uint16_t lport, rport;
+};
+int ev_parse_net_entry(const char *line, size_t len, struct ev_net_entry *e);
+
 #endif

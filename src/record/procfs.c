@@ -16,6 +16,7 @@
 
 #include "onmitsu/event.h"
 #include "record/cgroup.h"
+#include "record/evidence.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "util/hex.h"
@@ -533,4 +537,165 @@ int procfs_parse_maps_line(char *line, struct proc_map *out)
 	out->deleted = deleted;
 
 	return exec && ino != 0 && path_len > 0 && path[0] == '/' ? 1 : 0;
+}
+
+/* ------------------------------------------------ standard descriptors */
+
+/* the socket whose inode is ino in the process's TCP and UDP tables */
+static bool net_find(int piddir, uint64_t ino, struct ev_net_entry *e, int *proto,
+		     struct strbuf *sb)
+{
+	static const struct {
+		const char *name;
+		int proto;
+	} tables[] = {{"net/tcp", IPPROTO_TCP},
+		      {"net/tcp6", IPPROTO_TCP},
+		      {"net/udp", IPPROTO_UDP},
+		      {"net/udp6", IPPROTO_UDP}};
+	for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
+		bool cut;
+		if (read_at(piddir, tables[k].name, sb, PROCFS_NET_MAX, &cut) != 0)
+			continue;
+		for (size_t off = 0; off < sb->len;) {
+			const char *l = sb->data + off;
+			const char *nl = memchr(l, '\n', sb->len - off);
+			size_t ll = nl ? (size_t)(nl - l) : sb->len - off;
+			off += ll + 1;
+			if (ev_parse_net_entry(l, ll, e) == 1 && e->inode == ino) {
+				*proto = tables[k].proto;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+int procfs_parse_unix_inode(const char *line, size_t len, uint64_t *ino)
+{
+	const char *p = line, *end = line + len;
+	/* the seventh field: "Num: RefCount Protocol Flags Type St Inode [Path]" */
+	for (int f = 0; f < 6; f++) {
+		while (p < end && *p == ' ')
+			p++;
+		if (p == end)
+			return -1;
+		while (p < end && *p != ' ')
+			p++;
+	}
+	while (p < end && *p == ' ')
+		p++;
+	uint64_t v;
+	if (parse_udec(&p, end, UINT64_MAX, &v) != 0 || (p != end && *p != ' '))
+		return -1;
+	*ino = v;
+	return 0;
+}
+
+/* the socket whose inode is ino in net/unix */
+static bool unix_find(int piddir, uint64_t ino, struct strbuf *sb)
+{
+	bool cut;
+	if (read_at(piddir, "net/unix", sb, PROCFS_NET_MAX, &cut) != 0)
+		return false;
+	for (size_t off = 0; off < sb->len;) {
+		const char *l = sb->data + off;
+		const char *nl = memchr(l, '\n', sb->len - off);
+		size_t ll = nl ? (size_t)(nl - l) : sb->len - off;
+		off += ll + 1;
+		uint64_t v;
+		if (procfs_parse_unix_inode(l, ll, &v) == 0 && v == ino)
+			return true;
+	}
+	return false;
+}
+
+/* tty majors: include/uapi/linux/major.h (TTY, TTYAUX, UNIX98 pty slaves) */
+static bool is_tty(dev_t rdev)
+{
+	unsigned m = major(rdev);
+	return m == 4 || m == 5 || (m >= 136 && m < 144);
+}
+
+int procfs_read_stdio(int piddir, struct om_stdio *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->inet_fd = OM_STDIO_NO_INET;
+	uint64_t ino[3] = {0, 0, 0};
+	for (int i = 0; i < 3; i++) {
+		char name[8] = {'f', 'd', '/', (char)('0' + i), '\0'};
+		struct stat sb;
+		struct om_stdio_fd *d = &st->fd[i];
+		/* the magic link: stat follows it to the open file */
+		if (fstatat(piddir, name, &sb, 0) != 0) {
+			d->type = errno == ENOENT ? OM_FD_CLOSED : OM_FD_OTHER;
+			continue;
+		}
+		switch (sb.st_mode & S_IFMT) {
+		case S_IFREG:
+			d->type = OM_FD_FILE;
+			break;
+		case S_IFDIR:
+			d->type = OM_FD_DIR;
+			break;
+		case S_IFIFO:
+			d->type = OM_FD_PIPE;
+			break;
+		case S_IFBLK:
+			d->type = OM_FD_BLOCK;
+			break;
+		case S_IFCHR:
+			d->type = is_tty(sb.st_rdev) ? OM_FD_TTY : OM_FD_CHAR;
+			break;
+		case S_IFSOCK:
+			d->type = OM_FD_SOCKET;
+			ino[i] = sb.st_ino;
+			break;
+		default:
+			d->type = OM_FD_OTHER;
+		}
+	}
+	if (!ino[0] && !ino[1] && !ino[2])
+		return 0;
+	struct strbuf buf = STRBUF_INIT;
+	bool worth = false;
+	for (int i = 0; i < 3; i++) {
+		if (!ino[i])
+			continue;
+		struct om_stdio_fd *d = &st->fd[i];
+		int j;
+		for (j = 0; j < i; j++)
+			if (ino[j] == ino[i])
+				break;
+		if (j < i) { /* the same socket as an earlier one */
+			*d = st->fd[j];
+		} else {
+			struct ev_net_entry e;
+			int proto;
+			if (net_find(piddir, ino[i], &e, &proto, &buf)) {
+				d->family = (uint8_t)e.family;
+				d->protocol = (uint16_t)proto;
+				if (st->inet_fd == OM_STDIO_NO_INET) {
+					st->inet_fd = (uint8_t)i;
+					st->family = (uint8_t)e.family;
+					st->protocol = (uint16_t)proto;
+					memcpy(st->laddr, e.laddr, 16);
+					memcpy(st->raddr, e.raddr, 16);
+					st->lport = e.lport;
+					st->rport = e.rport;
+				}
+			} else if (i == 0 && unix_find(piddir, ino[i], &buf)) {
+				d->family = AF_UNIX;
+			}
+			/* else: another family, or not in the tables (unix on
+			 * stdout or stderr is not looked up: never worth a record) */
+		}
+		if (i == 0 || (d->family != 0 && d->family != AF_UNIX))
+			worth = true;
+	}
+	/* worth a record: name the unix sockets among the others too */
+	for (int i = 1; worth && i < 3; i++)
+		if (ino[i] && st->fd[i].family == 0 && unix_find(piddir, ino[i], &buf))
+			st->fd[i].family = AF_UNIX;
+	sb_free(&buf);
+	return worth;
 }

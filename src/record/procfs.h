@@ -51,6 +51,22 @@ int procfs_read(const char *proc_root, uint32_t pid, size_t args_max, struct pro
 /* All numeric entries of proc_root, ascending. Caller frees *pids. 0 or -1. */
 int procfs_list_pids(const char *proc_root, uint32_t **pids, size_t *n);
 
+struct om_stdio;
+/*
+ * What the standard descriptors 0-2 of the process whose /proc directory is
+ * piddir are, as the kernel reports them at exec (struct om_stdio, the EXEC
+ * detail's stdin=, stdout=, stderr=, stdio_*): types by fstat of fd/N, a
+ * socket's family, protocol and endpoints from its network namespace's
+ * net/tcp, tcp6, udp, udp6 (net/unix for stdin), each read at most
+ * PROCFS_NET_MAX bytes. 1 when they are worth a record (as at exec: stdin a
+ * socket, or stdout or stderr a network socket), 0 when not.
+ */
+#define PROCFS_NET_MAX (4u << 20)
+/* The inode of one line of /proc/net/unix (its seventh field): 0, or -1 for
+ * the header or a malformed line. Bounded by len; outside input. */
+int procfs_parse_unix_inode(const char *line, size_t len, uint64_t *ino);
+int procfs_read_stdio(int piddir, struct om_stdio *st);
+
 /* One executable, file-backed mapping of /proc/PID/maps. */
 struct proc_map {
 	uint64_t start, end; /* its addresses: /proc/PID/map_files/START-END */

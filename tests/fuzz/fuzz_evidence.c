@@ -9,7 +9,9 @@
  * - the input as a process's environment through ev_env_redact: as many
  *   entries come out as went in, and no secret's value is left;
  * - each line of the input as a line of /proc/PID/net/tcp through
- *   ev_parse_net_line: the text written is bounded and terminated.
+ *   ev_parse_net_line: the text written is bounded and terminated; and as a
+ *   line of /proc/PID/net/unix through procfs_parse_unix_inode (which
+ *   record/procfs.c uses for EXISTING's standard descriptors).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,6 +20,7 @@
 #include "fuzz.h"
 #include "log/evidence.h"
 #include "record/evidence.h"
+#include "record/procfs.h"
 
 static struct strbuf out, text;
 
@@ -90,6 +93,9 @@ static void net_lines(const char *s, size_t n)
 		FUZZ_CHECK(r >= -1 && r <= 1, "returned %d", r);
 		if (r == 1)
 			FUZZ_CHECK(memchr(txt, '\0', sizeof(txt)), "the text is not terminated");
+		uint64_t uino = 0;
+		r = procfs_parse_unix_inode(l, ll, &uino);
+		FUZZ_CHECK(r == 0 || r == -1, "unix line: returned %d", r);
 	}
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -321,4 +322,20 @@ TEST(evidence_proc_net_lines)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (ev_parse_net_line(bad[i], strlen(bad[i]), &ino, out, sizeof(out)) != -1)
 			TEST_FAIL_("accepted: \"%s\"", bad[i]);
+
+	/* the fields themselves: network-order addresses, host-order ports */
+	struct ev_net_entry e;
+	CHECK_EQ_INT(ev_parse_net_entry(v4, sizeof(v4) - 1, &e), 1);
+	static const uint8_t lo4[16] = {127, 0, 0, 1};
+	CHECK(e.family == AF_INET && e.inode == 157192 && e.state == 1);
+	CHECK(memcmp(e.laddr, lo4, 16) == 0 && memcmp(e.raddr, lo4, 16) == 0);
+	CHECK_EQ_INT(e.lport, 41140);
+	CHECK_EQ_INT(e.rport, 4444);
+	CHECK_EQ_INT(ev_parse_net_entry(v6, sizeof(v6) - 1, &e), 1);
+	static const uint8_t lo6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	CHECK(e.family == AF_INET6 && memcmp(e.laddr, lo6, 16) == 0 && e.lport == 22);
+	/* an IPv4 local with an IPv6 remote is no line of one table */
+	static const char mixed[] = "   3: 0100007F:A0B4 00000000000000000000000001000000:115C 01 "
+				    "0:0 0:0 0 0 0 1";
+	CHECK_EQ_INT(ev_parse_net_entry(mixed, sizeof(mixed) - 1, &e), -1);
 }

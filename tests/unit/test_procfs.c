@@ -18,7 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
+#include "onmitsu/event.h"
 #include "record/procfs.h"
 #include "test.h"
 
@@ -592,4 +598,128 @@ TEST(procfs_read_live_kthread)
 	}
 	CHECK_EQ_INT(c.exe.len, 0);
 	CHECK_EQ_INT(c.args.len, 0);
+}
+
+/* A child with fds 0-2 set, waiting (bounded) until killed; its pid, once
+ * its descriptors are in place. */
+static pid_t child_with(int in, int out, int err)
+{
+	int ready[2];
+	if (pipe(ready) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		for (int i = 0; i < 100; i++)
+			usleep(100000);
+		_exit(0);
+	}
+	char b;
+	if (pid > 0 && read(ready[0], &b, 1) != 1)
+		pid = -1;
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
+static int stdio_of(pid_t pid, struct om_stdio *st)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	int dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -1;
+	int r = procfs_read_stdio(dir, st);
+	close(dir);
+	return r;
+}
+
+static void end_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* a process's own standard descriptors, as EXISTING reports them: a TCP
+ * socket on stdin and stdout (a reverse shell), /dev/null on stderr */
+TEST(procfs_stdio_tcp_socket)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 1) == 0);
+	CHECK(getsockname(l, (struct sockaddr *)&a, &al) == 0);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(connect(c, (struct sockaddr *)&a, sizeof(a)) == 0);
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	CHECK(getsockname(c, (struct sockaddr *)&me, &ml) == 0);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid_t pid = child_with(c, c, null);
+	struct om_stdio st;
+	CHECK_EQ_INT(stdio_of(pid, &st), 1);
+	CHECK_EQ_INT(st.fd[0].type, OM_FD_SOCKET);
+	CHECK_EQ_INT(st.fd[0].family, AF_INET);
+	CHECK_EQ_INT(st.fd[0].protocol, IPPROTO_TCP);
+	CHECK_EQ_INT(st.fd[1].type, OM_FD_SOCKET);
+	CHECK_EQ_INT(st.fd[2].type, OM_FD_CHAR);
+	CHECK_EQ_INT(st.inet_fd, 0);
+	CHECK_EQ_INT(st.protocol, IPPROTO_TCP);
+	CHECK_EQ_INT(st.rport, ntohs(a.sin_port));
+	CHECK_EQ_INT(st.lport, ntohs(me.sin_port));
+	static const uint8_t lo[4] = {127, 0, 0, 1};
+	CHECK(memcmp(st.raddr, lo, 4) == 0 && memcmp(st.laddr, lo, 4) == 0);
+	end_child(pid);
+	close(c);
+	close(l);
+	close(null);
+}
+
+/* pipes and a Unix socket on stdout alone (a service's journal): nothing
+ * worth a record; a Unix socket on stdin is, and is named unix */
+TEST(procfs_stdio_pipes_and_unix)
+{
+	int p[2], sp[2];
+	CHECK(pipe(p) == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct om_stdio st;
+	pid_t pid = child_with(p[0], sp[0], null);
+	CHECK_EQ_INT(stdio_of(pid, &st), 0);
+	CHECK_EQ_INT(st.fd[0].type, OM_FD_PIPE);
+	CHECK_EQ_INT(st.fd[1].type, OM_FD_SOCKET);
+	CHECK_EQ_INT(st.inet_fd, OM_STDIO_NO_INET);
+	end_child(pid);
+	pid = child_with(sp[0], null, null);
+	CHECK_EQ_INT(stdio_of(pid, &st), 1);
+	CHECK_EQ_INT(st.fd[0].type, OM_FD_SOCKET);
+	CHECK_EQ_INT(st.fd[0].family, AF_UNIX);
+	CHECK_EQ_INT(st.inet_fd, OM_STDIO_NO_INET);
+	end_child(pid);
+	close(p[0]);
+	close(p[1]);
+	close(sp[0]);
+	close(sp[1]);
+	close(null);
+}
+
+TEST(procfs_unix_lines)
+{
+	uint64_t ino = 0;
+	static const char hdr[] = "Num       RefCount Protocol Flags    Type St Inode Path";
+	CHECK_EQ_INT(procfs_parse_unix_inode(hdr, sizeof(hdr) - 1, &ino), -1);
+	static const char named[] = "0000000000000000: 00000003 00000000 00000000 0001 03 24561 "
+				    "/run/systemd/journal/stdout";
+	CHECK_EQ_INT(procfs_parse_unix_inode(named, sizeof(named) - 1, &ino), 0);
+	CHECK(ino == 24561);
+	static const char anon[] = "0000000000000000: 00000003 00000000 00000000 0001 03 99";
+	CHECK_EQ_INT(procfs_parse_unix_inode(anon, sizeof(anon) - 1, &ino), 0);
+	CHECK(ino == 99);
+	static const char *const bad[] = {"", "0: 1 2 3 4 5", "0: 1 2 3 4 5 x7", "0: 1 2 3 4 5 7x",
+					  "0: 1 2 3 4 5 99999999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ_INT(procfs_parse_unix_inode(bad[i], strlen(bad[i]), &ino), -1);
 }
