@@ -301,6 +301,41 @@ static int32_t num32(const struct log_record *rec, enum log_col c)
 	return v < 0 || v > INT32_MAX ? -1 : (int32_t)v;
 }
 
+/* p's parent, found: counted in its children, and its image as it was when
+ * it started p */
+static void link_parent(struct live_proc *p, struct live_proc *parent, bool fork)
+{
+	parent->nchildren++;
+	p->counted = true;
+	/* the parent as it was when it started this one: what a forked child
+	 * runs until it execs */
+	if (parent->has_img) {
+		image_copy(&p->pimg, &parent->img);
+		p->has_pimg = true;
+		if (fork && !p->has_img) {
+			image_copy(&p->img, &parent->img);
+			p->has_img = true;
+		}
+	}
+}
+
+/*
+ * At a snapshot's end: a process whose parent came after it (EXISTING
+ * records go by pid, and a parent can have the higher pid once pids wrap)
+ * is linked to it now, so that the parent stays while it runs.
+ */
+static void link_late_parents(struct live *lv)
+{
+	for (uint32_t b = 0; b < lv->nbuckets; b++)
+		for (struct live_proc *p = lv->buckets[b]; p; p = p->next) {
+			if (p->counted || !p->parent_guid)
+				continue;
+			struct live_proc *parent = find_str(lv, p->parent_guid);
+			if (parent && parent != p)
+				link_parent(p, parent, false);
+		}
+}
+
 /* a FORK, EXEC or EXISTING */
 static void process_record(struct live *lv, struct live_proc *p, const struct log_record *rec)
 {
@@ -317,20 +352,8 @@ static void process_record(struct live *lv, struct live_proc *p, const struct lo
 	if (rec->len[COL_PARENT_GUID] && !p->parent_guid) {
 		p->parent_guid = xstrndup(rec->f[COL_PARENT_GUID], rec->len[COL_PARENT_GUID]);
 		struct live_proc *parent = find_str(lv, p->parent_guid);
-		if (parent && parent != p) {
-			parent->nchildren++;
-			p->counted = true;
-			/* the parent as it was when it started this one: what a
-			 * forked child runs until it execs */
-			if (parent->has_img) {
-				image_copy(&p->pimg, &parent->img);
-				p->has_pimg = true;
-				if (rec->event == OM_EVENT_FORK && !p->has_img) {
-					image_copy(&p->img, &parent->img);
-					p->has_img = true;
-				}
-			}
-		}
+		if (parent && parent != p)
+			link_parent(p, parent, rec->event == OM_EVENT_FORK);
 	}
 	if (rec->len[COL_EXE] || rec->len[COL_CMDLINE]) {
 		image_from_record(&p->img, rec);
@@ -423,6 +446,7 @@ void live_add(struct live *lv, const struct log_record *rec)
 		 * recorder was down */
 		lv->in_snapshot = false;
 		end_where(lv, not_in_snapshot, 0, false);
+		link_late_parents(lv);
 	}
 	switch (rec->event) {
 	case OM_EVENT_EXISTING:

@@ -212,3 +212,36 @@ TEST(live_dns_names_and_injections)
 	history_free(&h);
 	live_free(&lv);
 }
+
+/* pids wrapped: the snapshot lists a child before its parent (by pid); the
+ * parent, once it exits, stays while the child runs, as any other */
+TEST(live_parent_after_its_child_in_the_snapshot)
+{
+	struct live lv;
+	live_init(&lv);
+	add(&lv, OM_EVENT_START, 0, 0, NULL, NULL, 1);
+	add(&lv, OM_EVENT_EXISTING, 1, 0, "/usr/lib/systemd/systemd", "init", 1);
+	add(&lv, OM_EVENT_EXISTING, 57, 300000, "/tmp/.x/miner", "miner", 1);
+	add(&lv, OM_EVENT_EXISTING, 300000, 1, "/usr/bin/bash", "bash -i", 1);
+	/* the snapshot ends at the first live event */
+	add(&lv, OM_EVENT_FORK, 300001, 1, NULL, NULL, 2);
+	add(&lv, OM_EVENT_EXIT, 300000, 0, NULL, NULL, 3);
+	CHECK_EQ_INT(live_count(&lv), 4);
+
+	struct history h;
+	struct dns_hit dns;
+	char g[40];
+	guid_of(g, 57);
+	int32_t p = live_history(&lv, g, strlen(g), "203.0.113.50", true, &h, &dns);
+	CHECK(p != PROC_NONE);
+	int32_t chain[HISTORY_MAX_DEPTH];
+	CHECK_EQ_INT(history_ancestry(&h, p, chain, HISTORY_MAX_DEPTH), 2);
+	CHECK_EQ_INT(h.procs[chain[0]].pid, 300000);
+	CHECK_EQ_STR(history_str(&h, history_image_at(&h, chain[0], 0)->cmdline), "bash -i");
+	history_free(&h);
+
+	/* the child's end takes the exited parent with it */
+	add(&lv, OM_EVENT_EXIT, 57, 0, NULL, NULL, 4);
+	CHECK_EQ_INT(live_count(&lv), 2);
+	live_free(&lv);
+}
