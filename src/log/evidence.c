@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "log/evidence.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,4 +453,176 @@ bool ev_budget_take(struct ev_budget *b, uint64_t n)
 		return false;
 	b->used += n;
 	return true;
+}
+
+/* ------------------------------------------------------------ retention */
+
+static pthread_mutex_t store_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void ev_store_lock(void)
+{
+	pthread_mutex_lock(&store_mu);
+}
+
+void ev_store_unlock(void)
+{
+	pthread_mutex_unlock(&store_mu);
+}
+
+/* the regular files of dir (then dir itself) removed: bytes freed */
+static uint64_t remove_dir(int evfd, const char *name)
+{
+	uint64_t freed = 0;
+	int fd = openat(evfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	struct dirent *de;
+	size_t seen = 0;
+	while ((de = readdir(d)) && seen++ < 4 * EVIDENCE_ENTRIES_MAX) {
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			freed += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	unlinkat(evfd, name, AT_REMOVEDIR);
+	return freed;
+}
+
+static int cmp_sha(const void *a, const void *b)
+{
+	return memcmp(a, b, 64);
+}
+
+/* the manifest of evidence/name, parsed; 0 or -1 */
+static int read_manifest(int evfd, const char *name, struct ev_manifest *m, struct stat *st)
+{
+	int dfd = openat(evfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	int fd = openat(dfd, EVIDENCE_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	close(dfd);
+	if (fd < 0)
+		return -1;
+	char *buf = malloc(EVIDENCE_MANIFEST_MAX + 1);
+	ssize_t n = -1;
+	if (buf && fstat(fd, st) == 0 && S_ISREG(st->st_mode))
+		n = read(fd, buf, EVIDENCE_MANIFEST_MAX + 1);
+	close(fd);
+	char err[128];
+	int rc = n >= 0 && (size_t)n <= EVIDENCE_MANIFEST_MAX &&
+			 ev_manifest_parse(buf, (size_t)n, m, err, sizeof(err)) == 0
+		     ? 0
+		     : -1;
+	free(buf);
+	return rc;
+}
+
+size_t ev_expire(int logfd, int64_t cutoff, size_t *files, uint64_t *bytes)
+{
+	size_t removed = 0, nfiles = 0;
+	uint64_t freed = 0;
+	char(*shas)[64] = NULL; /* the files the manifests left name */
+	size_t nsha = 0, cap = 0;
+	struct ev_manifest *m = malloc(sizeof(*m));
+	int evfd = openat(logfd, EVIDENCE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int scan = evfd >= 0 ? dup(evfd) : -1;
+	DIR *d = scan >= 0 ? fdopendir(scan) : NULL;
+	if (!d || !m) {
+		if (d)
+			closedir(d);
+		else if (scan >= 0)
+			close(scan);
+		goto out;
+	}
+	struct dirent *de;
+	size_t seen = 0;
+	while ((de = readdir(d)) && seen++ < 1000000) {
+		char path[EVIDENCE_DIRNAME_MAX + sizeof(EVIDENCE_DIR) + 1] = EVIDENCE_DIR "/";
+		size_t nl = strlen(de->d_name);
+		if (nl > EVIDENCE_DIRNAME_MAX)
+			continue;
+		memcpy(path + sizeof(EVIDENCE_DIR), de->d_name, nl + 1);
+		if (!ev_record_path_ok(path, sizeof(EVIDENCE_DIR) + nl))
+			continue;
+		struct stat st;
+		if (read_manifest(evfd, de->d_name, m, &st) != 0) {
+			/* no manifest (a copy cut short by a crash): by the
+			 * directory's own time */
+			if (fstatat(evfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISDIR(st.st_mode))
+				continue;
+			m->n = 0;
+		}
+		if ((int64_t)st.st_mtime < cutoff) {
+			freed += remove_dir(evfd, de->d_name);
+			removed++;
+			continue;
+		}
+		for (size_t i = 0; i < m->n; i++) {
+			const struct ev_entry *e = &m->e[i];
+			if (!e->kept || strncmp(e->name, EVIDENCE_FILES "/", 6) != 0)
+				continue;
+			if (nsha == cap) {
+				cap = cap ? cap * 2 : 256;
+				char(*n2)[64] = realloc(shas, cap * sizeof(*shas));
+				if (!n2) {
+					/* cannot tell what is named: keep every file */
+					closedir(d);
+					goto out;
+				}
+				shas = n2;
+			}
+			memcpy(shas[nsha++], e->name + 6, 64);
+		}
+	}
+	closedir(d);
+	if (nsha)
+		qsort(shas, nsha, sizeof(*shas), cmp_sha);
+	int ffd = openat(evfd, EVIDENCE_FILES, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d = ffd >= 0 ? fdopendir(ffd) : NULL;
+	if (!d) {
+		if (ffd >= 0)
+			close(ffd);
+		goto out;
+	}
+	seen = 0;
+	while ((de = readdir(d)) && seen++ < 1000000) {
+		char name[EVIDENCE_NAME_MAX + 1] = EVIDENCE_FILES "/";
+		if (strlen(de->d_name) != 64)
+			continue;
+		memcpy(name + 6, de->d_name, 65);
+		if (!ev_entry_name_ok(name))
+			continue;
+		if (nsha && bsearch(de->d_name, shas, nsha, sizeof(*shas), cmp_sha))
+			continue;
+		/* under the lock: a manifest being written refreshes the time of
+		 * a file it names before it names it */
+		ev_store_lock();
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && (int64_t)st.st_mtime < cutoff &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0) {
+			freed += (uint64_t)st.st_size;
+			nfiles++;
+		}
+		ev_store_unlock();
+	}
+	closedir(d);
+out:
+	if (evfd >= 0)
+		close(evfd);
+	free(shas);
+	free(m);
+	if (files)
+		*files = nfiles;
+	if (bytes)
+		*bytes = freed;
+	return removed;
 }

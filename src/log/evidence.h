@@ -66,6 +66,28 @@ bool ev_entry_name_ok(const char *name);
  * a GUID (36 of [0-9a-f-]) and maybe ".1".."9". */
 bool ev_record_path_ok(const char *path, size_t len);
 
+/*
+ * Held by whoever reuses or removes a file of evidence/files: the recorder's
+ * evidence threads when a manifest is to name a file kept before (they
+ * refresh its time under it), and retention when it removes files no
+ * manifest names any more (ev_expire), so that it never removes one that a
+ * manifest being written names.
+ */
+void ev_store_lock(void);
+void ev_store_unlock(void);
+
+/*
+ * Retention of evidence (the log's --keep-size, --keep-age): what no record
+ * left in the log can name. Removes, under the log directory logfd, each
+ * evidence/GUID directory whose MANIFEST (or itself, without one) was last
+ * changed before cutoff (seconds since the epoch), then each file of
+ * evidence/files that no manifest left names and that is older than cutoff.
+ * Nothing is followed through a link; only names evidence writes are
+ * touched. Returns the directories removed; *files and *bytes (if given):
+ * the shared files removed and the bytes freed in all.
+ */
+size_t ev_expire(int logfd, int64_t cutoff, size_t *files, uint64_t *bytes);
+
 /* The manifest's text. */
 void ev_manifest_write(const struct ev_manifest *m, struct strbuf *out);
 /* Parse a manifest (len bytes): 0, or -1 with err saying what is wrong. */

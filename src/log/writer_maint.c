@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log/evidence.h"
 #include "util/log.h"
 #include "util/privs.h"
 #include "util/safefile.h"
@@ -159,6 +160,20 @@ static void maintain_once(struct log_writer *w)
 	}
 	if (del)
 		fsync(w->dirfd);
+	/* Evidence lives as long as the log that names it: what is older than
+	 * the oldest record left (less an hour: the files are written some
+	 * milliseconds before their EVIDENCE record, never an hour) goes too. */
+	if (del && del < (size_t)n && segs[del].first_time_ns) {
+		size_t files = 0;
+		uint64_t bytes = 0;
+		int64_t cutoff = (int64_t)(segs[del].first_time_ns / 1000000000ull) - 3600;
+		size_t dirs = ev_expire(w->dirfd, cutoff, &files, &bytes);
+		if (dirs || files)
+			log_info(
+			    "expired the evidence of %zu processes and %zu kept files (%" PRIu64
+			    " bytes) older than the log's oldest record (retention)",
+			    dirs, files, bytes);
+	}
 	free(segs);
 }
 

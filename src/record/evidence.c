@@ -331,6 +331,7 @@ struct evidence {
 	struct ev_done *done, **done_tail;
 	struct ev_snapshot snaps[EV_SNAPSHOTS_MAX];
 	struct ev_budget budget;
+	uint64_t budget_counted_ms; /* when the disk was last counted for it */
 	struct evidence_stats stats;
 	/* the processes kept (the consumer's): a ring of guids */
 	char fired[EV_FIRED_MAX][GUID_STR_LEN];
@@ -726,6 +727,9 @@ static int hash_fd(struct evidence *ev, int fd, const struct stat *st, char sha_
 	return 0;
 }
 
+static uint64_t disk_used(int evfd);
+static uint64_t mono_ms(void);
+
 /* a file (the exe, a mapping) into evidence/files/SHA256 */
 static void keep_content(struct writing *w, int fd, const struct stat *st, const char *what)
 {
@@ -744,9 +748,15 @@ static void keep_content(struct writing *w, int fd, const struct stat *st, const
 	}
 	snprintf(name, sizeof(name), EVIDENCE_FILES "/%s", sha);
 	struct stat have;
-	if (fstatat(ev->filesfd, sha, &have, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(have.st_mode) &&
-	    (uint64_t)have.st_size == size) {
-		/* kept before (content-addressed): one copy serves every manifest */
+	/* kept before (content-addressed): one copy serves every manifest. Its
+	 * time is refreshed under the store's lock, so that retention, which
+	 * removes only old files no manifest names, leaves it to this one. */
+	ev_store_lock();
+	bool reuse = fstatat(ev->filesfd, sha, &have, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     S_ISREG(have.st_mode) && (uint64_t)have.st_size == size &&
+		     utimensat(ev->filesfd, sha, NULL, AT_SYMLINK_NOFOLLOW) == 0;
+	ev_store_unlock();
+	if (reuse) {
 		EVP_MD_CTX_free(md);
 		kept(w, name, size, sha, what);
 		return;
@@ -828,8 +838,16 @@ static void write_evidence(struct evidence *ev, const struct ev_job *job,
 		free(m);
 		return;
 	}
-	/* room for the manifest first: without it nothing kept would count */
-	if (!ev_budget_take(&ev->budget, EV_MANIFEST_RESERVE)) {
+	/* room for the manifest first: without it nothing kept would count.
+	 * At the cap, the disk is counted again (at most every 10 s): the log's
+	 * retention removes evidence as it expires the log (ev_expire). */
+	bool room = ev_budget_take(&ev->budget, EV_MANIFEST_RESERVE);
+	if (!room && mono_ms() - ev->budget_counted_ms >= 10000) {
+		ev->budget_counted_ms = mono_ms();
+		ev->budget.used = disk_used(ev->evfd);
+		room = ev_budget_take(&ev->budget, EV_MANIFEST_RESERVE);
+	}
+	if (!room) {
 		d->result = "skipped";
 		not_kept(&w, "all", "cap");
 		free(m);

@@ -654,7 +654,47 @@ def test_full_disk_counts_loss():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_retention_expires_old_evidence():
+    """Evidence lives as long as the log: once segments expire, evidence older than the oldest
+    record left (less an hour) goes, with the kept files no manifest names; newer stays."""
+    tmp = tempfile.mkdtemp(prefix="onm-life-")
+    try:
+        d = os.path.join(tmp, "log")
+        ev = os.path.join(d, "evidence")
+        os.makedirs(os.path.join(ev, "files"), mode=0o700)
+        for x in (d, ev, os.path.join(ev, "files")):
+            os.chmod(x, 0o700)
+        old_dir = os.path.join(ev, "0b6e3f3a-1c2d-5e4f-8a9b-00000000000a")
+        new_dir = os.path.join(ev, "0b6e3f3a-1c2d-5e4f-8a9b-00000000000b")
+        old_file = os.path.join(ev, "files", "a" * 64)
+        for x in (old_dir, new_dir):
+            os.mkdir(x, 0o700)
+            with open(os.path.join(x, "maps"), "w") as f:
+                f.write("m\n")
+        with open(old_file, "w") as f:
+            f.write("an old copy")
+        two_days = time.time() - 2 * 86400
+        for x in (os.path.join(old_dir, "maps"), old_dir, old_file):
+            os.utime(x, (two_days, two_days))
+        p = start_recorder(d, "--rotate-size", "16K", "--keep-size", "96K", "--compress-level",
+                           "0")
+        storm(500)
+        time.sleep(1.5)
+        stop_recorder(p)
+        recs = all_records(d)
+        if int(recs[0]["seq"]) == 0:
+            raise AssertionError("nothing expired: the oldest segment is still there")
+        check_eq("old evidence removed", (os.path.exists(old_dir), os.path.exists(old_file)),
+                 (False, False))
+        check_eq("newer evidence kept", os.path.exists(os.path.join(new_dir, "maps")), True)
+    finally:
+        kill_leftovers()
+        clear_attrs(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 TESTS = [test_bad_lifecycle_options, test_rotate_under_load, test_retention_keeps_size,
+         test_retention_expires_old_evidence,
          test_kill9_restart_verify, test_jsonl_format,
          test_syslog_forwarding_across_collector_restart, test_full_disk_counts_loss]
 

@@ -339,3 +339,123 @@ TEST(evidence_proc_net_lines)
 				    "0:0 0:0 0 0 0 1";
 	CHECK_EQ_INT(ev_parse_net_entry(mixed, sizeof(mixed) - 1, &e), -1);
 }
+
+#define FX(cond)                                                                                   \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			return -1;                                                                 \
+	} while (0)
+
+/* evidence/GUID with a manifest naming files/SHA of content; its time */
+static int expire_fixture(const char *dir, const char *guid, const char *content, bool manifest,
+			  time_t when)
+{
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/evidence/%s", dir, guid);
+	FX(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof(p), "%s/evidence/%s/maps", dir, guid);
+	FX(lf_write(p, "m\n", 2) == 0);
+	struct ev_manifest m;
+	sample_manifest(&m);
+	snprintf(m.guid, sizeof(m.guid), "%.36s", guid);
+	m.n = 0;
+	struct ev_entry *e = &m.e[m.n++];
+	e->kept = true;
+	e->size = strlen(content);
+	char sha[65];
+	sha_hex(content, e->size, sha);
+	memcpy(e->sha, sha, 65);
+	snprintf(e->name, sizeof(e->name), "files/%s", sha);
+	snprintf(e->what, sizeof(e->what), "exe");
+	snprintf(p, sizeof(p), "%s/evidence/files/%s", dir, sha);
+	FX(lf_write(p, content, e->size) == 0);
+	struct timespec ts[2] = {{.tv_sec = when}, {.tv_sec = when}};
+	FX(utimensat(AT_FDCWD, p, ts, 0) == 0);
+	if (manifest) {
+		struct strbuf t = STRBUF_INIT;
+		ev_manifest_write(&m, &t);
+		snprintf(p, sizeof(p), "%s/evidence/%s/MANIFEST", dir, guid);
+		FX(lf_write(p, t.data, t.len) == 0);
+		FX(utimensat(AT_FDCWD, p, ts, 0) == 0);
+		sb_free(&t);
+	}
+	snprintf(p, sizeof(p), "%s/evidence/%s", dir, guid);
+	FX(utimensat(AT_FDCWD, p, ts, 0) == 0);
+	return 0;
+}
+
+static bool exists(const char *dir, const char *rel)
+{
+	char p[1024];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	return lstat(p, &st) == 0;
+}
+
+/* retention: the evidence older than the log's oldest record goes, with the
+ * kept files no manifest left names; nothing else */
+TEST(evidence_expire_with_the_log)
+{
+	char *dir = lf_tmpdir();
+	char p[1024], sha[65];
+	snprintf(p, sizeof(p), "%s/evidence", dir);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof(p), "%s/evidence/files", dir);
+	CHECK(mkdir(p, 0700) == 0);
+	time_t now = time(NULL), old = now - 7200;
+	static const char A[] = "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5a";	  /* old */
+	static const char B[] = "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5b";	  /* new */
+	static const char C[] = "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5c";	  /* old, no manifest */
+	static const char D[] = "0b6e3f3a-1c2d-5e4f-8a9b-0c1d2e3f4a5d.2"; /* old, shares B's */
+	CHECK_EQ_INT(expire_fixture(dir, A, "only A's", true, old), 0);
+	CHECK_EQ_INT(expire_fixture(dir, B, "B's and D's", true, now), 0);
+	CHECK_EQ_INT(expire_fixture(dir, C, "only C's", false, old), 0);
+	/* D names the file B names: written twice, one copy */
+	CHECK_EQ_INT(expire_fixture(dir, D, "B's and D's", true, old), 0);
+	/* the shared file is old, but B names it */
+	sha_hex("B's and D's", strlen("B's and D's"), sha);
+	snprintf(p, sizeof(p), "%s/evidence/files/%s", dir, sha);
+	struct timespec ts[2] = {{.tv_sec = old}, {.tv_sec = old}};
+	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+	/* a new file no manifest names yet (one being written) */
+	char fresh[65];
+	sha_hex("fresh", 5, fresh);
+	snprintf(p, sizeof(p), "%s/evidence/files/%s", dir, fresh);
+	CHECK(lf_write(p, "fresh", 5) == 0);
+	/* not a name evidence writes: left alone */
+	snprintf(p, sizeof(p), "%s/evidence/notes", dir);
+	CHECK(mkdir(p, 0700) == 0);
+	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+
+	int logfd = open(dir, O_RDONLY | O_DIRECTORY);
+	CHECK(logfd >= 0);
+	size_t files = 0;
+	uint64_t bytes = 0;
+	CHECK_EQ_INT(ev_expire(logfd, now - 3600, &files, &bytes), 3);
+	CHECK_EQ_INT(files, 2); /* A's and C's */
+	CHECK(bytes > 0);
+	char rel[200];
+	snprintf(rel, sizeof(rel), "evidence/%s", A);
+	CHECK(!exists(dir, rel));
+	snprintf(rel, sizeof(rel), "evidence/%s", C);
+	CHECK(!exists(dir, rel));
+	snprintf(rel, sizeof(rel), "evidence/%s", D);
+	CHECK(!exists(dir, rel));
+	snprintf(rel, sizeof(rel), "evidence/%s/MANIFEST", B);
+	CHECK(exists(dir, rel));
+	snprintf(rel, sizeof(rel), "evidence/files/%s", sha);
+	CHECK(exists(dir, rel));
+	snprintf(rel, sizeof(rel), "evidence/files/%s", fresh);
+	CHECK(exists(dir, rel));
+	CHECK(exists(dir, "evidence/notes"));
+	sha_hex("only A's", strlen("only A's"), sha);
+	snprintf(rel, sizeof(rel), "evidence/files/%s", sha);
+	CHECK(!exists(dir, rel));
+
+	/* nothing older: nothing removed */
+	CHECK_EQ_INT(ev_expire(logfd, now - 3600, &files, &bytes), 0);
+	CHECK_EQ_INT(files, 0);
+	close(logfd);
+	lf_rm_rf(dir);
+	free(dir);
+}
