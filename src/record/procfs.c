@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #include "util/hex.h"
+#include "util/log.h"
+#include "util/time.h"
 
 /* task flag of kernel threads (include/linux/sched.h); part of the stable
  * /proc ABI in that field 9 of stat prints task->flags */
@@ -541,9 +543,26 @@ int procfs_parse_maps_line(char *line, struct proc_map *out)
 
 /* ------------------------------------------------ standard descriptors */
 
-/* the socket whose inode is ino in the process's TCP and UDP tables */
-static bool net_find(int piddir, uint64_t ino, struct ev_net_entry *e, int *proto,
-		     struct strbuf *sb)
+struct procfs_net_sock {
+	struct ev_net_entry e;
+	int proto;
+};
+
+void procfs_net_cache_free(struct procfs_net_cache *c)
+{
+	free(c->socks);
+	memset(c, 0, sizeof(*c));
+}
+
+static int cmp_sock(const void *a, const void *b)
+{
+	uint64_t x = ((const struct procfs_net_sock *)a)->e.inode;
+	uint64_t y = ((const struct procfs_net_sock *)b)->e.inode;
+	return x < y ? -1 : x > y;
+}
+
+/* the namespace's TCP and UDP tables into c, sorted by inode */
+static void net_load(int piddir, uint64_t netns, struct procfs_net_cache *c, struct strbuf *sb)
 {
 	static const struct {
 		const char *name;
@@ -552,6 +571,10 @@ static bool net_find(int piddir, uint64_t ino, struct ev_net_entry *e, int *prot
 		      {"net/tcp6", IPPROTO_TCP},
 		      {"net/udp", IPPROTO_UDP},
 		      {"net/udp6", IPPROTO_UDP}};
+	unsigned loads = c->loads;
+	procfs_net_cache_free(c);
+	c->loads = loads;
+	size_t cap = 0;
 	for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
 		bool cut;
 		if (read_at(piddir, tables[k].name, sb, PROCFS_NET_MAX, &cut) != 0)
@@ -561,13 +584,49 @@ static bool net_find(int piddir, uint64_t ino, struct ev_net_entry *e, int *prot
 			const char *nl = memchr(l, '\n', sb->len - off);
 			size_t ll = nl ? (size_t)(nl - l) : sb->len - off;
 			off += ll + 1;
-			if (ev_parse_net_entry(l, ll, e) == 1 && e->inode == ino) {
-				*proto = tables[k].proto;
-				return true;
+			struct ev_net_entry e;
+			if (ev_parse_net_entry(l, ll, &e) != 1 || !e.inode)
+				continue;
+			if (c->n == cap) {
+				cap = cap ? cap * 2 : 256;
+				struct procfs_net_sock *n2 = realloc(c->socks, cap * sizeof(*n2));
+				if (!n2)
+					fatal("out of memory reading %s", tables[k].name);
+				c->socks = n2;
 			}
+			c->socks[c->n].e = e;
+			c->socks[c->n].proto = tables[k].proto;
+			c->n++;
 		}
 	}
-	return false;
+	if (c->n)
+		qsort(c->socks, c->n, sizeof(*c->socks), cmp_sock);
+	c->netns = netns;
+	c->loaded_ms = now_mono_ms();
+	c->loads++;
+}
+
+/* the socket whose inode is ino in the process's TCP and UDP tables */
+static bool net_find(int piddir, uint64_t ino, struct ev_net_entry *e, int *proto,
+		     struct procfs_net_cache *c, struct strbuf *sb)
+{
+	struct stat ns;
+	uint64_t netns = fstatat(piddir, "ns/net", &ns, 0) == 0 ? (uint64_t)ns.st_ino : 0;
+	if (!netns || c->netns != netns)
+		net_load(piddir, netns, c, sb);
+	struct procfs_net_sock key = {.e.inode = ino};
+	const struct procfs_net_sock *f =
+	    c->n ? bsearch(&key, c->socks, c->n, sizeof(*c->socks), cmp_sock) : NULL;
+	if (!f && now_mono_ms() - c->loaded_ms >= 1000) {
+		/* a socket made since the tables were read */
+		net_load(piddir, netns, c, sb);
+		f = c->n ? bsearch(&key, c->socks, c->n, sizeof(*c->socks), cmp_sock) : NULL;
+	}
+	if (!f)
+		return false;
+	*e = f->e;
+	*proto = f->proto;
+	return true;
 }
 
 int procfs_parse_unix_inode(const char *line, size_t len, uint64_t *ino)
@@ -616,7 +675,7 @@ static bool is_tty(dev_t rdev)
 	return m == 4 || m == 5 || (m >= 136 && m < 144);
 }
 
-int procfs_read_stdio(int piddir, struct om_stdio *st)
+int procfs_read_stdio(int piddir, struct om_stdio *st, struct procfs_net_cache *cache)
 {
 	memset(st, 0, sizeof(*st));
 	st->inet_fd = OM_STDIO_NO_INET;
@@ -671,7 +730,7 @@ int procfs_read_stdio(int piddir, struct om_stdio *st)
 		} else {
 			struct ev_net_entry e;
 			int proto;
-			if (net_find(piddir, ino[i], &e, &proto, &buf)) {
+			if (net_find(piddir, ino[i], &e, &proto, cache, &buf)) {
 				d->family = (uint8_t)e.family;
 				d->protocol = (uint16_t)proto;
 				if (st->inet_fd == OM_STDIO_NO_INET) {

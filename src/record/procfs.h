@@ -65,7 +65,18 @@ struct om_stdio;
 /* The inode of one line of /proc/net/unix (its seventh field): 0, or -1 for
  * the header or a malformed line. Bounded by len; outside input. */
 int procfs_parse_unix_inode(const char *line, size_t len, uint64_t *ino);
-int procfs_read_stdio(int piddir, struct om_stdio *st);
+struct ev_net_entry;
+/* The TCP and UDP sockets of one network namespace, read once for all the
+ * processes in it (a snapshot's processes mostly share one). */
+struct procfs_net_cache {
+	uint64_t netns;	    /* the inode of ns/net; 0: empty */
+	uint64_t loaded_ms; /* when (monotonic): a miss reads it again after a second */
+	unsigned loads;	    /* how often the tables were read */
+	struct procfs_net_sock *socks;
+	size_t n;
+};
+void procfs_net_cache_free(struct procfs_net_cache *c);
+int procfs_read_stdio(int piddir, struct om_stdio *st, struct procfs_net_cache *cache);
 
 /* One executable, file-backed mapping of /proc/PID/maps. */
 struct proc_map {

@@ -448,7 +448,7 @@ static int attrs_from_proc(struct recorder *rec, uint32_t pid, uint32_t ppid,
 }
 
 static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
-			     struct proctable *starts, uint64_t t)
+			     struct proctable *starts, struct procfs_net_cache *nets, uint64_t t)
 {
 	rec->snapshot_have_attrs =
 	    attrs_from_proc(rec, pi->stat.pid, pi->stat.ppid, &rec->snapshot_attrs) == 0;
@@ -493,7 +493,7 @@ static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
 	int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* the standard descriptors, as an EXEC has them when one is a socket */
 	struct om_stdio sio;
-	bool stdio = dirfd >= 0 && procfs_read_stdio(dirfd, &sio);
+	bool stdio = dirfd >= 0 && procfs_read_stdio(dirfd, &sio, nets);
 	if (stdio)
 		stdio_detail(&d, &sio);
 	int fd = dirfd >= 0 && rec->hasher
@@ -561,9 +561,10 @@ static void snapshot(struct recorder *rec, uint32_t cmdline_max)
 	}
 	uint64_t t = now_unix_ns();
 	rec->in_snapshot = true;
+	struct procfs_net_cache nets = {0};
 	for (size_t i = 0; i < n; i++) {
 		if (ok[i] && !infos[i].stat.is_kernel_thread) {
-			snapshot_process(rec, &infos[i], &starts, t);
+			snapshot_process(rec, &infos[i], &starts, &nets, t);
 			/* written while the filter still sees this process's
 			 * attributes (its hashes first) */
 			consumer_finish(&rec->c, HASH_STOP_WAIT_MS);
@@ -571,6 +572,7 @@ static void snapshot(struct recorder *rec, uint32_t cmdline_max)
 		proc_info_free(&infos[i]);
 	}
 	rec->in_snapshot = false;
+	procfs_net_cache_free(&nets);
 	free(infos);
 	free(ok);
 	free(pids);

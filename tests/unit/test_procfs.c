@@ -633,7 +633,9 @@ static int stdio_of(pid_t pid, struct om_stdio *st)
 	int dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -1;
-	int r = procfs_read_stdio(dir, st);
+	struct procfs_net_cache nets = {0};
+	int r = procfs_read_stdio(dir, st, &nets);
+	procfs_net_cache_free(&nets);
 	close(dir);
 	return r;
 }
@@ -722,4 +724,40 @@ TEST(procfs_unix_lines)
 					  "0: 1 2 3 4 5 99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ_INT(procfs_parse_unix_inode(bad[i], strlen(bad[i]), &ino), -1);
+}
+
+/* one read of the namespace's tables serves every process in it */
+TEST(procfs_stdio_tables_read_once_per_namespace)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 2) == 0);
+	CHECK(getsockname(l, (struct sockaddr *)&a, &al) == 0);
+	int c1 = socket(AF_INET, SOCK_STREAM, 0), c2 = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(connect(c1, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CHECK(connect(c2, (struct sockaddr *)&a, sizeof(a)) == 0);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid_t p1 = child_with(c1, null, null), p2 = child_with(c2, null, null);
+	struct procfs_net_cache nets = {0};
+	struct om_stdio st;
+	pid_t pids[2] = {p1, p2};
+	for (int i = 0; i < 2; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d", (int)pids[i]);
+		int dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		CHECK(dir >= 0);
+		CHECK_EQ_INT(procfs_read_stdio(dir, &st, &nets), 1);
+		close(dir);
+		CHECK_EQ_INT(st.inet_fd, 0);
+		CHECK_EQ_INT(st.rport, ntohs(a.sin_port));
+	}
+	CHECK_EQ_INT(nets.loads, 1); /* not read again */
+	procfs_net_cache_free(&nets);
+	end_child(p1);
+	end_child(p2);
+	close(c1);
+	close(c2);
+	close(l);
+	close(null);
 }
