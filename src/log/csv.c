@@ -74,14 +74,20 @@ static void csv_write_path(struct strbuf *out, const char *p, size_t n, bool cut
 
 /* printable ASCII that neither escaping nor quoting changes: all but the
  * double quote, the backslash and the comma */
+static const uint8_t plain_byte[256] = {
+    [0x20 ... 0x21] = 1,
+    /* '"' */ [0x23 ... 0x2b] = 1,
+    /* ',' */ [0x2d ... 0x5b] = 1,
+    /* '\\' */ [0x5d ... 0x7e] = 1,
+};
+
 static bool csv_plain(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == ',')
-			return false;
-	}
-	return true;
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned ok = 1;
+	for (size_t i = 0; i < n; i++)
+		ok &= plain_byte[p[i]];
+	return ok;
 }
 
 static void csv_write_str(struct strbuf *out, const char *s)
