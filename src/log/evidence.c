@@ -473,13 +473,9 @@ void ev_store_unlock(void)
 static uint64_t remove_dir(int evfd, const char *name)
 {
 	uint64_t freed = 0;
-	int fd = openat(evfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = dir_list_at(evfd, name);
+	if (!d)
 		return 0;
-	}
 	struct dirent *de;
 	size_t seen = 0;
 	while ((de = readdir(d)) && seen++ < 4 * EVIDENCE_ENTRIES_MAX) {
@@ -532,13 +528,10 @@ size_t ev_expire(int logfd, int64_t cutoff, size_t *files, uint64_t *bytes)
 	size_t nsha = 0, cap = 0;
 	struct ev_manifest *m = malloc(sizeof(*m));
 	int evfd = openat(logfd, EVIDENCE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int scan = evfd >= 0 ? dup(evfd) : -1;
-	DIR *d = scan >= 0 ? fdopendir(scan) : NULL;
+	DIR *d = evfd >= 0 ? dir_list_at(evfd, ".") : NULL;
 	if (!d || !m) {
 		if (d)
 			closedir(d);
-		else if (scan >= 0)
-			close(scan);
 		goto out;
 	}
 	struct dirent *de;
@@ -585,13 +578,9 @@ size_t ev_expire(int logfd, int64_t cutoff, size_t *files, uint64_t *bytes)
 	closedir(d);
 	if (nsha)
 		qsort(shas, nsha, sizeof(*shas), cmp_sha);
-	int ffd = openat(evfd, EVIDENCE_FILES, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	d = ffd >= 0 ? fdopendir(ffd) : NULL;
-	if (!d) {
-		if (ffd >= 0)
-			close(ffd);
+	d = dir_list_at(evfd, EVIDENCE_FILES);
+	if (!d)
 		goto out;
-	}
 	seen = 0;
 	while ((de = readdir(d)) && seen++ < 1000000) {
 		char name[EVIDENCE_NAME_MAX + 1] = EVIDENCE_FILES "/";

@@ -224,14 +224,9 @@ int segment_list_all(int dirfd, struct segment_info **out, struct segment_stray 
 {
 	/* a description of its own: a dup would share the read offset with
 	 * every other reader of dirfd, in other threads too */
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *d = dir_list_at(dirfd, ".");
+	if (!d)
 		return -1;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
 	struct listed *v = NULL;
 	size_t n = 0, cap = 0;
 	int failed = 0;

@@ -24,13 +24,9 @@
  * thread is the only one that makes them, so at its start they are stale. */
 static void remove_stale_tmp(struct log_writer *w)
 {
-	int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = dir_list_at(w->dirfd, ".");
+	if (!d)
 		return;
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);

@@ -423,13 +423,10 @@ static void socket_lines(int dirfd, const uint64_t *inodes, size_t n, struct str
 }
 
 /* fds: "FD TARGET" a line, then the sockets found in /proc/net */
-static void read_fds(int dirfd, struct ev_text *t)
+static void read_fds(int procfd, struct ev_text *t)
 {
-	int fdd = openat(dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	DIR *d = fdd >= 0 ? fdopendir(fdd) : NULL;
+	DIR *d = dir_list_at(procfd, "fd");
 	if (!d) {
-		if (fdd >= 0)
-			close(fdd);
 		t->why = errno == ENOENT || errno == ESRCH ? "exited" : "unreadable";
 		return;
 	}
@@ -444,7 +441,7 @@ static void read_fds(int dirfd, struct ev_text *t)
 			break;
 		}
 		char target[PATH_MAX];
-		ssize_t n = readlinkat(fdd, de->d_name, target, sizeof(target) - 1);
+		ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
 		if (n < 0)
 			continue;
 		target[n] = '\0';
@@ -456,7 +453,7 @@ static void read_fds(int dirfd, struct ev_text *t)
 			inodes[ninodes++] = ino;
 	}
 	closedir(d);
-	socket_lines(dirfd, inodes, ninodes, &t->sb);
+	socket_lines(procfd, inodes, ninodes, &t->sb);
 	t->ok = true;
 }
 
@@ -1095,25 +1092,17 @@ static void *worker(void *arg)
 static uint64_t disk_used(int evfd)
 {
 	uint64_t total = 0;
-	int fd = openat(evfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = dir_list_at(evfd, ".");
+	if (!d)
 		return 0;
-	}
 	struct dirent *de;
 	size_t seen = 0;
 	while ((de = readdir(d)) && seen++ < 1000000) {
 		if (de->d_name[0] == '.')
 			continue;
-		int sub = openat(evfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR *sd = sub >= 0 ? fdopendir(sub) : NULL;
-		if (!sd) {
-			if (sub >= 0)
-				close(sub);
+		DIR *sd = dir_list_at(evfd, de->d_name);
+		if (!sd)
 			continue;
-		}
 		struct dirent *fe;
 		while ((fe = readdir(sd)) && seen++ < 1000000) {
 			struct stat st;

@@ -398,13 +398,9 @@ static bool all_ours(int fd, bool (*ours)(const char *name))
 {
 	if (!ours)
 		return false;
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
+	DIR *d = dir_list_at(fd, ".");
+	if (!d)
 		return false;
-	}
 	bool ok = true;
 	struct dirent *de;
 	while (ok && (de = readdir(d)))
@@ -521,4 +517,18 @@ int open_dir_nofollow(const char *path, unsigned how, mode_t mode, bool (*ours)(
 		return -1;
 	}
 	return fd;
+}
+
+DIR *dir_list_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
 }

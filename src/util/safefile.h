@@ -21,6 +21,7 @@
 #define ONMITSU_SAFEFILE_H
 
 #include <stdbool.h>
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -76,5 +77,12 @@ int open_dir_nofollow(const char *path, unsigned how, mode_t mode, bool (*ours)(
  * for open_dir_nofollow + open_regular; -1 (ENAMETOOLONG) when it does not
  * fit, or EINVAL when path ends in '/'. */
 int split_path(const char *path, char *dir, size_t dirsize, const char **base);
+
+/*
+ * The directory name under dirfd (name "." for dirfd itself) to list, never
+ * through a link; a description of its own, so that its read offset is
+ * shared with no other reader of dirfd. NULL with errno set.
+ */
+DIR *dir_list_at(int dirfd, const char *name);
 
 #endif

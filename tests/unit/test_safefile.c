@@ -409,3 +409,44 @@ TEST(safefile_dir_refuses_another_users_directory)
 	lf_rm_rf(d);
 	free(d);
 }
+
+/* a directory is listed under its own description; a link to one never is */
+TEST(safefile_dir_list_at_refuses_a_link)
+{
+	char *d = lf_tmpdir();
+	CHECK(d);
+	char sub[4096], link[4096];
+	snprintf(sub, sizeof(sub), "%s/sub", d);
+	snprintf(link, sizeof(link), "%s/via", d);
+	CHECK_EQ_INT(mkdir(sub, 0700), 0);
+	put(sub, "a", "x\n");
+	CHECK_EQ_INT(symlink(sub, link), 0);
+	int dfd = dir_fd(d);
+	CHECK(dfd >= 0);
+	DIR *l = dir_list_at(dfd, "via");
+	CHECK(l == NULL);
+	CHECK(errno == ELOOP || errno == ENOTDIR);
+	DIR *s = dir_list_at(dfd, "sub");
+	CHECK(s != NULL);
+	int found = 0;
+	struct dirent *de;
+	while (s && (de = readdir(s)))
+		found += strcmp(de->d_name, "a") == 0;
+	CHECK_EQ_INT(found, 1);
+	/* its own read offset: listing dfd's "." twice sees the entries twice */
+	for (int round = 0; round < 2; round++) {
+		DIR *self = dir_list_at(dfd, ".");
+		CHECK(self != NULL);
+		int subs = 0;
+		while (self && (de = readdir(self)))
+			subs += strcmp(de->d_name, "sub") == 0;
+		CHECK_EQ_INT(subs, 1);
+		if (self)
+			closedir(self);
+	}
+	if (s)
+		closedir(s);
+	close(dfd);
+	lf_rm_rf(d);
+	free(d);
+}
