@@ -74,9 +74,14 @@ void consumer_set_inject_source(struct consumer *c, const struct inject_source *
 void consumer_evidence(struct consumer *c, enum ev_rule rule, uint32_t pid, uint64_t start_ns,
 		       const char *guid, int64_t uid, const char *trigger)
 {
+	consumer_evidence_ticks(c, rule, pid, guid_ticks_from_ns(start_ns), guid, uid, trigger);
+}
+
+void consumer_evidence_ticks(struct consumer *c, enum ev_rule rule, uint32_t pid, uint64_t ticks,
+			     const char *guid, int64_t uid, const char *trigger)
+{
 	if (!c->evidence || !guid)
 		return;
-	uint64_t ticks = guid_ticks_from_ns(start_ns);
 	struct proc_entry *p = proctable_lookup(&c->procs, pid);
 	if (p && p->start_ticks == ticks) {
 		if (p->evidence_fired)

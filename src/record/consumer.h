@@ -77,6 +77,9 @@ void consumer_finish(struct consumer *c, int timeout_ms);
  * process (no-op without c->evidence). trigger: a word for the record. */
 void consumer_evidence(struct consumer *c, enum ev_rule rule, uint32_t pid, uint64_t start_ns,
 		       const char *guid, int64_t uid, const char *trigger);
+/* The same with the start time in guid ticks (/proc's, for EXISTING). */
+void consumer_evidence_ticks(struct consumer *c, enum ev_rule rule, uint32_t pid, uint64_t ticks,
+			     const char *guid, int64_t uid, const char *trigger);
 
 /* " hash_error=NAME" into d. */
 void hash_error_detail(struct strbuf *d, enum hash_err err);

@@ -506,7 +506,7 @@ static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
 	r.detail = d.len ? d.data + 1 : NULL;
 	consumer_emit(&rec->c, &r, w);
 	/* the reverse-shell rule of evidence, as at exec */
-	bool reverse_shell = stdio && rec->evidence && ev_exec_reverse_shell(r.detail);
+	bool reverse_shell = stdio && ev_exec_reverse_shell(r.detail);
 	sb_free(&d);
 
 	struct proc_entry *e = proctable_lookup(&rec->c.procs, pi->stat.pid);
@@ -526,11 +526,9 @@ static void snapshot_process(struct recorder *rec, const struct proc_info *pi,
 			evidence_snapshot(rec->evidence, pi->stat.pid, pi->stat.start_ticks, guid,
 					  NULL, 0, NULL, 0, 0);
 	}
-	if (reverse_shell && e->start_ticks == pi->stat.start_ticks && !e->evidence_fired) {
-		e->evidence_fired = true;
-		evidence_fire(rec->evidence, EV_RULE_REVERSE_SHELL, pi->stat.pid,
-			      pi->stat.start_ticks, guid, pi->uid, "existing");
-	}
+	if (reverse_shell)
+		consumer_evidence_ticks(&rec->c, EV_RULE_REVERSE_SHELL, pi->stat.pid,
+					pi->stat.start_ticks, guid, pi->uid, "existing");
 	snapshot_modules(rec, pi, guid, t);
 }
 
