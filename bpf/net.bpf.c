@@ -10,10 +10,13 @@
  * TCP in: at accept() (syscall.bpf.c).
  * UDP, ICMP: the first datagram of each flow each way, seen by cgroup skb
  *   programs; the owner comes from the socket's storage, set in process
- *   context by the cgroup sock hooks (create, connect, sendmsg, recvmsg).
- *   A socket's first flow is remembered in that storage too, so a datagram
- *   of it costs one look-up into storage the socket has; its other flows go
- *   to the flows map (an LRU hash).
+ *   context by the cgroup sock hooks (create for ICMP and raw sockets; bind,
+ *   connect, sendmsg, recvmsg). A socket's first flow is remembered in that
+ *   storage too, so a datagram of it costs one look-up into storage the
+ *   socket has; its other flows go to the flows map (an LRU hash). A UDP
+ *   socket that is neither bound nor connected gets storage only once it
+ *   lives (its third send): a one-shot one (a query, a report) is seen
+ *   through the sending thread's storage and the flows map (own_send).
  *
  * The TCP connect, state by state. "pending" is the thread's entry in
  * pending_connects (task storage, net.bpf.h), live while its `active` is set, "owner" the socket's
@@ -266,24 +269,49 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 
 /* --- cgroup socket hooks: ownership, in process context --- */
 
-static __always_inline void own(struct bpf_sock *bsk)
+/* Storage for a socket that has none, owned by the current task. A socket
+ * with no local port yet has passed no datagram, so its first flow can be
+ * kept in the storage (SKO_PEER_SLOT, first_peer). */
+static __always_inline struct sk_owner *own_new(struct bpf_sock *bsk)
 {
-	if (!bsk)
-		return;
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o)
-		return;
+		return NULL;
+	if (!o->start_ns) {
+		owner_set_current(o);
+		if (bsk->src_port == 0)
+			o->flags |= SKO_PEER_SLOT;
+	}
+	return o;
+}
+
+/* the owner is the current task (storage the socket has) */
+static __always_inline void own_update(struct sk_owner *o)
+{
 	/* every datagram passes here: most often its owner is already right */
 	if (o->start_ns && o->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
 		return;
 	owner_set_current(o);
 }
 
+static __always_inline void own(struct bpf_sock *bsk)
+{
+	if (!bsk)
+		return;
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);
+	if (o)
+		own_update(o);
+	else
+		own_new(bsk);
+}
+
 SEC("cgroup/sock_create")
 int om_sock_create(struct bpf_sock *ctx)
 {
-	/* TCP sockets get their owner at connect; the others now */
-	if (ctx->protocol == IPPROTO_TCP)
+	/* TCP sockets get their owner at connect, UDP ones at bind, connect,
+	 * their sends (own_send) and receives; the others (ICMP, raw: no such
+	 * hook runs for them) now */
+	if (ctx->protocol == IPPROTO_TCP || (cfg_lazy_dgram && ctx->protocol == IPPROTO_UDP))
 		return 1;
 	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o)
@@ -291,6 +319,175 @@ int om_sock_create(struct bpf_sock *ctx)
 	owner_set_current(o);
 	o->flags |= SKO_PEER_SLOT;
 	return 1;
+}
+
+/* A bound datagram socket is a server's, or lives long: it gets storage
+ * now, so that the first datagram it receives (before any receive call of
+ * its process) has its owner. */
+static __always_inline void own_bind(struct bpf_sock_addr *ctx)
+{
+	if (ctx->protocol == IPPROTO_TCP)
+		return;
+	own(ctx->sk);
+}
+
+SEC("cgroup/bind4")
+int om_bind4(struct bpf_sock_addr *ctx)
+{
+	own_bind(ctx);
+	return 1;
+}
+
+SEC("cgroup/bind6")
+int om_bind6(struct bpf_sock_addr *ctx)
+{
+	own_bind(ctx);
+	return 1;
+}
+
+/* The flows map's key, for a send's destination (the form datagram() makes
+ * from the packet: an IPv4 address in the first 4 bytes) */
+struct flow_key {
+	__u64 cookie; /* the socket */
+	__u8 raddr[16];
+	__u16 rport; /* ICMP: echo id */
+	__u8 proto;
+	__u8 _pad[5];
+};
+
+/* A socket's flow in the flows map: its FLOW_* and, for a socket without
+ * storage, the owner its first datagram out had */
+struct flow_val {
+	__u64 flags; /* 64 bits: the atomic operations on it */
+	__u32 tgid;
+	__u32 uid;
+	__u64 start_ns;
+};
+
+#define FLOW_SENT (1u << 0)
+#define FLOW_RECEIVED (1u << 1)
+#define FLOW_REMOTE_INITIATED (1u << 2)
+
+/* Every flow but a socket's first (first_peer). LRU: entries are never
+ * deleted (a socket's end is not seen here), so the oldest make room. A flow pushed out while its
+ * socket still talks is written again at its next datagram each way. The programs count the keys
+ * they add (OM_C_FLOWS_NEW, with BPF_NOEXIST: each key once); what was pushed
+ * out is that count minus the entries left, which user space reads
+ * (loader_flows_evicted). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, struct flow_val);
+} flows SEC(".maps");
+
+/* Sends without socket storage after this many in a row, from one thread on
+ * one socket, make it: a socket that lives gets the cheaper path for its
+ * later datagrams (first_peer), a one-shot one (a query, a report) never
+ * pays for storage it would free at once. */
+#define SENDS_BEFORE_STORAGE 3
+
+/*
+ * A datagram send (sendto, sendmsg with an address: the hook runs in the
+ * sending thread, before the datagram leaves). A socket with storage takes
+ * the current task as owner. One without gets none yet: the owner goes in
+ * the thread's own storage with the socket's cookie, where the send's
+ * egress, which runs next in this thread, finds it (datagram()), and that
+ * flow's entry in the flows map keeps it. Egress elsewhere (a kernel
+ * socket's, work deferred to another context) finds another task's storage
+ * or another cookie there, never this owner. Port 53 gets storage at once:
+ * the DNS tap reads the owner from it.
+ */
+static __always_inline void own_send(struct bpf_sock_addr *ctx, int v6)
+{
+	struct bpf_sock *bsk = ctx->sk;
+	if (!bsk)
+		return;
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);
+	if (o) {
+		own_update(o);
+		return;
+	}
+	struct pending_connect *pc = NULL;
+	if (cfg_lazy_dgram && ctx->user_port != bpf_htons(53))
+		pc = bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0,
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!pc) {
+		own_new(bsk);
+		return;
+	}
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	if (pc->send_cookie != cookie) {
+		struct task_struct *t = bpf_get_current_task_btf();
+		pc->send_cookie = cookie;
+		pc->send_tgid = t->tgid;
+		pc->send_uid = (__u32)bpf_get_current_uid_gid();
+		pc->send_start_ns = t->group_leader->start_boottime;
+		pc->sends = 1;
+		pc->send_port = bpf_ntohs(ctx->user_port);
+		__u32 *a = (__u32 *)pc->send_peer;
+		if (!v6) {
+			a[0] = ctx->user_ip4;
+			a[1] = a[2] = a[3] = 0;
+		} else if (!ctx->user_ip6[0] && !ctx->user_ip6[1] &&
+			   ctx->user_ip6[2] == bpf_htonl(0xffff)) {
+			a[0] = ctx->user_ip6[3]; /* v4-mapped: the datagram is IPv4 */
+			a[1] = a[2] = a[3] = 0;
+		} else {
+			a[0] = ctx->user_ip6[0];
+			a[1] = ctx->user_ip6[1];
+			a[2] = ctx->user_ip6[2];
+			a[3] = ctx->user_ip6[3];
+		}
+		return;
+	}
+	if (++pc->sends < SENDS_BEFORE_STORAGE)
+		return;
+	/* it lives: storage, with its first flow (the flows map has it, from
+	 * its first send) as its first peer, as if it had had storage from
+	 * the start: that flow is then never pushed out of the map */
+	pc->send_cookie = 0;
+	o = own_new(bsk);
+	if (!o || bsk->protocol != IPPROTO_UDP)
+		return;
+	struct flow_key k = {};
+	k.cookie = cookie;
+	k.proto = IPPROTO_UDP;
+	k.rport = pc->send_port;
+	__builtin_memcpy(k.raddr, pc->send_peer, 16);
+	struct flow_val *fv = bpf_map_lookup_elem(&flows, &k);
+	if (!fv)
+		return;
+	/* a datagram of it may be under way in another thread: its record
+	 * was written either way, at worst twice */
+	if (__sync_val_compare_and_swap(&o->peer_flags, 0, PEER_CLAIMED) != 0)
+		return;
+	__builtin_memcpy(o->peer_addr, k.raddr, 16);
+	o->peer_port = k.rport;
+	o->peer_proto = IPPROTO_UDP;
+	__sync_fetch_and_or(&o->peer_flags, PEER_SET | (fv->flags & (FLOW_SENT | FLOW_RECEIVED |
+								     FLOW_REMOTE_INITIATED)));
+}
+
+/* A receive: like a send, a socket without storage whose owner this thread
+ * already holds (it sent on it) gets none; any other gets it. */
+static __always_inline void own_recv(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *bsk = ctx->sk;
+	if (!bsk)
+		return;
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);
+	if (o) {
+		own_update(o);
+		return;
+	}
+	if (cfg_lazy_dgram) {
+		struct pending_connect *pc =
+		    bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0, 0);
+		if (pc && pc->send_cookie && pc->send_cookie == bpf_get_socket_cookie(ctx))
+			return;
+	}
+	own_new(bsk);
 }
 
 static __always_inline void own_connect(struct bpf_sock_addr *ctx, int v6)
@@ -362,57 +559,32 @@ int om_connect6(struct bpf_sock_addr *ctx)
 SEC("cgroup/sendmsg4")
 int om_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	own(ctx->sk);
+	own_send(ctx, 0);
 	return 1;
 }
 
 SEC("cgroup/sendmsg6")
 int om_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	own(ctx->sk);
+	own_send(ctx, 1);
 	return 1;
 }
 
 SEC("cgroup/recvmsg4")
 int om_recvmsg4(struct bpf_sock_addr *ctx)
 {
-	own(ctx->sk);
+	own_recv(ctx);
 	return 1;
 }
 
 SEC("cgroup/recvmsg6")
 int om_recvmsg6(struct bpf_sock_addr *ctx)
 {
-	own(ctx->sk);
+	own_recv(ctx);
 	return 1;
 }
 
 /* --- datagram flows: cgroup skb programs --- */
-
-struct flow_key {
-	__u64 cookie; /* the socket */
-	__u8 raddr[16];
-	__u16 rport; /* ICMP: echo id */
-	__u8 proto;
-	__u8 _pad[5];
-};
-
-#define FLOW_SENT (1u << 0)
-#define FLOW_RECEIVED (1u << 1)
-#define FLOW_REMOTE_INITIATED (1u << 2)
-
-/* Every flow but a socket's first (first_peer). LRU: entries are never
- * deleted (a socket's end is not seen here), so the oldest make room. A flow pushed out while its
- * socket still talks is written again at its next datagram each way. The programs count the keys
- * they add (OM_C_FLOWS_NEW, with BPF_NOEXIST: each key once); what was pushed
- * out is that count minus the entries left, which user space reads
- * (loader_flows_evicted). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct flow_key);
-	__type(value, __u32);
-} flows SEC(".maps");
 
 struct pkt {
 	__u8 family, proto;
@@ -513,25 +685,59 @@ static __always_inline int first_peer(struct sk_owner *o, const __u8 *raddr, __u
 	return PEER_NEW;
 }
 
-/* Any other flow: in the flows map, by socket and peer */
-static __always_inline int map_flow(struct flow_key *k, __u32 bit, int egress, __u32 *flags)
+/* Any other flow: in the flows map, by socket and peer. own: in, the owner
+ * to keep with a new entry (a socket without storage, at egress), or none;
+ * out, the entry's. */
+static __always_inline int map_flow(struct flow_key *k, __u32 bit, int egress, __u32 *flags,
+				    struct flow_val *own)
 {
-	__u32 *st = bpf_map_lookup_elem(&flows, k);
-	__u32 f = st ? *st : 0;
-	if (f & bit)
-		return PEER_RECORDED;
-	if (!f && !egress)
-		f |= FLOW_REMOTE_INITIATED;
-	f |= bit;
-	if (st)
-		bpf_map_update_elem(&flows, k, &f, BPF_ANY);
-	else if (bpf_map_update_elem(&flows, k, &f, BPF_NOEXIST) == 0)
+	struct flow_val *st = bpf_map_lookup_elem(&flows, k);
+	if (st) {
+		if (!own->start_ns) {
+			own->tgid = st->tgid;
+			own->uid = st->uid;
+			own->start_ns = st->start_ns;
+		}
+		if (st->flags & bit)
+			return PEER_RECORDED;
+		__u32 old = (__u32)__sync_fetch_and_or(&st->flags, (__u64)bit);
+		if (old & bit)
+			return PEER_RECORDED; /* another CPU, just now */
+		*flags = old | bit;
+		return PEER_NEW;
+	}
+	struct flow_val v = *own;
+	v.flags = bit | (egress ? 0 : FLOW_REMOTE_INITIATED);
+	if (bpf_map_update_elem(&flows, k, &v, BPF_NOEXIST) == 0) {
 		count(OM_C_FLOWS_NEW); /* a key added: loader_flows_evicted counts what was pushed
 					  out */
-	else			       /* another CPU added it just now: this direction's bit too */
-		bpf_map_update_elem(&flows, k, &f, BPF_ANY);
-	*flags = f;
+		*flags = v.flags;
+		return PEER_NEW;
+	}
+	/* another CPU added it just now: this direction's bit too */
+	st = bpf_map_lookup_elem(&flows, k);
+	if (!st) {
+		*flags = v.flags;
+		return PEER_NEW;
+	}
+	__u32 old = (__u32)__sync_fetch_and_or(&st->flags, (__u64)bit);
+	if (old & bit)
+		return PEER_RECORDED;
+	*flags = old | bit;
 	return PEER_NEW;
+}
+
+/* The owner of a send by a socket without storage: the current thread, when
+ * it is in that send (own_send), else none */
+static __always_inline void send_owner(__u64 cookie, struct flow_val *own)
+{
+	struct pending_connect *pc =
+	    bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0, 0);
+	if (!pc || pc->send_cookie != cookie)
+		return;
+	own->tgid = pc->send_tgid;
+	own->uid = pc->send_uid;
+	own->start_ns = pc->send_start_ns;
 }
 
 static __always_inline void datagram(struct __sk_buff *skb, int egress)
@@ -570,11 +776,22 @@ static __always_inline void datagram(struct __sk_buff *skb, int egress)
 	if (r == PEER_RECORDED)
 		return;
 	k.cookie = bpf_get_socket_cookie(skb);
-	if (r == PEER_OTHER && map_flow(&k, bit, egress, &flags) == PEER_RECORDED)
+	struct flow_val own = {};
+	if (!o && egress && cfg_lazy_dgram)
+		send_owner(k.cookie, &own);
+	if (r == PEER_OTHER && map_flow(&k, bit, egress, &flags, &own) == PEER_RECORDED)
 		return;
 
 	struct om_ev_net e = {};
-	net_hdr_from_owner(&e, o);
+	if (o) {
+		net_hdr_from_owner(&e, o);
+	} else {
+		struct sk_owner so = {};
+		so.tgid = own.tgid;
+		so.uid = own.uid;
+		so.start_ns = own.start_ns;
+		net_hdr_from_owner(&e, own.start_ns ? &so : NULL);
+	}
 	e.family = p.family;
 	e.proto = p.proto;
 	e.result = egress ? OM_RES_SENT : OM_RES_RECEIVED;

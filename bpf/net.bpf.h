@@ -46,12 +46,11 @@ struct {
 } sk_owners SEC(".maps") __weak;
 
 /*
- * A TCP connect() in progress, in its thread's task storage: set by the
- * cgroup connect hook, marked by the state hook, read and retired at the
- * syscall's exit. The thread is the key because connect() is synchronous for
- * it. Task storage rather than a hash map keyed by tid: a look-up is an index
- * into the task's own storage (no hashing, no bucket lock), and the entry is
- * retired by clearing `active`, not deleted, so a thread that connects again
+ * A TCP connect() in progress (and a datagram send's owner, send_*), in its thread's task storage:
+ * set by the cgroup connect hook, marked by the state hook, read and retired at the syscall's exit.
+ * The thread is the key because connect() is synchronous for it. Task storage rather than a hash
+ * map keyed by tid: a look-up is an index into the task's own storage (no hashing, no bucket lock),
+ * and the entry is retired by clearing `active`, not deleted, so a thread that connects again
  * reuses it. A connect without a system call exit (io_uring's, TCP Fast
  * Open's) leaves it active until the thread's next connect overwrites it; the
  * storage goes with the thread.
@@ -66,6 +65,19 @@ struct pending_connect {
 	__u8 deferred;	   /* a local connect(2): no socket storage, see tcp_handoffs */
 	__u8 reported;	   /* deferred: its outcome was written in this thread */
 	__u64 cookie;	   /* deferred: the socket's cookie */
+	/* The datagram socket this thread sends on now without storage
+	 * (net.bpf.c, own_send): the send's own egress, next and in this
+	 * thread, finds its owner here. sends: how many in a row on it;
+	 * send_peer, send_port: the first one's destination (the form of the
+	 * flows map's key). */
+	__u64 send_cookie;
+	__u32 send_tgid;
+	__u32 send_uid;
+	__u64 send_start_ns;
+	__u32 sends;
+	__u16 send_port;
+	__u16 _pad1;
+	__u8 send_peer[16];
 };
 
 struct {

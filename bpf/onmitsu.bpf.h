@@ -30,6 +30,11 @@ extern const volatile __u64 cfg_hash_max;
  * Open's connect, which have no connect system call exit (net.bpf.h,
  * tcp_handoffs) */
 extern const volatile __u32 cfg_defer_local;
+/* 1: task storage and the current task work in cgroup skb programs (the
+ * loader probes it), so a UDP socket gets socket storage only once it is
+ * bound, connected, or sends a third time (net.bpf.c, own_send); 0: at its
+ * creation, as every other datagram socket */
+extern const volatile __u32 cfg_lazy_dgram;
 
 /* Sized by the loader (--ring-size). */
 struct {

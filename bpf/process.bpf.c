@@ -6,6 +6,7 @@ const volatile __u32 cfg_cmdline_max = OM_CMDLINE_DEFAULT;
 const volatile __u32 cfg_wakeup_bytes = 1 << 20;
 const volatile __u64 cfg_hash_max = 64ull << 20;
 const volatile __u32 cfg_defer_local = 0;
+const volatile __u32 cfg_lazy_dgram = 0;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -153,6 +153,13 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 	l->skel->rodata->cfg_defer_local =
 	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_task_pt_regs, NULL) ==
 	    1;
+	/* a UDP socket without storage until it lives needs its sends' owner
+	 * found from the packet hook (net.bpf.c, own_send) */
+	l->skel->rodata->cfg_lazy_dgram =
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_task_storage_get, NULL) ==
+		1 &&
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_task_btf,
+				    NULL) == 1;
 	int ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {
 		log_warnx("cannot count the possible CPUs: %s", strerror(-ncpus));
@@ -181,6 +188,8 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 	    {l->skel->progs.om_sys_exit, "sys_exit", 0},
 	    {l->skel->progs.om_inet_state, "inet_sock_set_state", 0},
 	    {l->skel->progs.om_sock_create, "cgroup/sock_create", 1},
+	    {l->skel->progs.om_bind4, "cgroup/bind4", 1},
+	    {l->skel->progs.om_bind6, "cgroup/bind6", 1},
 	    {l->skel->progs.om_connect4, "cgroup/connect4", 1},
 	    {l->skel->progs.om_connect6, "cgroup/connect6", 1},
 	    {l->skel->progs.om_sendmsg4, "cgroup/sendmsg4", 1},

@@ -597,6 +597,45 @@ def udp_sockets_with_several_peers():
 
 
 @scenario
+def udp_unbound_socket_that_lives():
+    """a socket that is neither bound nor connected gets no storage for its
+    first sends (their owner rides with the send, then in the flows map) and
+    gets it at its third send to a peer, that peer's flow moved into it: each
+    flow is still written once each way, with its owner, whichever held it"""
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.settimeout(5)
+    srv, srv2 = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2))
+    for s in (srv, srv2):
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(5)
+    try:
+        for _ in range(5):
+            c.sendto(b"q", srv.getsockname())
+            _, peer = srv.recvfrom(16)
+            srv.sendto(b"a", peer)
+            c.recvfrom(16)
+        c.sendto(b"q", srv2.getsockname())
+        srv2.recvfrom(16)
+        cport = c.getsockname()[1]
+        ports = [srv.getsockname()[1], srv2.getsockname()[1]]
+    finally:
+        for s in (c, srv, srv2):
+            s.close()
+    def check(log):
+        me = str(os.getpid())
+        # the client's records and the servers', all this process's
+        want = {ports[0]: [("in", "received"), ("in", "sent"), ("out", "received"), ("out", "sent")],
+                ports[1]: [("in", "received"), ("out", "sent")]}
+        for rp in ports:
+            recs = [r for r in log.find(event="NET", proto="udp")
+                    if (r["src_port"], r["dst_port"]) == (str(cport), str(rp))]
+            check_eq("records of flow %d -> %d" % (cport, rp),
+                     sorted((r["direction"], r["result"]) for r in recs), want[rp])
+            check_eq("owner of flow %d -> %d" % (cport, rp), {r["pid"] for r in recs}, {me})
+    return check
+
+
+@scenario
 def icmp_ping():
     p = subprocess.Popen(["ping", "-c", "1", "-W", "2", PEER4], stdout=subprocess.DEVNULL)
     p.wait(timeout=10)
