@@ -15,6 +15,7 @@
 
 #include "onmitsu.skel.h"
 #include "util/log.h"
+#include "util/time.h"
 
 struct loader {
 	struct onmitsu_bpf *skel;
@@ -22,8 +23,10 @@ struct loader {
 	int cgroup_fd;
 	struct bpf_link *links[32];
 	int nlinks;
-	uint64_t flows_evicted;	 /* the latest count (loader_flows_evicted) */
-	uint64_t flows_new_seen; /* OM_C_FLOWS_NEW when it was made */
+	uint64_t flows_evicted;	   /* the latest count (loader_flows_evicted) */
+	uint64_t flows_new_seen;   /* OM_C_FLOWS_NEW when it was made */
+	uint64_t flows_counted_ms; /* when (now_mono_ms) */
+	uint32_t flows_margin;	   /* free entries the map may hold back (loader_flows_evicted) */
 };
 
 /* the program the kernel refused, caught from libbpf's messages */
@@ -165,6 +168,7 @@ struct loader *loader_start(const struct loader_opts *opts, loader_sample_fn fn,
 		log_warnx("cannot count the possible CPUs: %s", strerror(-ncpus));
 		goto fail;
 	}
+	l->flows_margin = ((uint32_t)ncpus + 1) * 256;
 	if (bpf_map__set_max_entries(l->skel->maps.scratch, (uint32_t)ncpus) ||
 	    bpf_map__set_max_entries(l->skel->maps.events, opts->ring_bytes)) {
 		log_warn("cannot size the BPF maps");
@@ -354,7 +358,7 @@ out:
 	return total;
 }
 
-uint64_t loader_flows_evicted(struct loader *l, uint64_t flows_new)
+uint64_t loader_flows_evicted(struct loader *l, uint64_t flows_new, int now_too)
 {
 	/* No keys are deleted, so the entries are the keys added less those
 	 * pushed out. flows_new was read before the entries are counted: keys
@@ -362,9 +366,22 @@ uint64_t loader_flows_evicted(struct loader *l, uint64_t flows_new)
 	 * count is never more than what was pushed out. */
 	if (flows_new == l->flows_new_seen)
 		return l->flows_evicted;
+	/* An LRU map pushes an entry out only when its shared list of free
+	 * entries runs short: each CPU keeps up to 128 free ones of its own
+	 * (LOCAL_FREE_TARGET, kernel/bpf/bpf_lru_list.c) and takes 128 at a
+	 * time. Until the keys added come that close to the map's size,
+	 * nothing can have been pushed out, and the count (a copy of the
+	 * whole map, the largest part of the recorder's CPU in a storm of new
+	 * flows) is not needed. */
+	if (flows_new + l->flows_margin < bpf_map__max_entries(l->skel->maps.flows))
+		return l->flows_evicted;
+	uint64_t now = now_mono_ms();
+	if (!now_too && l->flows_counted_ms && now - l->flows_counted_ms < FLOWS_COUNT_EVERY_MS)
+		return l->flows_evicted;
 	int64_t entries = flows_entries(l);
 	if (entries < 0)
 		return l->flows_evicted;
+	l->flows_counted_ms = now;
 	l->flows_new_seen = flows_new;
 	if (flows_new > (uint64_t)entries && flows_new - (uint64_t)entries > l->flows_evicted)
 		l->flows_evicted = flows_new - (uint64_t)entries;

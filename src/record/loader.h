@@ -52,10 +52,12 @@ uint64_t loader_hook_misses(struct loader *l);
  * at its next datagram each way if its socket still talks), from flows_new
  * (the OM_C_FLOWS_NEW counter, read before the call) and the entries the map
  * holds now. Keys added while the entries are counted make it lower, never
- * higher. It never goes down, and the map is counted again only when
- * flows_new changed.
+ * higher. It never goes down. The map is counted again only when flows_new
+ * changed and could have pushed one out, and at most every
+ * FLOWS_COUNT_EVERY_MS unless now_too (at stop).
  */
-uint64_t loader_flows_evicted(struct loader *l, uint64_t flows_new);
+#define FLOWS_COUNT_EVERY_MS 10000
+uint64_t loader_flows_evicted(struct loader *l, uint64_t flows_new, int now_too);
 
 /* Tell the kernel side that a module of a process that ran before the
  * recorder started was already logged (from /proc/PID/maps). */

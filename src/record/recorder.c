@@ -324,8 +324,9 @@ static void lost_record(struct recorder *rec, uint64_t now, uint64_t *reported, 
 	*reported = now;
 }
 
-/* LOST records for what the kernel side could not hand over since last time */
-static void report_lost(struct recorder *rec)
+/* LOST records for what the kernel side could not hand over since last time
+ * (final: at stop, every count brought up to date) */
+static void report_lost(struct recorder *rec, int final)
 {
 	uint64_t cnt[OM_C_MAX];
 	if (loader_counters(rec->l, cnt) != 0)
@@ -334,7 +335,7 @@ static void report_lost(struct recorder *rec)
 		if (lost_kind_names[k])
 			lost_record(rec, cnt[k], &rec->lost_reported[k], lost_kind_names[k]);
 	lost_record(rec, loader_hook_misses(rec->l), &rec->hook_misses_reported, "hook_skipped");
-	lost_record(rec, loader_flows_evicted(rec->l, cnt[OM_C_FLOWS_NEW]),
+	lost_record(rec, loader_flows_evicted(rec->l, cnt[OM_C_FLOWS_NEW], final),
 		    &rec->flows_evicted_reported, "flows_evicted");
 	/* reuse the EVENTS slot to remember reported bad samples */
 	lost_record(rec, rec->c.bad_samples, &rec->lost_reported[OM_C_EVENTS], "malformed");
@@ -1138,7 +1139,7 @@ static int record_loop(struct recorder *rec)
 			if (ms >= 1000) {
 				consumer_sync_clock(&rec->c);
 				inject_tick(&rec->c);
-				report_lost(rec);
+				report_lost(rec, 0);
 				retire_old(rec);
 				/* rotation by age, interval seals */
 				log_writer_tick(&rec->w, now_unix_ns());
@@ -1193,7 +1194,7 @@ static int recorder_end(struct recorder *rec, int rc)
 	evidence_finish(rec->evidence, &rec->c, EVIDENCE_STOP_WAIT_MS);
 	/* the hashes still to come (each ends: --hash-max bounds its time) */
 	consumer_finish(&rec->c, HASH_STOP_WAIT_MS);
-	report_lost(rec);
+	report_lost(rec, 1);
 	uint64_t cnt[OM_C_MAX] = {0};
 	loader_counters(rec->l, cnt);
 	struct strbuf d = STRBUF_INIT;
