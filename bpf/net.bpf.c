@@ -16,7 +16,8 @@
  *   socket has; its other flows go to the flows map (an LRU hash). A UDP
  *   socket that is neither bound nor connected gets storage only once it
  *   lives (its third send): a one-shot one (a query, a report) is seen
- *   through the sending thread's storage and the flows map (own_send).
+ *   through the sending thread's storage and its slot in dgram_slots
+ *   (own_send).
  *
  * The TCP connect, state by state. "pending" is the thread's entry in
  * pending_connects (task storage, net.bpf.h), live while its `active` is set, "owner" the socket's
@@ -381,6 +382,34 @@ struct {
 	__type(value, struct flow_val);
 } flows SEC(".maps");
 
+/*
+ * A UDP socket without storage (own_send): its owner and its first flow, in
+ * the slot its cookie picks. Socket cookies are handed out in order, so a
+ * slot is taken over only by a socket made about DGRAM_SLOTS sockets later: a
+ * direct-mapped cache, whose look-up is an index (an insert into the flows
+ * map cost some 300 ns, most of a one-shot socket's egress). A socket that
+ * lost its slot goes to the flows map, as any other flow.
+ */
+struct dgram_slot {
+	__u64 cookie;
+	struct sk_owner o; /* SKO_PEER_SLOT: first_peer keeps the first flow here */
+};
+
+#define DGRAM_SLOTS 16384
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DGRAM_SLOTS);
+	__type(key, __u32);
+	__type(value, struct dgram_slot);
+} dgram_slots SEC(".maps");
+
+static __always_inline struct dgram_slot *dgram_slot_of(__u64 cookie)
+{
+	__u32 i = (__u32)cookie & (DGRAM_SLOTS - 1);
+	return bpf_map_lookup_elem(&dgram_slots, &i);
+}
+
 /* Sends without socket storage after this many in a row, from one thread on
  * one socket, make it: a socket that lives gets the cheaper path for its
  * later datagrams (first_peer), a one-shot one (a query, a report) never
@@ -455,9 +484,21 @@ static __always_inline void own_send(struct bpf_sock_addr *ctx, int v6)
 	k.proto = IPPROTO_UDP;
 	k.rport = pc->send_port;
 	__builtin_memcpy(k.raddr, pc->send_peer, 16);
-	struct flow_val *fv = bpf_map_lookup_elem(&flows, &k);
-	if (!fv)
-		return;
+	__u64 fl;
+	struct dgram_slot *ds = dgram_slot_of(cookie);
+	if (ds && ds->cookie == cookie && (ds->o.peer_flags & PEER_SET) &&
+	    ds->o.peer_proto == IPPROTO_UDP) {
+		/* its slot has it (datagram()) */
+		__builtin_memcpy(k.raddr, ds->o.peer_addr, 16);
+		k.rport = ds->o.peer_port;
+		fl = ds->o.peer_flags;
+	} else {
+		/* its slot was taken over: the flows map has it */
+		struct flow_val *fv = bpf_map_lookup_elem(&flows, &k);
+		if (!fv)
+			return;
+		fl = fv->flags;
+	}
 	/* a datagram of it may be under way in another thread: its record
 	 * was written either way, at worst twice */
 	if (__sync_val_compare_and_swap(&o->peer_flags, 0, PEER_CLAIMED) != 0)
@@ -465,8 +506,8 @@ static __always_inline void own_send(struct bpf_sock_addr *ctx, int v6)
 	__builtin_memcpy(o->peer_addr, k.raddr, 16);
 	o->peer_port = k.rport;
 	o->peer_proto = IPPROTO_UDP;
-	__sync_fetch_and_or(&o->peer_flags, PEER_SET | (fv->flags & (FLOW_SENT | FLOW_RECEIVED |
-								     FLOW_REMOTE_INITIATED)));
+	__sync_fetch_and_or(&o->peer_flags,
+			    PEER_SET | (fl & (FLOW_SENT | FLOW_RECEIVED | FLOW_REMOTE_INITIATED)));
 }
 
 /* A receive: like a send, a socket without storage whose owner this thread
@@ -729,15 +770,16 @@ static __always_inline int map_flow(struct flow_key *k, __u32 bit, int egress, _
 
 /* The owner of a send by a socket without storage: the current thread, when
  * it is in that send (own_send), else none */
-static __always_inline void send_owner(__u64 cookie, struct flow_val *own)
+static __always_inline int send_owner(__u64 cookie, struct flow_val *own)
 {
 	struct pending_connect *pc =
 	    bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0, 0);
 	if (!pc || pc->send_cookie != cookie)
-		return;
+		return 0;
 	own->tgid = pc->send_tgid;
 	own->uid = pc->send_uid;
 	own->start_ns = pc->send_start_ns;
+	return 1;
 }
 
 static __always_inline void datagram(struct __sk_buff *skb, int egress)
@@ -777,8 +819,31 @@ static __always_inline void datagram(struct __sk_buff *skb, int egress)
 		return;
 	k.cookie = bpf_get_socket_cookie(skb);
 	struct flow_val own = {};
-	if (!o && egress && cfg_lazy_dgram)
-		send_owner(k.cookie, &own);
+	if (!o && cfg_lazy_dgram) {
+		/* a UDP socket without storage (own_send): its slot, when it
+		 * has it, stands for the storage; one sending for the first
+		 * time takes it */
+		struct dgram_slot *ds = dgram_slot_of(k.cookie);
+		if (ds && ds->cookie != k.cookie && egress && send_owner(k.cookie, &own)) {
+			ds->cookie = k.cookie;
+			ds->o.tgid = own.tgid;
+			ds->o.uid = own.uid;
+			ds->o.start_ns = own.start_ns;
+			ds->o.flags = SKO_PEER_SLOT;
+			ds->o.peer_flags = 0;
+		}
+		if (ds && ds->cookie == k.cookie) {
+			o = &ds->o;
+			r = first_peer(o, k.raddr, k.rport, k.proto, bit, egress, &flags);
+			if (r == PEER_RECORDED)
+				return;
+			own.tgid = o->tgid;
+			own.uid = o->uid;
+			own.start_ns = o->start_ns;
+		} else if (egress) {
+			send_owner(k.cookie, &own);
+		}
+	}
 	if (r == PEER_OTHER && map_flow(&k, bit, egress, &flags, &own) == PEER_RECORDED)
 		return;
 
