@@ -270,82 +270,6 @@ int BPF_PROG(om_inet_state, const struct sock *sk, const int oldstate, const int
 
 /* --- cgroup socket hooks: ownership, in process context --- */
 
-/* Storage for a socket that has none, owned by the current task. A socket
- * with no local port yet has passed no datagram, so its first flow can be
- * kept in the storage (SKO_PEER_SLOT, first_peer). */
-static __always_inline struct sk_owner *own_new(struct bpf_sock *bsk)
-{
-	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!o)
-		return NULL;
-	if (!o->start_ns) {
-		owner_set_current(o);
-		if (bsk->src_port == 0)
-			o->flags |= SKO_PEER_SLOT;
-	}
-	return o;
-}
-
-/* the owner is the current task (storage the socket has) */
-static __always_inline void own_update(struct sk_owner *o)
-{
-	/* every datagram passes here: most often its owner is already right */
-	if (o->start_ns && o->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
-		return;
-	owner_set_current(o);
-}
-
-static __always_inline void own(struct bpf_sock *bsk)
-{
-	if (!bsk)
-		return;
-	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);
-	if (o)
-		own_update(o);
-	else
-		own_new(bsk);
-}
-
-SEC("cgroup/sock_create")
-int om_sock_create(struct bpf_sock *ctx)
-{
-	/* TCP sockets get their owner at connect, UDP ones at bind, connect,
-	 * their sends (own_send) and receives; the others (ICMP, raw: no such
-	 * hook runs for them) now */
-	if (ctx->protocol == IPPROTO_TCP || (cfg_lazy_dgram && ctx->protocol == IPPROTO_UDP))
-		return 1;
-	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!o)
-		return 1;
-	owner_set_current(o);
-	o->flags |= SKO_PEER_SLOT;
-	return 1;
-}
-
-/* A bound datagram socket is a server's, or lives long: it gets storage
- * now, so that the first datagram it receives (before any receive call of
- * its process) has its owner. */
-static __always_inline void own_bind(struct bpf_sock_addr *ctx)
-{
-	if (ctx->protocol == IPPROTO_TCP)
-		return;
-	own(ctx->sk);
-}
-
-SEC("cgroup/bind4")
-int om_bind4(struct bpf_sock_addr *ctx)
-{
-	own_bind(ctx);
-	return 1;
-}
-
-SEC("cgroup/bind6")
-int om_bind6(struct bpf_sock_addr *ctx)
-{
-	own_bind(ctx);
-	return 1;
-}
-
 /* The flows map's key, for a send's destination (the form datagram() makes
  * from the packet: an IPv4 address in the first 4 bytes) */
 struct flow_key {
@@ -417,12 +341,129 @@ static __always_inline struct dgram_slot *dgram_slot_of(__u64 cookie)
 #define SENDS_BEFORE_STORAGE 3
 
 /*
+ * Storage made for a UDP socket that sent without it (own_send): its first
+ * flow moves in from its slot, or, where the slot was taken over, from the
+ * flows map (k: that flow's key, when known), so that it is not written
+ * again as a new one.
+ */
+static __always_inline void first_flow_move(struct sk_owner *o, __u64 cookie, struct flow_key *k,
+					    int k_known)
+{
+	__u64 fl;
+	struct dgram_slot *ds = dgram_slot_of(cookie);
+	if (ds && ds->cookie == cookie && (ds->o.peer_flags & PEER_SET)) {
+		__builtin_memcpy(k->raddr, ds->o.peer_addr, 16);
+		k->rport = ds->o.peer_port;
+		k->proto = ds->o.peer_proto;
+		fl = ds->o.peer_flags;
+	} else if (k_known) {
+		struct flow_val *fv = bpf_map_lookup_elem(&flows, k);
+		if (!fv)
+			return;
+		fl = fv->flags;
+	} else {
+		return;
+	}
+	/* a datagram of it may be under way in another thread: its record
+	 * was written either way, at worst twice */
+	if (__sync_val_compare_and_swap(&o->peer_flags, 0, PEER_CLAIMED) != 0)
+		return;
+	__builtin_memcpy(o->peer_addr, k->raddr, 16);
+	o->peer_port = k->rport;
+	o->peer_proto = k->proto;
+	__sync_fetch_and_or(&o->peer_flags,
+			    PEER_SET | (fl & (FLOW_SENT | FLOW_RECEIVED | FLOW_REMOTE_INITIATED)));
+}
+
+/* Storage for a socket that has none, owned by the current task. A socket
+ * with no local port yet has passed no datagram, so its first flow can be
+ * kept in the storage (SKO_PEER_SLOT, first_peer). */
+static __always_inline struct sk_owner *own_new(struct bpf_sock_addr *ctx, struct bpf_sock *bsk)
+{
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		return NULL;
+	if (!o->start_ns) {
+		owner_set_current(o);
+		if (bsk->src_port == 0) {
+			o->flags |= SKO_PEER_SLOT;
+		} else if (cfg_lazy_dgram && bsk->protocol == IPPROTO_UDP) {
+			struct flow_key k = {};
+			first_flow_move(o, bpf_get_socket_cookie(ctx), &k, 0);
+		}
+	}
+	return o;
+}
+
+/* the owner is the current task (storage the socket has) */
+static __always_inline void own_update(struct sk_owner *o)
+{
+	/* every datagram passes here: most often its owner is already right */
+	if (o->start_ns && o->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return;
+	owner_set_current(o);
+}
+
+static __always_inline void own(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *bsk = ctx->sk;
+	if (!bsk)
+		return;
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, bsk, 0, 0);
+	if (o)
+		own_update(o);
+	else
+		own_new(ctx, bsk);
+}
+
+SEC("cgroup/sock_create")
+int om_sock_create(struct bpf_sock *ctx)
+{
+	/* TCP sockets get their owner at connect, UDP ones at bind, connect,
+	 * their sends (own_send) and receives; the others (ICMP, raw: no such
+	 * hook runs for them) now */
+	if (ctx->protocol == IPPROTO_TCP || (cfg_lazy_dgram && ctx->protocol == IPPROTO_UDP))
+		return 1;
+	struct sk_owner *o = bpf_sk_storage_get(&sk_owners, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		return 1;
+	owner_set_current(o);
+	o->flags |= SKO_PEER_SLOT;
+	return 1;
+}
+
+/* A bound datagram socket is a server's, or lives long: it gets storage
+ * now, so that the first datagram it receives (before any receive call of
+ * its process) has its owner. */
+static __always_inline void own_bind(struct bpf_sock_addr *ctx)
+{
+	if (ctx->protocol == IPPROTO_TCP)
+		return;
+	own(ctx);
+}
+
+SEC("cgroup/bind4")
+int om_bind4(struct bpf_sock_addr *ctx)
+{
+	own_bind(ctx);
+	return 1;
+}
+
+SEC("cgroup/bind6")
+int om_bind6(struct bpf_sock_addr *ctx)
+{
+	own_bind(ctx);
+	return 1;
+}
+
+/*
  * A datagram send (sendto, sendmsg with an address: the hook runs in the
  * sending thread, before the datagram leaves). A socket with storage takes
  * the current task as owner. One without gets none yet: the owner goes in
  * the thread's own storage with the socket's cookie, where the send's
- * egress, which runs next in this thread, finds it (datagram()), and that
- * flow's entry in the flows map keeps it. Egress elsewhere (a kernel
+ * egress, which runs next in this thread, finds it (datagram()) and keeps
+ * it, with the flow, in the socket's slot (dgram_slots; the flows map when
+ * the slot was taken over), where a reply finds it. Egress elsewhere (a kernel
  * socket's, work deferred to another context) finds another task's storage
  * or another cookie there, never this owner. Port 53 gets storage at once:
  * the DNS tap reads the owner from it.
@@ -442,7 +483,7 @@ static __always_inline void own_send(struct bpf_sock_addr *ctx, int v6)
 		pc = bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0,
 					  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!pc) {
-		own_new(bsk);
+		own_new(ctx, bsk);
 		return;
 	}
 	__u64 cookie = bpf_get_socket_cookie(ctx);
@@ -472,46 +513,23 @@ static __always_inline void own_send(struct bpf_sock_addr *ctx, int v6)
 	}
 	if (++pc->sends < SENDS_BEFORE_STORAGE)
 		return;
-	/* it lives: storage, with its first flow (the flows map has it, from
-	 * its first send) as its first peer, as if it had had storage from
-	 * the start: that flow is then never pushed out of the map */
+	/* it lives: storage, with its first flow as its first peer, as if it
+	 * had had storage from the start */
 	pc->send_cookie = 0;
-	o = own_new(bsk);
-	if (!o || bsk->protocol != IPPROTO_UDP)
+	o = own_new(ctx, bsk);
+	if (!o || bsk->protocol != IPPROTO_UDP || (o->peer_flags & PEER_SET))
 		return;
 	struct flow_key k = {};
 	k.cookie = cookie;
 	k.proto = IPPROTO_UDP;
 	k.rport = pc->send_port;
 	__builtin_memcpy(k.raddr, pc->send_peer, 16);
-	__u64 fl;
-	struct dgram_slot *ds = dgram_slot_of(cookie);
-	if (ds && ds->cookie == cookie && (ds->o.peer_flags & PEER_SET) &&
-	    ds->o.peer_proto == IPPROTO_UDP) {
-		/* its slot has it (datagram()) */
-		__builtin_memcpy(k.raddr, ds->o.peer_addr, 16);
-		k.rport = ds->o.peer_port;
-		fl = ds->o.peer_flags;
-	} else {
-		/* its slot was taken over: the flows map has it */
-		struct flow_val *fv = bpf_map_lookup_elem(&flows, &k);
-		if (!fv)
-			return;
-		fl = fv->flags;
-	}
-	/* a datagram of it may be under way in another thread: its record
-	 * was written either way, at worst twice */
-	if (__sync_val_compare_and_swap(&o->peer_flags, 0, PEER_CLAIMED) != 0)
-		return;
-	__builtin_memcpy(o->peer_addr, k.raddr, 16);
-	o->peer_port = k.rport;
-	o->peer_proto = IPPROTO_UDP;
-	__sync_fetch_and_or(&o->peer_flags,
-			    PEER_SET | (fl & (FLOW_SENT | FLOW_RECEIVED | FLOW_REMOTE_INITIATED)));
+	first_flow_move(o, cookie, &k, 1);
 }
 
-/* A receive: like a send, a socket without storage whose owner this thread
- * already holds (it sent on it) gets none; any other gets it. */
+/* A receive: like a send, a socket without storage whose owner is this
+ * process (it sent on it: its slot, or this thread's storage) gets none; any
+ * other gets it, with its first flow. */
 static __always_inline void own_recv(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *bsk = ctx->sk;
@@ -523,18 +541,24 @@ static __always_inline void own_recv(struct bpf_sock_addr *ctx)
 		return;
 	}
 	if (cfg_lazy_dgram) {
+		/* its owner is known, and is this process: no storage */
+		__u64 cookie = bpf_get_socket_cookie(ctx);
+		struct dgram_slot *ds = dgram_slot_of(cookie);
+		if (ds && ds->cookie == cookie &&
+		    ds->o.tgid == (__u32)(bpf_get_current_pid_tgid() >> 32))
+			return;
 		struct pending_connect *pc =
 		    bpf_task_storage_get(&pending_connects, bpf_get_current_task_btf(), 0, 0);
-		if (pc && pc->send_cookie && pc->send_cookie == bpf_get_socket_cookie(ctx))
+		if (pc && pc->send_cookie == cookie)
 			return;
 	}
-	own_new(bsk);
+	own_new(ctx, bsk);
 }
 
 static __always_inline void own_connect(struct bpf_sock_addr *ctx, int v6)
 {
 	if (ctx->protocol != IPPROTO_TCP) {
-		own(ctx->sk);
+		own(ctx);
 		return;
 	}
 	/* TCP: the owner now (SYN_SENT, next, finds it), and what a connect()

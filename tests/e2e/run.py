@@ -636,6 +636,49 @@ def udp_unbound_socket_that_lives():
 
 
 @scenario
+def udp_socket_used_by_another_process():
+    """a UDP socket that sent without storage and is then used by another
+    process (a child receives the reply and sends again): its storage is made
+    then, with its first flow moved in, so that flow is not written again
+    under the child"""
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.settimeout(5)
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.settimeout(5)
+    try:
+        c.sendto(b"q", srv.getsockname())
+        _, peer = srv.recvfrom(16)
+        srv.sendto(b"a", peer)
+        child = os.fork()
+        if child == 0:
+            code = 1
+            try:
+                c.recvfrom(16)
+                c.sendto(b"q", srv.getsockname())
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        check_eq("the child's exit status", status, 0)
+        srv.recvfrom(16)
+        srv.sendto(b"a", peer)
+        c.recvfrom(16)
+        cport, sport = c.getsockname()[1], srv.getsockname()[1]
+    finally:
+        c.close()
+        srv.close()
+    def check(log):
+        recs = [r for r in log.find(event="NET", proto="udp")
+                if (r["src_port"], r["dst_port"]) == (str(cport), str(sport))]
+        check_eq("records of flow %d -> %d" % (cport, sport),
+                 sorted((r["direction"], r["result"], r["pid"]) for r in recs),
+                 sorted([("out", "sent", str(os.getpid())), ("out", "received", str(os.getpid())),
+                         ("in", "received", str(os.getpid())), ("in", "sent", str(os.getpid()))]))
+    return check
+
+
+@scenario
 def icmp_ping():
     p = subprocess.Popen(["ping", "-c", "1", "-W", "2", PEER4], stdout=subprocess.DEVNULL)
     p.wait(timeout=10)
