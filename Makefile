@@ -145,7 +145,7 @@ DOCDIR  ?= $(PREFIX)/share/doc/onmitsu
 MANDIR  ?= $(PREFIX)/share/man
 UNITDIR ?= /etc/systemd/system
 DOCS    := README.md HACKING.md LICENSE $(sort $(wildcard docs/*.md)) bench/README.md \
-           bench/results/latest.md bench/results/latest.json
+           $(sort $(wildcard bench/results/*.md bench/results/*.json))
 
 install: $(BUILD)/onmitsu
 	install -D -m 0755 $(BUILD)/onmitsu $(DESTDIR)$(PREFIX)/bin/onmitsu
